@@ -1,0 +1,81 @@
+import { mkdirSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Config } from './config/config-schema.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { createIdGenerator, type IdGenerator } from './core/ids.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { openDatabase, type Db } from './store/database.js';
+import { ActionRepository } from './store/action-repository.js';
+import { AuditRepository } from './store/audit-repository.js';
+import { TenantRepository } from './store/tenant-repository.js';
+import { TokenRepository } from './store/token-repository.js';
+import { WorkspaceRepository } from './store/workspace-repository.js';
+import { Authenticator } from './auth/authenticator.js';
+import { TokenService } from './auth/token-service.js';
+import { AuditChain } from './ledger/audit-chain.js';
+import { Ledger } from './ledger/ledger.js';
+import { WorkspaceService } from './workspaces/workspace-service.js';
+import { FileService } from './files/file-service.js';
+import { FileFinder } from './files/file-finder.js';
+import { TextSearch } from './files/text-search.js';
+import { OperationRegistry } from './operations/registry.js';
+import { workspaceOperations } from './operations/workspace-operations.js';
+import { fileOperations } from './operations/file-operations.js';
+
+/** Everything a face needs, built once from the configuration. */
+export interface App {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  clock: Clock;
+  ids: IdGenerator;
+  tokens: TokenService;
+  authenticator: Authenticator;
+  workspaces: WorkspaceService;
+  auditChain: AuditChain;
+  actions: ActionRepository;
+  registry: OperationRegistry;
+  close(): void;
+}
+
+export function createApp(config: Config, overrides: { logger?: Logger; clock?: Clock; ids?: IdGenerator } = {}): App {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const clock = overrides.clock ?? systemClock;
+  const ids = overrides.ids ?? createIdGenerator(clock.now);
+
+  mkdirSync(config.dataDir, { recursive: true });
+  const dataDir = realpathSync(resolve(config.dataDir));
+  const db = openDatabase(join(dataDir, 'codebuddy.db'));
+
+  const tenants = new TenantRepository(db);
+  const actions = new ActionRepository(db);
+  const auditChain = new AuditChain(new AuditRepository(db));
+  const tokens = new TokenService(new TokenRepository(db), tenants, ids, clock);
+  const authenticator = new Authenticator(config, tokens, tenants, clock);
+  const ledger = new Ledger(db, actions, auditChain, clock, ids, config.redactKeys, logger);
+  const workspaces = new WorkspaceService(new WorkspaceRepository(db), tenants, ids, clock, { dataDir, allowedRoots: config.allowedRoots });
+
+  const files = new FileService(config);
+  const finder = new FileFinder(config.listPageSize);
+  const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
+  const registry = new OperationRegistry(
+    [...workspaceOperations(workspaces, config.listPageSize), ...fileOperations(files, finder, search)],
+    ledger,
+    workspaces,
+  );
+
+  return {
+    config: { ...config, dataDir },
+    db,
+    logger,
+    clock,
+    ids,
+    tokens,
+    authenticator,
+    workspaces,
+    auditChain,
+    actions,
+    registry,
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { createApp } from '../app.js';
+import { roles, tenantIdSchema, userIdSchema, type Role } from '../auth/principal.js';
+import { loadConfig } from '../config/load-config.js';
+import { isCodeBuddyError } from '../core/errors.js';
+import { serveHttpCommand, serveStdioCommand } from './serve-command.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+interface GlobalOptions {
+  config?: string;
+  dataDir?: string;
+}
+
+function appFrom(options: GlobalOptions, overrides: Record<string, unknown> = {}) {
+  const config = loadConfig({ ...(options.config ? { file: options.config } : {}), overrides: { dataDir: options.dataDir, ...overrides } });
+  return createApp(config);
+}
+
+const program = new Command()
+  .name('codebuddy')
+  .description('A workspace server for AI coding agents: MCP over stdio and HTTP, every action recorded.')
+  .version(version)
+  .option('--config <file>', 'JSON config file (also CODEBUDDY_CONFIG)')
+  .option('--data-dir <dir>', 'data directory (also CODEBUDDY_DATA_DIR)')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('serve MCP over HTTP (default) or stdio')
+  .option('--stdio', 'speak MCP on stdin/stdout instead of HTTP')
+  .option('--workspace <path>', 'with --stdio: adopt this directory as the default workspace')
+  .option('--host <host>', 'HTTP listen address (also CODEBUDDY_HOST)')
+  .option('--port <port>', 'HTTP listen port (also CODEBUDDY_PORT)')
+  .action(async (options: { stdio?: boolean; workspace?: string; host?: string; port?: string }) => {
+    const app = appFrom(program.opts<GlobalOptions>(), { host: options.host, port: options.port });
+    if (options.stdio) await serveStdioCommand(app, options.workspace);
+    else await serveHttpCommand(app);
+  });
+
+const token = program.command('token').description('API tokens');
+token
+  .command('create')
+  .description('issue an API token and print it (shown once)')
+  .requiredOption('--tenant <tenant>', 'tenant id')
+  .requiredOption('--user <user>', 'user id')
+  .addOption(new Option('--role <role>', 'role').choices(roles).default('agent'))
+  .option('--label <label>', 'a note to recognise the token by')
+  .action((options: { tenant: string; user: string; role: Role; label?: string }) => {
+    const tenant = tenantIdSchema.safeParse(options.tenant);
+    if (!tenant.success) throw new Error(`--tenant: ${tenant.error.issues[0]!.message}`);
+    const user = userIdSchema.safeParse(options.user);
+    if (!user.success) throw new Error(`--user: ${user.error.issues[0]!.message}`);
+    const app = appFrom(program.opts<GlobalOptions>());
+    const created = app.tokens.create({ tenantId: tenant.data, userId: user.data, role: options.role, ...(options.label ? { label: options.label } : {}) });
+    app.close();
+    process.stdout.write(`${created.token}\n`);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`codebuddy: ${isCodeBuddyError(error) || error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+import { userInfo } from 'node:os';
+import type { App } from '../app.js';
+import type { Principal } from '../auth/principal.js';
+import { startHttpServer } from '../faces/http/http-server.js';
+import { serveMcpStdio } from '../faces/mcp/stdio-face.js';
+
+const LOCAL_TENANT = 'local';
+
+/** On stdio the caller is whoever launched the process: the local OS user, as an agent. */
+export function localPrincipal(): Principal {
+  const name = userInfo().username.replace(/[^\w.@-]/g, '_') || 'local';
+  return { tenantId: LOCAL_TENANT, userId: name, role: 'agent' };
+}
+
+function onShutdown(close: () => Promise<void> | void): void {
+  let closing = false;
+  const stop = async () => {
+    if (closing) return;
+    closing = true;
+    await close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export async function serveStdioCommand(app: App, workspacePath: string | undefined): Promise<void> {
+  const principal = localPrincipal();
+  const workspace = workspacePath ? await app.workspaces.adoptLocal(principal, workspacePath) : undefined;
+  const handle = serveMcpStdio(app, principal, workspace?.id);
+  app.logger.info({ workspace: workspace?.name, root: workspace?.root }, 'codebuddy serving MCP on stdio');
+  const close = async () => {
+    await handle.close();
+    app.close();
+  };
+  // The host closing our stdin is the normal way a stdio session ends.
+  process.stdin.once('end', () => void close().then(() => process.exit(0)));
+  onShutdown(close);
+}
+
+export async function serveHttpCommand(app: App): Promise<void> {
+  const server = await startHttpServer(app, { host: app.config.host, port: app.config.port });
+  app.logger.info({ url: server.url }, 'codebuddy listening');
+  const lines = [`CodeBuddy is serving MCP at ${server.url}`];
+  if (!app.tokens.hasAny(LOCAL_TENANT)) {
+    const { token } = app.tokens.create({ tenantId: LOCAL_TENANT, userId: localPrincipal().userId, role: 'agent', label: 'first start' });
+    lines.push(
+      '',
+      'An agent token for the local tenant (shown once; store it now):',
+      `  ${token}`,
+      '',
+      'Claude Code:  claude mcp add --transport http codebuddy ' + server.url + ` --header "Authorization: Bearer ${token}"`,
+    );
+  }
+  lines.push('', `More tokens:  node ${process.argv[1]} token create --tenant local --user NAME --role agent|approver|admin`, '');
+  process.stdout.write(lines.join('\n'));
+  onShutdown(async () => {
+    await server.close();
+    app.close();
+  });
+}

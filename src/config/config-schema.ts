@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
+
+const bytes = z.coerce.number().int().positive();
+
+/**
+ * Every setting, its default and its meaning. The environment variable for a key is
+ * `CODEBUDDY_` + the key in SCREAMING_SNAKE_CASE (dataDir → CODEBUDDY_DATA_DIR).
+ * `settingDocs` below feeds the README table, so keep the two together.
+ */
+export const configSchema = z.object({
+  dataDir: z.string().min(1).default('./.codebuddy'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(7420),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  jwtSecret: z.string().min(32, 'must be at least 32 characters (HS256)').optional(),
+  jwtJwksUrl: z.url().optional(),
+  jwtIssuer: z.string().optional(),
+  jwtAudience: z.string().optional(),
+  allowedRoots: list.default([]),
+  allowedHosts: list.default([]),
+  maxFileBytes: bytes.default(10 * 1024 * 1024),
+  readPageLines: z.coerce.number().int().min(1).max(10_000).default(500),
+  readPageBytes: bytes.default(64 * 1024),
+  listPageSize: z.coerce.number().int().min(1).max(10_000).default(200),
+  searchPageSize: z.coerce.number().int().min(1).max(10_000).default(100),
+  searchEngine: z.enum(['auto', 'ripgrep', 'builtin']).default('auto'),
+  redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigKey = keyof Config;
+
+export const settingDocs: Record<ConfigKey, string> = {
+  dataDir: 'Where the SQLite database and new workspaces live.',
+  host: 'HTTP listen address.',
+  port: 'HTTP listen port (0 picks a free one).',
+  logLevel: 'pino log level; logs go to stderr as JSON.',
+  jwtSecret: 'HS256 secret for JWT bearer tokens (claims: sub, tenant, role).',
+  jwtJwksUrl: 'JWKS URL for JWT bearer tokens signed with asymmetric keys.',
+  jwtIssuer: 'Required `iss` of JWTs, when set.',
+  jwtAudience: 'Required `aud` of JWTs, when set.',
+  allowedRoots: 'Comma-separated directories under which existing directories may be adopted as workspaces.',
+  allowedHosts: 'Extra Host header names accepted on HTTP (loopback names are always accepted when bound to loopback).',
+  maxFileBytes: 'Largest file read, written or edited, in bytes.',
+  readPageLines: 'Lines per file_read page.',
+  readPageBytes: 'Bytes per file_read page.',
+  listPageSize: 'Entries per file_list / file_glob page.',
+  searchPageSize: 'Matches per file_search page.',
+  searchEngine: '`auto` (ripgrep when on PATH), `ripgrep` or `builtin`.',
+  redactKeys: 'Argument keys whose values are never stored in the action log.',
+};
+
+export function envName(key: string): string {
+  return `CODEBUDDY_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+}

@@ -1,0 +1,45 @@
+/**
+ * The one error type every layer throws. `code` is stable and documented: agents
+ * branch on it, faces map it to their own shape (MCP isError result, HTTP status).
+ */
+export const ErrorCodes = {
+  E_INVALID_ARGUMENT: 'E_INVALID_ARGUMENT',
+  E_UNAUTHENTICATED: 'E_UNAUTHENTICATED',
+  E_FORBIDDEN: 'E_FORBIDDEN',
+  E_NOT_FOUND: 'E_NOT_FOUND',
+  E_CONFLICT: 'E_CONFLICT',
+  E_PATH_OUTSIDE_WORKSPACE: 'E_PATH_OUTSIDE_WORKSPACE',
+  E_NOT_A_FILE: 'E_NOT_A_FILE',
+  E_NOT_A_DIRECTORY: 'E_NOT_A_DIRECTORY',
+  E_TOO_LARGE: 'E_TOO_LARGE',
+  E_EDIT_NO_MATCH: 'E_EDIT_NO_MATCH',
+  E_EDIT_COUNT_MISMATCH: 'E_EDIT_COUNT_MISMATCH',
+  E_INVALID_CURSOR: 'E_INVALID_CURSOR',
+  E_CONFIG: 'E_CONFIG',
+  E_INTERNAL: 'E_INTERNAL',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class CodeBuddyError extends Error {
+  override readonly name = 'CodeBuddyError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Machine-readable detail an agent can act on (the offending field, the closest match, ...). */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export function isCodeBuddyError(error: unknown): error is CodeBuddyError {
+  return error instanceof CodeBuddyError;
+}
+
+/** Anything thrown that is not ours becomes E_INTERNAL; the original stays in the log, not in the answer. */
+export function toCodeBuddyError(error: unknown): CodeBuddyError {
+  if (isCodeBuddyError(error)) return error;
+  return new CodeBuddyError('E_INTERNAL', 'Internal error; the server log has the details.');
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { Server, TRACEPARENT_META_KEY } from '@modelcontextprotocol/server';
+import type { Principal } from '../../auth/principal.js';
+import { toCodeBuddyError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { OperationRegistry } from '../../operations/registry.js';
+import type { ToolDefinition } from './tool-catalog.js';
+
+export const SERVER_INFO = { name: 'codebuddy', version: '0.1.0' };
+
+export interface McpBinding {
+  principal: Principal;
+  /** The workspace a call that omits `workspace` uses (stdio `--workspace`). */
+  defaultWorkspaceId?: string;
+}
+
+/**
+ * The correlation id of a call: the trace id of W3C trace context in `_meta`, an
+ * `X-Correlation-Id` header on HTTP, or a new one.
+ */
+function correlationIdOf(meta: Record<string, unknown> | undefined, request: Request | undefined): string {
+  const traceparent = meta?.[TRACEPARENT_META_KEY] ?? meta?.traceparent ?? request?.headers.get('traceparent');
+  if (typeof traceparent === 'string') {
+    const traceId = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent)?.[1];
+    if (traceId) return traceId;
+  }
+  const header = request?.headers.get('x-correlation-id');
+  if (header && /^[\w.:-]{1,128}$/.test(header)) return header;
+  return randomUUID();
+}
+
+/**
+ * Builds one MCP server instance bound to one principal. The tools are the registry's
+ * operations; the server holds no domain logic: it validates nothing itself, calls the
+ * registry and shapes the answer (compact text + structuredContent, or an error result
+ * whose text starts with the stable code).
+ */
+export function createMcpServer(registry: OperationRegistry, tools: ToolDefinition[], binding: McpBinding, logger: Logger): Server {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false } },
+    instructions: 'Workspace files for coding agents. Paths are relative to the workspace root. Paged answers end with a cursor line.',
+  });
+
+  server.setRequestHandler('tools/list', () => ({ tools }));
+
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    const { name, arguments: args, _meta } = request.params;
+    const correlationId = correlationIdOf(_meta as Record<string, unknown> | undefined, ctx.http?.req);
+    try {
+      const { actionId, output, text } = await registry.invoke(name, args ?? {}, {
+        principal: binding.principal,
+        correlationId,
+        signal: ctx.mcpReq.signal,
+        logger: logger.child({ correlationId }),
+        ...(binding.defaultWorkspaceId ? { defaultWorkspaceId: binding.defaultWorkspaceId } : {}),
+      });
+      return {
+        content: [{ type: 'text' as const, text }],
+        structuredContent: output,
+        _meta: { 'codebuddy/action_id': actionId, 'codebuddy/correlation_id': correlationId },
+      };
+    } catch (error) {
+      const failure = toCodeBuddyError(error);
+      return {
+        isError: true,
+        content: [{ type: 'text' as const, text: `${failure.code}: ${failure.message}` }],
+        _meta: { 'codebuddy/error': { code: failure.code, ...(failure.details ?? {}) }, 'codebuddy/correlation_id': correlationId },
+      };
+    }
+  });
+
+  return server;
+}

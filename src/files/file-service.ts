@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import { CodeBuddyError } from '../core/errors.js';
+import type { Workspace } from '../workspaces/workspace.js';
+import { findClosestMatch } from './closest-match.js';
+import { PathLock } from './path-lock.js';
+import { resolveInWorkspace, type ResolvedPath } from './path-resolver.js';
+import { decodeText, sha256, splitLines } from './text-content.js';
+
+export interface FileLimits {
+  maxFileBytes: number;
+  readPageLines: number;
+  readPageBytes: number;
+}
+
+export interface ReadResult {
+  path: string;
+  size: number;
+  sha256: string;
+  binary: boolean;
+  total_lines?: number;
+  start_line?: number;
+  end_line?: number;
+  content?: string;
+  next_cursor?: string;
+}
+
+export interface Edit {
+  old: string;
+  new: string;
+  count?: number;
+}
+
+/** Errors from the file system, in the words (and codes) an agent can act on. */
+function fsError(error: unknown, relative: string): never {
+  const code = (error as NodeJS.ErrnoException).code;
+  const shown = relative === '' ? '(workspace root)' : relative;
+  switch (code) {
+    case 'ENOENT':
+      throw new CodeBuddyError('E_NOT_FOUND', `${shown} not found`, { field: 'path' });
+    case 'EISDIR':
+      throw new CodeBuddyError('E_NOT_A_FILE', `${shown} is a directory`, { field: 'path' });
+    case 'ENOTDIR':
+      throw new CodeBuddyError('E_NOT_A_DIRECTORY', `a parent of ${shown} is a file`, { field: 'path' });
+    case 'EEXIST':
+    case 'ENOTEMPTY':
+      throw new CodeBuddyError('E_CONFLICT', `${shown} exists`, { field: 'path' });
+    case 'ENAMETOOLONG':
+      throw new CodeBuddyError('E_INVALID_ARGUMENT', 'path is too long', { field: 'path' });
+    default:
+      throw error;
+  }
+}
+
+/**
+ * Files of a workspace, always through confined paths. Writes are atomic (a temporary
+ * file renamed over the target) and serialized per path, so no reader ever sees half a
+ * file and no concurrent edit is lost.
+ */
+export class FileService {
+  private readonly locks = new PathLock();
+
+  constructor(private readonly limits: FileLimits) {}
+
+  resolve(workspace: Workspace, path: string): Promise<ResolvedPath> {
+    return resolveInWorkspace(workspace.root, path);
+  }
+
+  async read(workspace: Workspace, input: { path: string; offset_line?: number; limit_lines?: number; cursor?: string }): Promise<ReadResult> {
+    const target = await this.resolve(workspace, input.path);
+    let startLine = input.offset_line ?? 1;
+    if (input.cursor !== undefined) {
+      const cursor = decodeCursor<{ path: string; line: number }>('file_read', input.cursor);
+      if (cursor.path !== target.relative) throw new CodeBuddyError('E_INVALID_CURSOR', `that cursor belongs to ${cursor.path}`, { field: 'cursor' });
+      startLine = cursor.line;
+    }
+    const buffer = await this.readBuffer(target);
+    const text = decodeText(buffer);
+    const base = { path: target.relative, size: buffer.length, sha256: sha256(buffer) };
+    if (text === undefined) return { ...base, binary: true };
+
+    const lines = splitLines(text);
+    const limit = Math.min(input.limit_lines ?? this.limits.readPageLines, this.limits.readPageLines);
+    const first = Math.min(Math.max(startLine, 1), lines.length + 1);
+    let end = first - 1;
+    let bytes = 0;
+    while (end < lines.length && end - first + 1 < limit) {
+      bytes += Buffer.byteLength(lines[end]!) + 1;
+      if (bytes > this.limits.readPageBytes && end >= first) break;
+      end++;
+    }
+    const result: ReadResult = {
+      ...base,
+      binary: false,
+      total_lines: lines.length,
+      start_line: first,
+      end_line: end,
+      content: lines.slice(first - 1, end).join('\n'),
+    };
+    if (end < lines.length) result.next_cursor = encodeCursor('file_read', { path: target.relative, line: end + 1 });
+    return result;
+  }
+
+  async write(workspace: Workspace, input: { path: string; content: string; expected_sha256?: string }): Promise<{ path: string; sha256: string; size: number; created: boolean }> {
+    const target = await this.resolve(workspace, input.path);
+    const data = Buffer.from(input.content, 'utf8');
+    this.assertSize(data.length);
+    return this.locks.run(target.absolute, async () => {
+      const current = await this.currentState(target);
+      if (input.expected_sha256 !== undefined && current?.sha256 !== input.expected_sha256.toLowerCase()) {
+        throw new CodeBuddyError(
+          'E_CONFLICT',
+          current ? `${target.relative} changed: its sha256 is ${current.sha256}; read it again and retry` : `${target.relative} does not exist, but expected_sha256 was given`,
+          { field: 'expected_sha256', actual_sha256: current?.sha256 ?? null },
+        );
+      }
+      await this.atomicWrite(target, data, current?.mode);
+      return { path: target.relative, sha256: sha256(data), size: data.length, created: current === undefined };
+    });
+  }
+
+  /** Exact replacements applied in order, all or nothing. */
+  async edit(workspace: Workspace, input: { path: string; edits: Edit[] }): Promise<{ path: string; sha256: string; replacements: number; first_changed_line: number }> {
+    const target = await this.resolve(workspace, input.path);
+    return this.locks.run(target.absolute, async () => {
+      const buffer = await this.readBuffer(target);
+      const original = decodeText(buffer);
+      if (original === undefined) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative} is binary; use file_write`, { field: 'path' });
+      const crlf = original.includes('\r\n');
+      let content = original;
+      let replacements = 0;
+      let firstChange = Number.POSITIVE_INFINITY;
+      input.edits.forEach((edit, index) => {
+        // Agents write \n; a CRLF file still matches, and keeps its line endings.
+        const [old, replacement] = crlf && !edit.old.includes('\r\n') ? [edit.old.replace(/\n/g, '\r\n'), edit.new.replace(/\r?\n/g, '\r\n')] : [edit.old, edit.new];
+        const found = countOccurrences(content, old);
+        const wanted = edit.count ?? 1;
+        if (found === 0) throw noMatchError(target.relative, content, edit.old, index);
+        if (found !== wanted) {
+          throw new CodeBuddyError(
+            'E_EDIT_COUNT_MISMATCH',
+            `edits[${index}].old occurs ${found} times in ${target.relative}, expected ${wanted}; add surrounding lines to make it unique, or pass count: ${found}`,
+            { field: `edits.${index}.old`, occurrences: found },
+          );
+        }
+        firstChange = Math.min(firstChange, lineOf(content, content.indexOf(old)));
+        content = content.split(old).join(replacement);
+        replacements += found;
+      });
+      const data = Buffer.from(content, 'utf8');
+      this.assertSize(data.length);
+      const mode = (await stat(target.absolute)).mode;
+      await this.atomicWrite(target, data, mode);
+      return { path: target.relative, sha256: sha256(data), replacements, first_changed_line: firstChange };
+    });
+  }
+
+  async move(workspace: Workspace, input: { from: string; to: string; overwrite?: boolean }): Promise<{ from: string; to: string }> {
+    const source = await this.resolve(workspace, input.from);
+    const destination = await this.resolve(workspace, input.to);
+    if (source.relative === '') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'the workspace root cannot be moved', { field: 'from' });
+    if (destination.relative === source.relative) return { from: source.relative, to: destination.relative };
+    if (destination.relative.startsWith(`${source.relative}/`)) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'cannot move a directory into itself', { field: 'to' });
+    return this.locks.runAll([source.absolute, destination.absolute], async () => {
+      await lstat(source.absolute).catch((error: unknown) => fsError(error, source.relative));
+      const existing = await lstat(destination.absolute).catch(() => undefined);
+      if (existing && !input.overwrite) throw new CodeBuddyError('E_CONFLICT', `${destination.relative} exists; pass overwrite: true to replace it`, { field: 'to' });
+      if (existing?.isDirectory()) throw new CodeBuddyError('E_CONFLICT', `${destination.relative} is a directory and is never overwritten`, { field: 'to' });
+      await mkdir(dirname(destination.absolute), { recursive: true }).catch((error: unknown) => fsError(error, destination.relative));
+      await rename(source.absolute, destination.absolute).catch((error: unknown) => fsError(error, destination.relative));
+      return { from: source.relative, to: destination.relative };
+    });
+  }
+
+  async delete(workspace: Workspace, input: { path: string; recursive?: boolean }): Promise<{ path: string; type: 'file' | 'directory' }> {
+    const target = await this.resolve(workspace, input.path);
+    if (target.relative === '') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'the workspace root cannot be deleted; use workspace_delete', { field: 'path' });
+    return this.locks.run(target.absolute, async () => {
+      const info = await lstat(target.absolute).catch((error: unknown) => fsError(error, target.relative));
+      if (info.isDirectory()) {
+        if (!input.recursive) {
+          await rm(target.absolute, { recursive: false }).catch((error: unknown) => {
+            if (['ENOTEMPTY', 'EEXIST', 'ERR_FS_EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) {
+              throw new CodeBuddyError('E_CONFLICT', `${target.relative} is a directory that is not empty; pass recursive: true`, { field: 'recursive' });
+            }
+            fsError(error, target.relative);
+          });
+          return { path: target.relative, type: 'directory' as const };
+        }
+        await rm(target.absolute, { recursive: true, force: true });
+        return { path: target.relative, type: 'directory' as const };
+      }
+      await unlink(target.absolute).catch((error: unknown) => fsError(error, target.relative));
+      return { path: target.relative, type: 'file' as const };
+    });
+  }
+
+  async stat(workspace: Workspace, input: { path: string }) {
+    const target = await this.resolve(workspace, input.path);
+    const info = await lstat(target.absolute).catch((error: unknown) => fsError(error, target.relative));
+    const type = info.isDirectory() ? 'directory' : info.isFile() ? 'file' : info.isSymbolicLink() ? 'symlink' : 'other';
+    const result: { path: string; type: typeof type; size: number; modified: string; mode: string; sha256?: string } = {
+      path: target.relative,
+      type,
+      size: info.size,
+      modified: info.mtime.toISOString(),
+      mode: (info.mode & 0o7777).toString(8).padStart(4, '0'),
+    };
+    if (type === 'file' && info.size <= this.limits.maxFileBytes) result.sha256 = sha256(await readFile(target.absolute));
+    return result;
+  }
+
+  private assertSize(size: number): void {
+    if (size > this.limits.maxFileBytes) {
+      throw new CodeBuddyError('E_TOO_LARGE', `content is ${size} bytes; the limit is ${this.limits.maxFileBytes} (CODEBUDDY_MAX_FILE_BYTES)`, { field: 'content' });
+    }
+  }
+
+  private async readBuffer(target: ResolvedPath): Promise<Buffer> {
+    const info = await stat(target.absolute).catch((error: unknown) => fsError(error, target.relative));
+    if (info.isDirectory()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative || '(workspace root)'} is a directory; use file_list`, { field: 'path' });
+    if (!info.isFile()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative} is not a regular file`, { field: 'path' });
+    if (info.size > this.limits.maxFileBytes) {
+      throw new CodeBuddyError('E_TOO_LARGE', `${target.relative} is ${info.size} bytes; the limit is ${this.limits.maxFileBytes}; use file_search to find what you need`, { field: 'path' });
+    }
+    return readFile(target.absolute).catch((error: unknown) => fsError(error, target.relative));
+  }
+
+  private async currentState(target: ResolvedPath): Promise<{ sha256: string; mode: number } | undefined> {
+    const info = await lstat(target.absolute).catch(() => undefined);
+    if (!info) return undefined;
+    if (info.isDirectory()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative || '(workspace root)'} is a directory`, { field: 'path' });
+    if (!info.isFile()) return { sha256: '', mode: 0o644 };
+    return { sha256: sha256(await readFile(target.absolute)), mode: info.mode };
+  }
+
+  /** Temp file beside the target, then rename: readers see the old file or the new one, never a mix. */
+  private async atomicWrite(target: ResolvedPath, data: Buffer, mode: number | undefined): Promise<void> {
+    const directory = dirname(target.absolute);
+    await mkdir(directory, { recursive: true }).catch((error: unknown) => fsError(error, target.relative));
+    const temporary = join(directory, `.${basename(target.absolute)}.${randomBytes(6).toString('hex')}.cb-tmp`);
+    try {
+      await writeFile(temporary, data, { flag: 'wx', mode: mode === undefined ? 0o644 : mode & 0o7777 });
+      await rename(temporary, target.absolute);
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      fsError(error, target.relative);
+    }
+  }
+}
+
+function countOccurrences(haystack: string, needle: string): number {
+  let count = 0;
+  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + needle.length)) count++;
+  return count;
+}
+
+function lineOf(text: string, index: number): number {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at !== -1 && at < index; at = text.indexOf('\n', at + 1)) line++;
+  return line;
+}
+
+function noMatchError(path: string, content: string, old: string, index: number): CodeBuddyError {
+  const closest = findClosestMatch(splitLines(content), old);
+  let message = `edits[${index}].old was not found in ${path}`;
+  if (closest && closest.similarity > 0.3) {
+    const shown = closest.lines.map((line, offset) => `${closest.startLine + offset}\t${line}`).join('\n');
+    const hint = closest.whitespaceOnly ? ' (differs only in whitespace)' : '';
+    message += `. Closest match, lines ${closest.startLine}-${closest.endLine}${hint}:\n${shown}`;
+  }
+  return new CodeBuddyError('E_EDIT_NO_MATCH', message, { field: `edits.${index}.old`, closest: closest ?? null });
+}

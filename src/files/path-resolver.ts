@@ -1,0 +1,69 @@
+import { realpath } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { CodeBuddyError } from '../core/errors.js';
+
+export interface ResolvedPath {
+  /** Absolute host path inside the workspace root (symlinks in existing parents resolved). */
+  absolute: string;
+  /** Workspace-relative, `/`-separated, no `.` or `..`; '' for the root. */
+  relative: string;
+}
+
+function outside(path: string, why: string): CodeBuddyError {
+  return new CodeBuddyError('E_PATH_OUTSIDE_WORKSPACE', `path ${JSON.stringify(path.slice(0, 200))} ${why}; use a path relative to the workspace root`, { field: 'path' });
+}
+
+/**
+ * The lexical half of confinement: refuse what no workspace-relative path looks like.
+ * Backslashes count as separators, so Windows-style `..\\` escapes are caught too.
+ */
+export function normalizeRelative(path: string): string {
+  if (path.includes('\0')) throw outside(path, 'contains a NUL byte');
+  const slashed = path.replace(/\\/g, '/');
+  if (slashed.startsWith('/') || /^[A-Za-z]:/.test(slashed)) throw outside(path, 'is absolute');
+  const segments: string[] = [];
+  for (const segment of slashed.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') throw outside(path, 'contains ..');
+    segments.push(segment);
+  }
+  return segments.join('/');
+}
+
+function isWithin(root: string, candidate: string): boolean {
+  return candidate === root || candidate.startsWith(root + sep);
+}
+
+/**
+ * Resolves a workspace-relative path to a host path that is certainly inside the
+ * workspace: the realpath of the target, or for a path that does not exist yet, the
+ * realpath of its nearest existing parent, must lie under the workspace root's realpath.
+ * A symlink inside the workspace that leads outside it is refused.
+ */
+export async function resolveInWorkspace(root: string, path: string): Promise<ResolvedPath> {
+  const relative = normalizeRelative(path);
+  const realRoot = await realpath(root);
+  const lexical = relative === '' ? realRoot : join(realRoot, relative);
+
+  let probe = lexical;
+  let missingTail = '';
+  for (;;) {
+    try {
+      const real = await realpath(probe);
+      if (!isWithin(realRoot, real)) throw outside(path, 'leads outside the workspace');
+      const absolute = missingTail === '' ? real : join(real, missingTail);
+      return { absolute, relative: absolute === realRoot ? '' : absolute.slice(realRoot.length + 1).split(sep).join('/') };
+    } catch (error) {
+      if (error instanceof CodeBuddyError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENAMETOOLONG') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'path is too long', { field: 'path' });
+      // ENOENT: not there yet; ENOTDIR: a parent is a file. Either way, climb to the parent.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
+      if (code === 'ELOOP') throw outside(path, 'goes through a symlink loop');
+      const parent = dirname(probe);
+      if (parent === probe || !isWithin(realRoot, parent)) throw outside(path, 'cannot be resolved inside the workspace');
+      missingTail = missingTail === '' ? probe.slice(parent.length + 1) : join(probe.slice(parent.length + 1), missingTail);
+      probe = parent;
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type { z } from 'zod';
+import type { Logger } from '../core/logger.js';
+import type { Principal } from '../auth/principal.js';
+import type { Effect } from '../ledger/ledger.js';
+import type { Workspace } from '../workspaces/workspace.js';
+
+/** What every call carries besides its arguments. */
+export interface CallContext {
+  principal: Principal;
+  correlationId: string;
+  signal: AbortSignal;
+  logger: Logger;
+  /** The workspace used when a call omits `workspace` (stdio `--workspace`). */
+  defaultWorkspaceId?: string;
+}
+
+interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {
+  name: string;
+  /** One line: agents pay for every word of it on every session. */
+  description: string;
+  effect: Effect;
+  /** Calling twice with the same arguments has no further effect. */
+  idempotent: boolean;
+  /** May destroy data that cannot be recovered from the workspace. */
+  destructive: boolean;
+  input: I;
+  output: O;
+  /** The compact text an agent reads; the structured output goes alongside it. */
+  render(output: z.output<O>): string;
+}
+
+/** An operation that acts inside one workspace: the registry resolves `workspace` (id or name) for it. */
+export interface WorkspaceOperation<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> extends OperationBase<I, O> {
+  scope: 'workspace';
+  run(input: z.output<I>, workspace: Workspace, context: CallContext): Promise<z.output<O>>;
+}
+
+/** An operation on the tenant as a whole (listing or creating workspaces). */
+export interface TenantOperation<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> extends OperationBase<I, O> {
+  scope: 'tenant';
+  /** The workspace the call concerns, when it has one, for the action record. */
+  run(input: z.output<I>, context: CallContext, touch: (workspaceId: string) => void): Promise<z.output<O>>;
+}
+
+export type Operation = WorkspaceOperation | TenantOperation;
+
+/** Typed constructors: they check `run` against the schemas and erase the generics for the registry. */
+export function workspaceOperation<I extends z.ZodObject, O extends z.ZodObject>(definition: Omit<WorkspaceOperation<I, O>, 'scope'>): Operation {
+  return { scope: 'workspace', ...definition } as unknown as Operation;
+}
+
+export function tenantOperation<I extends z.ZodObject, O extends z.ZodObject>(definition: Omit<TenantOperation<I, O>, 'scope'>): Operation {
+  return { scope: 'tenant', ...definition } as unknown as Operation;
+}

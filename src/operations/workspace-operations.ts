@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import { moreMarker } from '../core/more-marker.js';
+import type { Workspace } from '../workspaces/workspace.js';
+import type { WorkspaceService } from '../workspaces/workspace-service.js';
+import { tenantOperation, type Operation } from './operation.js';
+
+const workspaceShape = z.object({
+  id: z.string(),
+  name: z.string(),
+  root: z.string(),
+  adopted: z.boolean(),
+  runtime: z.string(),
+  status: z.string(),
+  created_at: z.string(),
+});
+
+function describe(workspace: Workspace): z.infer<typeof workspaceShape> {
+  return {
+    id: workspace.id,
+    name: workspace.name,
+    root: workspace.root,
+    adopted: workspace.adopted,
+    runtime: workspace.runtime,
+    status: workspace.status,
+    created_at: new Date(workspace.createdAt).toISOString(),
+  };
+}
+
+const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runtime} ${w.status}${w.adopted ? ` adopted ${w.root}` : ''}`;
+
+const reference = z.string().min(1).max(200).describe('Workspace id or name');
+
+export function workspaceOperations(workspaces: WorkspaceService, pageSize: number): Operation[] {
+  return [
+    tenantOperation({
+      name: 'workspace_create',
+      description: 'Create a workspace: a new empty directory, or adopt an existing one (path) under an allowed root.',
+      effect: 'write',
+      idempotent: false,
+      destructive: false,
+      input: z.object({
+        name: z.string().min(1).max(64).describe('Unique per tenant: letters, digits, . _ -'),
+        path: z.string().min(1).max(4096).optional().describe('Existing directory to adopt'),
+      }),
+      output: workspaceShape,
+      async run(input, context, touch) {
+        const workspace = await workspaces.create(context.principal, input);
+        touch(workspace.id);
+        return describe(workspace);
+      },
+      render: (w) => `created workspace ${line(w)}\nroot ${w.root}`,
+    }),
+    tenantOperation({
+      name: 'workspace_list',
+      description: 'List workspaces.',
+      effect: 'read',
+      idempotent: true,
+      destructive: false,
+      input: z.object({ cursor: z.string().optional() }),
+      output: z.object({ workspaces: z.array(workspaceShape), next_cursor: z.string().optional() }),
+      async run(input, context) {
+        const after = input.cursor === undefined ? '' : decodeCursor<{ after: string }>('workspace_list', input.cursor).after;
+        const rows = workspaces.list(context.principal, after, pageSize + 1);
+        const page = rows.slice(0, pageSize).map(describe);
+        return rows.length > pageSize ? { workspaces: page, next_cursor: encodeCursor('workspace_list', { after: page[page.length - 1]!.name }) } : { workspaces: page };
+      },
+      render: (out) =>
+        (out.workspaces.length === 0 ? 'no workspaces' : out.workspaces.map(line).join('\n')) + moreMarker(out.next_cursor, `${out.workspaces.length} shown`),
+    }),
+    tenantOperation({
+      name: 'workspace_get',
+      description: 'Show one workspace.',
+      effect: 'read',
+      idempotent: true,
+      destructive: false,
+      input: z.object({ workspace: reference.optional().describe('Workspace id or name; default if omitted') }),
+      output: workspaceShape,
+      async run(input, context, touch) {
+        const workspace = workspaces.resolve(context.principal, input.workspace, context.defaultWorkspaceId);
+        touch(workspace.id);
+        return describe(workspace);
+      },
+      render: (w) => `${line(w)}\nroot ${w.root}\ncreated ${w.created_at}`,
+    }),
+    tenantOperation({
+      name: 'workspace_delete',
+      description: 'Delete a workspace; an adopted directory is unregistered, never deleted.',
+      effect: 'write',
+      idempotent: false,
+      destructive: true,
+      input: z.object({ workspace: reference }),
+      output: z.object({ id: z.string(), name: z.string(), deleted_files: z.boolean() }),
+      async run(input, context, touch) {
+        const { workspace, deletedFiles } = await workspaces.delete(context.principal, input.workspace);
+        touch(workspace.id);
+        return { id: workspace.id, name: workspace.name, deleted_files: deletedFiles };
+      },
+      render: (out) => `deleted workspace ${out.name} (${out.id}); ${out.deleted_files ? 'its files were removed' : 'its directory was kept'}`,
+    }),
+  ];
+}

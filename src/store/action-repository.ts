@@ -1,0 +1,45 @@
+import type { Db } from './database.js';
+
+export interface ActionRow {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  role: string;
+  workspace_id: string | null;
+  operation: string;
+  effect: string;
+  arguments_json: string;
+  status: 'succeeded' | 'failed';
+  result_summary: string | null;
+  error_code: string | null;
+  correlation_id: string;
+  started_at: number;
+  duration_ms: number;
+}
+
+export class ActionRepository {
+  private readonly insertStmt;
+  private readonly byIdStmt;
+  private readonly recentStmt;
+
+  constructor(db: Db) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO actions (tenant_id, id, user_id, role, workspace_id, operation, effect, arguments_json, status, result_summary, error_code, correlation_id, started_at, duration_ms)
+       VALUES (@tenant_id, @id, @user_id, @role, @workspace_id, @operation, @effect, @arguments_json, @status, @result_summary, @error_code, @correlation_id, @started_at, @duration_ms)`,
+    );
+    this.byIdStmt = db.prepare('SELECT * FROM actions WHERE tenant_id = ? AND id = ?');
+    this.recentStmt = db.prepare('SELECT * FROM actions WHERE tenant_id = ? ORDER BY started_at DESC, id DESC LIMIT ?');
+  }
+
+  insert(row: ActionRow): void {
+    this.insertStmt.run(row);
+  }
+
+  findById(tenantId: string, id: string): ActionRow | undefined {
+    return this.byIdStmt.get(tenantId, id) as ActionRow | undefined;
+  }
+
+  recent(tenantId: string, limit: number): ActionRow[] {
+    return this.recentStmt.all(tenantId, limit) as ActionRow[];
+  }
+}

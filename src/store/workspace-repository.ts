@@ -1,0 +1,67 @@
+import type { Db } from './database.js';
+
+export interface WorkspaceRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  root_path: string;
+  adopted: 0 | 1;
+  runtime: string;
+  status: string;
+  created_by: string;
+  created_at: number;
+}
+
+/** Every query takes the tenant: a workspace of another tenant is indistinguishable from a missing one. */
+export class WorkspaceRepository {
+  private readonly insertStmt;
+  private readonly byIdStmt;
+  private readonly byNameStmt;
+  private readonly byRootStmt;
+  private readonly listStmt;
+  private readonly deleteStmt;
+  private readonly allRootsStmt;
+
+  constructor(db: Db) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO workspaces (tenant_id, id, name, root_path, adopted, runtime, status, created_by, created_at)
+       VALUES (@tenant_id, @id, @name, @root_path, @adopted, @runtime, @status, @created_by, @created_at)`,
+    );
+    this.byIdStmt = db.prepare('SELECT * FROM workspaces WHERE tenant_id = ? AND id = ?');
+    this.byNameStmt = db.prepare('SELECT * FROM workspaces WHERE tenant_id = ? AND name = ?');
+    this.byRootStmt = db.prepare('SELECT * FROM workspaces WHERE tenant_id = ? AND root_path = ?');
+    this.listStmt = db.prepare('SELECT * FROM workspaces WHERE tenant_id = ? AND name > ? ORDER BY name LIMIT ?');
+    this.deleteStmt = db.prepare('DELETE FROM workspaces WHERE tenant_id = ? AND id = ?');
+    this.allRootsStmt = db.prepare('SELECT root_path FROM workspaces').pluck();
+  }
+
+  insert(row: WorkspaceRow): void {
+    this.insertStmt.run(row);
+  }
+
+  findById(tenantId: string, id: string): WorkspaceRow | undefined {
+    return this.byIdStmt.get(tenantId, id) as WorkspaceRow | undefined;
+  }
+
+  findByName(tenantId: string, name: string): WorkspaceRow | undefined {
+    return this.byNameStmt.get(tenantId, name) as WorkspaceRow | undefined;
+  }
+
+  findByRoot(tenantId: string, rootPath: string): WorkspaceRow | undefined {
+    return this.byRootStmt.get(tenantId, rootPath) as WorkspaceRow | undefined;
+  }
+
+  /** Keyset paging by name. */
+  list(tenantId: string, afterName: string, limit: number): WorkspaceRow[] {
+    return this.listStmt.all(tenantId, afterName, limit) as WorkspaceRow[];
+  }
+
+  delete(tenantId: string, id: string): boolean {
+    return this.deleteStmt.run(tenantId, id).changes > 0;
+  }
+
+  /** Every registered root, across tenants: used only to refuse overlapping directories. */
+  allRootPaths(): string[] {
+    return this.allRootsStmt.all() as string[];
+  }
+}
