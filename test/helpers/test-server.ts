@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App } from '../../src/app.js';
+import type { Role } from '../../src/auth/principal.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import type { Config } from '../../src/config/config-schema.js';
+import { startHttpServer, type HttpServer } from '../../src/faces/http/http-server.js';
+
+export interface TestServer {
+  app: App;
+  http: HttpServer;
+  url: URL;
+  dataDir: string;
+  /** Issues a real API token through the same service the CLI uses. */
+  token(tenantId: string, userId?: string, role?: Role): string;
+  close(): Promise<void>;
+}
+
+export function tempDir(prefix = 'codebuddy-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A real HTTP server on an ephemeral loopback port over a fresh SQLite file. */
+export async function startTestServer(settings: Partial<Record<keyof Config, unknown>> = {}): Promise<TestServer> {
+  const dataDir = tempDir();
+  const config = loadConfig({ env: {}, overrides: { dataDir, port: 0, logLevel: 'silent', ...settings } });
+  const app = createApp(config);
+  const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
+  return {
+    app,
+    http,
+    url: new URL(http.url),
+    dataDir: app.config.dataDir,
+    token: (tenantId, userId = 'user', role = 'agent') => app.tokens.create({ tenantId, userId, role }).token,
+    async close() {
+      await http.close();
+      app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
