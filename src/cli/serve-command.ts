@@ -12,6 +12,14 @@ export function localPrincipal(): Principal {
   return { tenantId: LOCAL_TENANT, userId: name, role: 'agent' };
 }
 
+/**
+ * A long-running server must not die for every tenant because one background promise
+ * rejected unobserved: log it loudly and keep serving.
+ */
+function keepServingOnStrayRejections(app: App): void {
+  process.on('unhandledRejection', (reason) => app.logger.error({ err: reason }, 'unhandled promise rejection'));
+}
+
 function onShutdown(close: () => Promise<void> | void): void {
   let closing = false;
   const stop = async () => {
@@ -25,6 +33,7 @@ function onShutdown(close: () => Promise<void> | void): void {
 }
 
 export async function serveStdioCommand(app: App, workspacePath: string | undefined): Promise<void> {
+  keepServingOnStrayRejections(app);
   const principal = localPrincipal();
   const workspace = workspacePath ? await app.workspaces.adoptLocal(principal, workspacePath) : undefined;
   const handle = serveMcpStdio(app, principal, workspace?.id);
@@ -39,6 +48,7 @@ export async function serveStdioCommand(app: App, workspacePath: string | undefi
 }
 
 export async function serveHttpCommand(app: App): Promise<void> {
+  keepServingOnStrayRejections(app);
   const server = await startHttpServer(app, { host: app.config.host, port: app.config.port });
   app.logger.info({ url: server.url }, 'codebuddy listening');
   const lines = [`CodeBuddy is serving MCP at ${server.url}`];
