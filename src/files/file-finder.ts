@@ -26,16 +26,10 @@ function pageStart(kind: string, query: string, cursor: string | undefined): num
   return state.skip;
 }
 
-/** Takes one page from a deterministic stream, looking one item past it to know whether more follow. */
-async function takePage<T>(kind: string, query: string, skip: number, size: number, stream: AsyncIterable<T>): Promise<Page<T>> {
-  const items: T[] = [];
-  let seen = 0;
-  for await (const item of stream) {
-    if (seen++ < skip) continue;
-    if (items.length === size) return { items, next_cursor: encodeCursor(kind, { q: query, skip: skip + size }) };
-    items.push(item);
-  }
-  return { items };
+/** One page of a deterministic list, with the cursor for the next one when more follow. */
+function pageOf<T>(kind: string, query: string, skip: number, size: number, all: readonly T[]): Page<T> {
+  const items = all.slice(skip, skip + size);
+  return skip + size < all.length ? { items, next_cursor: encodeCursor(kind, { q: query, skip: skip + size }) } : { items };
 }
 
 /** Listing and name globbing over a workspace tree, .gitignore honoured, paged. */
@@ -50,18 +44,15 @@ export class FileFinder {
     const depth = input.depth ?? 2;
     const query = `${start.relative}\0${depth}`;
     const skip = pageStart('file_list', query, input.cursor);
-    const root = workspace.root;
-    async function* entries(): AsyncGenerator<ListedEntry> {
-      for await (const entry of walkTree(root, start.relative, { maxDepth: depth })) {
-        if (entry.type !== 'file') {
-          yield { path: entry.path, type: entry.type };
-          continue;
-        }
-        const size = (await lstat(join(root, entry.path)).catch(() => undefined))?.size;
-        yield size === undefined ? { path: entry.path, type: entry.type } : { path: entry.path, type: entry.type, size };
-      }
-    }
-    return takePage('file_list', query, skip, this.pageSize, entries());
+    const page = pageOf('file_list', query, skip, this.pageSize, await walkTree(workspace.root, start.relative, { maxDepth: depth }));
+    // Sizes only for the entries shown: a page costs a page of stat calls, not a tree of them.
+    const items = await Promise.all(
+      page.items.map(async ({ path, type }): Promise<ListedEntry> => {
+        const size = type === 'file' ? (await lstat(join(workspace.root, path)).catch(() => undefined))?.size : undefined;
+        return size === undefined ? { path, type } : { path, type, size };
+      }),
+    );
+    return { ...page, items };
   }
 
   /**
@@ -79,15 +70,10 @@ export class FileFinder {
     const walkFrom = within === '' ? '' : (await resolveInWorkspace(workspace.root, within)).relative;
     const query = `${walkFrom}\0${pattern}`;
     const skip = pageStart('file_glob', query, input.cursor);
-    const root = workspace.root;
     const prefix = start.relative === '' ? 0 : start.relative.length + 1;
-    async function* found(): AsyncGenerator<string> {
-      const exists = await lstat(join(root, walkFrom)).catch(() => undefined);
-      if (!exists?.isDirectory()) return;
-      for await (const entry of walkTree(root, walkFrom)) {
-        if (entry.type === 'file' && matches(entry.path.slice(prefix))) yield entry.path;
-      }
-    }
-    return takePage('file_glob', query, skip, this.pageSize, found());
+    const exists = await lstat(join(workspace.root, walkFrom)).catch(() => undefined);
+    const entries = exists?.isDirectory() ? await walkTree(workspace.root, walkFrom) : [];
+    const found = entries.filter((entry) => entry.type === 'file' && matches(entry.path.slice(prefix))).map((entry) => entry.path);
+    return pageOf('file_glob', query, skip, this.pageSize, found);
   }
 }

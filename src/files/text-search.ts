@@ -151,7 +151,7 @@ export class TextSearch {
     const prefix = start === '' ? 0 : start.length + 1;
     const collected: Collected = new Map();
     let matches = 0;
-    for await (const entry of walkTree(root, start)) {
+    for (const entry of await walkTree(root, start)) {
       if (entry.type !== 'file' || (globMatches && !globMatches(entry.path.slice(prefix)))) continue;
       const buffer = await readFile(join(root, entry.path)).catch(() => undefined);
       if (!buffer || buffer.length > this.options.maxFileBytes) continue;

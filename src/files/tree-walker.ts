@@ -32,50 +32,57 @@ function isIgnored(scopes: readonly IgnoreScope[], path: string, isDirectory: bo
   return false;
 }
 
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
 /**
- * Depth-first, name-sorted walk below `start` (workspace-relative), honouring every
- * .gitignore on the way down (and the ones above `start`) and never entering `.git`.
- * Symlinks are reported, never followed, so a walk cannot leave the workspace.
- * Deterministic order is what lets callers page with a simple skip count.
+ * Every entry below `start` (workspace-relative) in depth-first, name-sorted order,
+ * honouring each .gitignore on the way down (and those above `start`) and never entering
+ * `.git`. Symlinks are reported, never followed, so a walk cannot leave the workspace.
+ *
+ * Sibling directories are read concurrently (the file system works in parallel on the
+ * thread pool) and stitched back in order, so the result is deterministic: callers page
+ * through it with a plain skip count.
  */
-export async function* walkTree(root: string, start: string, options: { maxDepth?: number; enter?: (directory: string) => boolean } = {}): AsyncGenerator<TreeEntry> {
+export async function walkTree(root: string, start: string, options: { maxDepth?: number } = {}): Promise<TreeEntry[]> {
   const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
   const scopes: IgnoreScope[] = [];
-  const ancestors = start === '' ? [''] : ['', ...start.split('/').map((_, index, parts) => parts.slice(0, index + 1).join('/'))];
+  const ancestors = start === '' ? [] : start.split('/').map((_, index, parts) => parts.slice(0, index).join('/'));
   for (const directory of ancestors) {
     const scope = await loadGitignore(root, directory);
     if (scope) scopes.push(scope);
   }
-  yield* walkDirectory(root, start, 1, maxDepth, scopes, options.enter);
+  return walkDirectory(root, start, 1, maxDepth, scopes);
 }
 
-async function* walkDirectory(
-  root: string,
-  directory: string,
-  depth: number,
-  maxDepth: number,
-  scopes: IgnoreScope[],
-  enter: ((directory: string) => boolean) | undefined,
-): AsyncGenerator<TreeEntry> {
+async function walkDirectory(root: string, directory: string, depth: number, maxDepth: number, inherited: readonly IgnoreScope[]): Promise<TreeEntry[]> {
   let entries;
   try {
     entries = await readdir(join(root, directory), { withFileTypes: true });
   } catch {
-    return; // vanished or unreadable meanwhile: nothing to list there
+    return []; // vanished or unreadable meanwhile: nothing to list there
   }
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Only a directory that has a .gitignore pays for reading one.
+  const own = entries.some((entry) => entry.name === '.gitignore' && entry.isFile()) ? await loadGitignore(root, directory) : undefined;
+  const scopes = own ? [...inherited, own] : inherited;
+
+  entries.sort(byName);
+  const kept: TreeEntry[] = [];
+  const subtrees: Promise<TreeEntry[]>[] = [];
   for (const entry of entries) {
     if (entry.name === '.git') continue;
     const path = directory === '' ? entry.name : `${directory}/${entry.name}`;
     const isDirectory = entry.isDirectory();
     if (isIgnored(scopes, path, isDirectory)) continue;
-    const type = isDirectory ? 'directory' : entry.isFile() ? 'file' : entry.isSymbolicLink() ? 'symlink' : 'other';
-    yield { path, type, depth };
-    if (isDirectory && depth < maxDepth && (!enter || enter(path))) {
-      const scope = await loadGitignore(root, path);
-      if (scope) scopes.push(scope);
-      yield* walkDirectory(root, path, depth + 1, maxDepth, scopes, enter);
-      if (scope) scopes.pop();
-    }
+    kept.push({ path, type: isDirectory ? 'directory' : entry.isFile() ? 'file' : entry.isSymbolicLink() ? 'symlink' : 'other', depth });
+    if (isDirectory && depth < maxDepth) subtrees.push(walkDirectory(root, path, depth + 1, maxDepth, scopes));
   }
+
+  const children = await Promise.all(subtrees);
+  const out: TreeEntry[] = [];
+  let next = 0;
+  for (const entry of kept) {
+    out.push(entry);
+    if (entry.type === 'directory' && entry.depth < maxDepth) for (const child of children[next++]!) out.push(child);
+  }
+  return out;
 }
