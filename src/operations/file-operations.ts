@@ -5,8 +5,9 @@ import type { FileService } from '../files/file-service.js';
 import type { SearchMatch, TextSearch } from '../files/text-search.js';
 import { workspaceOperation, type Operation } from './operation.js';
 
-const path = z.string().min(1).max(4096).describe('Path relative to the workspace root');
-const cursor = z.string().max(8192).optional().describe('next_cursor from the previous page');
+// Paths are relative to the workspace root: the server's instructions and every refusal say so.
+const path = z.string().min(1).max(4096);
+const cursor = z.string().max(8192).optional();
 const MAX_SHOWN_LINE = 2000;
 
 function numbered(content: string, firstLine: number): string {
@@ -119,7 +120,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       idempotent: true,
       destructive: false,
       input: z.object({
-        path: path.optional().describe('Directory, default the root'),
+        path: path.optional().describe('Directory; default root'),
         depth: z.number().int().min(1).max(20).optional().describe('Levels, default 2'),
         cursor,
       }),
@@ -141,7 +142,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       effect: 'read',
       idempotent: true,
       destructive: false,
-      input: z.object({ pattern: z.string().min(1).max(1000), path: path.optional().describe('Directory to search, default the root'), cursor }),
+      input: z.object({ pattern: z.string().min(1).max(1000), path: path.optional().describe('Directory; default root'), cursor }),
       output: z.object({ paths: z.array(z.string()), next_cursor: z.string().optional() }),
       async run(input, workspace) {
         const page = await finder.glob(workspace, input);
@@ -160,7 +161,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
         regex: z.boolean().optional().describe('Treat pattern as a regex'),
         ignore_case: z.boolean().optional(),
         glob: z.string().min(1).max(1000).optional().describe('Only files matching this glob'),
-        path: path.optional().describe('Directory to search, default the root'),
+        path: path.optional().describe('Directory; default root'),
         context: z.number().int().min(0).max(10).optional().describe('Lines around each match'),
         cursor,
       }),

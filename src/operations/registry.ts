@@ -4,7 +4,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { WorkspaceService } from '../workspaces/workspace-service.js';
 import type { CallContext, Operation } from './operation.js';
 
-const workspaceField = z.string().min(1).max(200).optional().describe('Workspace id or name; default if omitted');
+const workspaceField = z.string().min(1).max(200).optional().describe('Id or name; default if omitted');
 
 export interface OperationResult {
   actionId: string;

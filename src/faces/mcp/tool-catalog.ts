@@ -9,10 +9,28 @@ export interface ToolDefinition {
   annotations: { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
 }
 
+/**
+ * Drops what costs every session tokens and tells an agent nothing it needs: bounds no
+ * reasonable call reaches (the safe-integer range, lengths in the thousands) and, on
+ * outputs, `additionalProperties`. The registry still enforces every bound on input.
+ */
+function compact(node: unknown, io: 'input' | 'output'): unknown {
+  if (Array.isArray(node)) return node.map((child) => compact(child, io));
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$schema') continue;
+    if (key === 'maximum' && value === Number.MAX_SAFE_INTEGER) continue;
+    if (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) continue;
+    if (key === 'maxLength' && typeof value === 'number' && value >= 1000) continue;
+    if (key === 'additionalProperties' && io === 'output') continue;
+    out[key] = compact(value, io);
+  }
+  return out;
+}
+
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> & { type: 'object' } {
-  // `$schema` is the same URL on every tool: agents would pay for it once per tool, for nothing.
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  return rest as Record<string, unknown> & { type: 'object' };
+  return compact(z.toJSONSchema(schema, { io, unrepresentable: 'any' }), io) as Record<string, unknown> & { type: 'object' };
 }
 
 /** The MCP tool list, derived once from the operations registry. */
