@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { lstat, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
@@ -8,6 +9,8 @@ import { findClosestMatch } from './closest-match.js';
 import { PathLock } from './path-lock.js';
 import { resolveInWorkspace, type ResolvedPath } from './path-resolver.js';
 import { decodeText, sha256, splitLines } from './text-content.js';
+
+const SYNC_READ_LIMIT = 256 * 1024;
 
 export interface FileLimits {
   maxFileBytes: number;
@@ -219,13 +222,24 @@ export class FileService {
   }
 
   private async readBuffer(target: ResolvedPath): Promise<Buffer> {
-    const info = await stat(target.absolute).catch((error: unknown) => fsError(error, target.relative));
+    let info;
+    try {
+      info = statSync(target.absolute);
+    } catch (error) {
+      fsError(error, target.relative);
+    }
     if (info.isDirectory()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative || '(workspace root)'} is a directory; use file_list`, { field: 'path' });
     if (!info.isFile()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative} is not a regular file`, { field: 'path' });
     if (info.size > this.limits.maxFileBytes) {
       throw new CodeBuddyError('E_TOO_LARGE', `${target.relative} is ${info.size} bytes; the limit is ${this.limits.maxFileBytes}; use file_search to find what you need`, { field: 'path' });
     }
-    return readFile(target.absolute).catch((error: unknown) => fsError(error, target.relative));
+    try {
+      // Source files are small: reading them synchronously costs microseconds, where the promise
+      // API costs four thread-pool round trips. Large files stay off the event loop.
+      return info.size <= SYNC_READ_LIMIT ? readFileSync(target.absolute) : await readFile(target.absolute);
+    } catch (error) {
+      fsError(error, target.relative);
+    }
   }
 
   private async currentState(target: ResolvedPath): Promise<{ sha256: string; mode: number } | undefined> {
