@@ -41,7 +41,9 @@ export class Authenticator {
   }
 
   private async verifyJwt(jwt: string): Promise<JWTPayload> {
+    // A token without an expiry would be valid forever once leaked: `exp` is required.
     const options = {
+      requiredClaims: ['exp'],
       ...(this.config.jwtIssuer ? { issuer: this.config.jwtIssuer } : {}),
       ...(this.config.jwtAudience ? { audience: this.config.jwtAudience } : {}),
       ...(this.config.jwtSecret && !this.config.jwtJwksUrl ? { algorithms: ['HS256'] } : {}),

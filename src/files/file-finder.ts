@@ -4,7 +4,7 @@ import picomatch from 'picomatch';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Workspace } from '../workspaces/workspace.js';
-import { resolveInWorkspace } from './path-resolver.js';
+import { resolveExisting, resolveInWorkspace } from './path-resolver.js';
 import { walkTree, type TreeEntry } from './tree-walker.js';
 
 export interface ListedEntry {
@@ -37,10 +37,7 @@ export class FileFinder {
   constructor(private readonly pageSize: number) {}
 
   async list(workspace: Workspace, input: { path?: string; depth?: number; cursor?: string }): Promise<Page<ListedEntry>> {
-    const start = await resolveInWorkspace(workspace.root, input.path ?? '');
-    const info = await lstat(start.absolute).catch(() => undefined);
-    if (!info) throw new CodeBuddyError('E_NOT_FOUND', `${start.relative} not found`, { field: 'path' });
-    if (!info.isDirectory()) throw new CodeBuddyError('E_NOT_A_DIRECTORY', `${start.relative} is not a directory`, { field: 'path' });
+    const start = await resolveExisting(workspace.root, input.path ?? '', 'directory');
     const depth = input.depth ?? 2;
     const query = `${start.relative}\0${depth}`;
     const skip = pageStart('file_list', query, input.cursor);
@@ -60,7 +57,7 @@ export class FileFinder {
    * a pattern without `/` matches base names at any depth. Answers are workspace-relative.
    */
   async glob(workspace: Workspace, input: { pattern: string; path?: string; cursor?: string }): Promise<Page<string>> {
-    const start = await resolveInWorkspace(workspace.root, input.path ?? '');
+    const start = await resolveExisting(workspace.root, input.path ?? '', 'directory');
     const pattern = input.pattern.replace(/^\.\//, '');
     const matches = picomatch(pattern, { dot: true, basename: !pattern.includes('/') });
     // Walk only below the pattern's literal prefix (`src/**/*.ts` needs only `src`).

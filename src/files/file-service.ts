@@ -7,7 +7,7 @@ import { CodeBuddyError } from '../core/errors.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { findClosestMatch } from './closest-match.js';
 import { PathLock } from './path-lock.js';
-import { resolveInWorkspace, type ResolvedPath } from './path-resolver.js';
+import { resolveEntryInWorkspace, resolveInWorkspace, type ResolvedPath } from './path-resolver.js';
 import { decodeText, sha256, splitLines } from './text-content.js';
 
 const SYNC_READ_LIMIT = 256 * 1024;
@@ -161,8 +161,8 @@ export class FileService {
   }
 
   async move(workspace: Workspace, input: { from: string; to: string; overwrite?: boolean }): Promise<{ from: string; to: string }> {
-    const source = await this.resolve(workspace, input.from);
-    const destination = await this.resolve(workspace, input.to);
+    const source = await resolveEntryInWorkspace(workspace.root, input.from);
+    const destination = await resolveEntryInWorkspace(workspace.root, input.to);
     if (source.relative === '') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'the workspace root cannot be moved', { field: 'from' });
     if (destination.relative === source.relative) return { from: source.relative, to: destination.relative };
     if (destination.relative.startsWith(`${source.relative}/`)) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'cannot move a directory into itself', { field: 'to' });
@@ -177,8 +177,8 @@ export class FileService {
     });
   }
 
-  async delete(workspace: Workspace, input: { path: string; recursive?: boolean }): Promise<{ path: string; type: 'file' | 'directory' }> {
-    const target = await this.resolve(workspace, input.path);
+  async delete(workspace: Workspace, input: { path: string; recursive?: boolean }): Promise<{ path: string; type: 'file' | 'directory' | 'symlink' }> {
+    const target = await resolveEntryInWorkspace(workspace.root, input.path);
     if (target.relative === '') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'the workspace root cannot be deleted; use workspace_delete', { field: 'path' });
     return this.locks.run(target.absolute, async () => {
       const info = await lstat(target.absolute).catch((error: unknown) => fsError(error, target.relative));
@@ -196,12 +196,12 @@ export class FileService {
         return { path: target.relative, type: 'directory' as const };
       }
       await unlink(target.absolute).catch((error: unknown) => fsError(error, target.relative));
-      return { path: target.relative, type: 'file' as const };
+      return { path: target.relative, type: info.isSymbolicLink() ? ('symlink' as const) : ('file' as const) };
     });
   }
 
   async stat(workspace: Workspace, input: { path: string }) {
-    const target = await this.resolve(workspace, input.path);
+    const target = await resolveEntryInWorkspace(workspace.root, input.path);
     const info = await lstat(target.absolute).catch((error: unknown) => fsError(error, target.relative));
     const type = info.isDirectory() ? 'directory' : info.isFile() ? 'file' : info.isSymbolicLink() ? 'symlink' : 'other';
     const result: { path: string; type: typeof type; size: number; modified: string; mode: string; sha256?: string } = {

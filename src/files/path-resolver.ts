@@ -1,5 +1,5 @@
-import { realpathSync } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, sep } from 'node:path';
 import { CodeBuddyError } from '../core/errors.js';
 
 export interface ResolvedPath {
@@ -60,6 +60,7 @@ export async function resolveInWorkspace(root: string, path: string): Promise<Re
       if (error instanceof CodeBuddyError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENAMETOOLONG') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'path is too long', { field: 'path' });
+      if (code === 'EACCES' || code === 'EPERM') throw new CodeBuddyError('E_FORBIDDEN', `permission denied on ${JSON.stringify(path.slice(0, 200))}`, { field: 'path' });
       // ENOENT: not there yet; ENOTDIR: a parent is a file. Either way, climb to the parent.
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
       if (code === 'ELOOP') throw outside(path, 'goes through a symlink loop');
@@ -69,4 +70,36 @@ export async function resolveInWorkspace(root: string, path: string): Promise<Re
       probe = parent;
     }
   }
+}
+
+/**
+ * The directory entry a path names, for operations on the entry itself (delete, move,
+ * stat): parents resolved, the last component not followed, so deleting a symlink removes
+ * the link, not what it points to. The full resolution runs first, so a link that leads
+ * outside the workspace is refused here too.
+ */
+export async function resolveEntryInWorkspace(root: string, path: string): Promise<ResolvedPath> {
+  const target = await resolveInWorkspace(root, path);
+  const relative = normalizeRelative(path);
+  if (relative === '' || !relative.includes('/')) {
+    if (relative === '') return target;
+    const realRoot = realpathSync.native(root);
+    return { absolute: join(realRoot, relative), relative };
+  }
+  const parent = await resolveInWorkspace(root, dirname(relative));
+  const name = basename(relative);
+  return { absolute: join(parent.absolute, name), relative: parent.relative === '' ? name : `${parent.relative}/${name}` };
+}
+
+/** What a path names, checked to exist: a search or walk below a missing path is a mistake worth saying. */
+export async function resolveExisting(root: string, path: string, expect: 'directory' | 'any'): Promise<ResolvedPath & { isDirectory: boolean }> {
+  const resolved = await resolveInWorkspace(root, path);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(resolved.absolute).isDirectory();
+  } catch {
+    throw new CodeBuddyError('E_NOT_FOUND', `${resolved.relative || '(workspace root)'} not found`, { field: 'path' });
+  }
+  if (expect === 'directory' && !isDirectory) throw new CodeBuddyError('E_NOT_A_DIRECTORY', `${resolved.relative} is not a directory`, { field: 'path' });
+  return { ...resolved, isDirectory };
 }

@@ -6,7 +6,7 @@ import picomatch from 'picomatch';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Workspace } from '../workspaces/workspace.js';
-import { resolveInWorkspace } from './path-resolver.js';
+import { resolveExisting } from './path-resolver.js';
 import { decodeText, splitLines } from './text-content.js';
 import { walkTree } from './tree-walker.js';
 
@@ -74,7 +74,7 @@ export class TextSearch {
   }
 
   async search(workspace: Workspace, input: SearchInput, signal?: AbortSignal): Promise<SearchPage> {
-    const start = await resolveInWorkspace(workspace.root, input.path ?? '');
+    const start = await resolveExisting(workspace.root, input.path ?? '', 'any');
     const context = input.context ?? 0;
     const query = JSON.stringify([input.pattern, !!input.regex, !!input.ignore_case, input.glob ?? '', start.relative, context]);
     let skip = 0;
@@ -86,7 +86,7 @@ export class TextSearch {
     const collected =
       this.engine === 'ripgrep'
         ? await this.ripgrep(workspace.root, start.relative, input, context, signal)
-        : await this.builtin(workspace.root, start.relative, input, context);
+        : await this.builtin(workspace.root, start.relative, start.isDirectory, input, context);
 
     const all = flatten(collected, context);
     const page: SearchPage = { matches: all.slice(skip, skip + this.options.pageSize), total: all.length, capped: all.length >= MAX_MATCHES };
@@ -140,7 +140,7 @@ export class TextSearch {
     return collected;
   }
 
-  private async builtin(root: string, start: string, input: SearchInput, context: number): Promise<Collected> {
+  private async builtin(root: string, start: string, startIsDirectory: boolean, input: SearchInput, context: number): Promise<Collected> {
     let matcher: RegExp;
     try {
       matcher = new RegExp(input.regex ? input.pattern : escapeRegex(input.pattern), input.ignore_case ? 'i' : '');
@@ -148,10 +148,11 @@ export class TextSearch {
       throw new CodeBuddyError('E_INVALID_ARGUMENT', `invalid pattern: ${(error as Error).message}`, { field: 'pattern' });
     }
     const globMatches = input.glob ? picomatch(input.glob, { dot: true, basename: !input.glob.includes('/') }) : undefined;
-    const prefix = start === '' ? 0 : start.length + 1;
+    const prefix = !startIsDirectory ? start.lastIndexOf('/') + 1 : start === '' ? 0 : start.length + 1;
     const collected: Collected = new Map();
     let matches = 0;
-    for (const entry of await walkTree(root, start)) {
+    const entries = startIsDirectory ? await walkTree(root, start) : [{ path: start, type: 'file' as const }];
+    for (const entry of entries) {
       if (entry.type !== 'file' || (globMatches && !globMatches(entry.path.slice(prefix)))) continue;
       const buffer = await readFile(join(root, entry.path)).catch(() => undefined);
       if (!buffer || buffer.length > this.options.maxFileBytes) continue;

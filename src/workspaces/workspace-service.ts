@@ -58,10 +58,13 @@ export class WorkspaceService {
       await mkdir(root, { recursive: true });
       return this.register(principal, { id, name: input.name, root: await realpath(root), adopted: false });
     }
-    const root = await this.existingDirectory(input.path);
-    if (!(await this.isUnderAllowedRoot(root))) {
-      throw new CodeBuddyError('E_FORBIDDEN', `${input.path} is not under an allowed root; an operator lists adoptable roots in CODEBUDDY_ALLOWED_ROOTS.`);
+    // Until the path is known to lie under an allowed root, every failure answers alike:
+    // telling "missing" from "a file" from "forbidden" would let a tenant map the host.
+    const real = await realpath(input.path).catch(() => undefined);
+    if (real === undefined || !(await this.isUnderAllowedRoot(real))) {
+      throw new CodeBuddyError('E_FORBIDDEN', `${input.path} is not a directory under an allowed root (an operator lists them in CODEBUDDY_ALLOWED_ROOTS)`, { field: 'path' });
     }
+    const root = await this.existingDirectory(real);
     return this.register(principal, { id, name: input.name, root, adopted: true });
   }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
@@ -143,6 +143,25 @@ describe.each(engines)('file operations (search engine: %s)', (searchEngine) => 
     expect(existsSync(join(root, 'n'))).toBe(false);
     expect(await client.call('file_delete', { path: '.' })).toMatchObject({ isError: true, code: 'E_INVALID_ARGUMENT' });
     expect(await client.call('file_stat', { path: 'nope.txt' })).toMatchObject({ isError: true, code: 'E_NOT_FOUND' });
+  });
+
+  it('deletes, moves and stats a symlink itself, never what it points to', async () => {
+    await client.call('file_write', { path: 'links/target.txt', content: 'kept' });
+    symlinkSync('target.txt', join(root, 'links/alias.txt'));
+    expect((await client.call('file_stat', { path: 'links/alias.txt' })).structured).toMatchObject({ type: 'symlink' });
+    expect((await client.call('file_read', { path: 'links/alias.txt' })).text).toBe('1\tkept');
+    expect((await client.call('file_move', { from: 'links/alias.txt', to: 'links/renamed.txt' })).isError).toBe(false);
+    expect(lstatSync(join(root, 'links/renamed.txt')).isSymbolicLink()).toBe(true);
+    expect((await client.call('file_delete', { path: 'links/renamed.txt' })).text).toBe('deleted symlink links/renamed.txt');
+    expect(readFileSync(join(root, 'links/target.txt'), 'utf8')).toBe('kept');
+  });
+
+  it('says so when glob or search is pointed at a missing directory', async () => {
+    expect(await client.call('file_glob', { pattern: '*.ts', path: 'no/such/dir' })).toMatchObject({ isError: true, code: 'E_NOT_FOUND' });
+    expect(await client.call('file_glob', { pattern: '*.ts', path: 'README.md' })).toMatchObject({ isError: true, code: 'E_NOT_A_DIRECTORY' });
+    expect(await client.call('file_search', { pattern: 'x', path: 'no/such/dir' })).toMatchObject({ isError: true, code: 'E_NOT_FOUND' });
+    const oneFile = await client.call('file_search', { pattern: 'TODO', path: 'README.md' });
+    expect((oneFile.structured!.matches as { path: string }[]).map((m) => m.path)).toEqual(['README.md']);
   });
 
   it('adopts directories only under allowed roots, never overlapping, and never deletes them', async () => {
