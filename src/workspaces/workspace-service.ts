@@ -40,6 +40,11 @@ function overlaps(a: string, b: string): boolean {
 /** Owns the workspaces table and the workspace directories. Every method is scoped by the principal's tenant. */
 export class WorkspaceService {
   private allowedRootsReal: string[] | undefined;
+  /**
+   * Workspaces already resolved by id, keyed `tenant\0id`: every file call resolves one,
+   * and the row only changes through this service, which drops the entry on delete.
+   */
+  private readonly byId = new Map<string, Workspace>();
 
   constructor(
     private readonly repository: WorkspaceRepository,
@@ -94,8 +99,8 @@ export class WorkspaceService {
   resolve(principal: Principal, reference: string | undefined, defaultId?: string): Workspace {
     const tenantId = principal.tenantId;
     if (reference === undefined) {
-      const fallback = defaultId ? this.repository.findById(tenantId, defaultId) : undefined;
-      if (fallback) return toWorkspace(fallback);
+      const fallback = defaultId ? this.findCachedById(tenantId, defaultId) : undefined;
+      if (fallback) return fallback;
       const candidates = this.repository.list(tenantId, '', 2);
       if (candidates.length === 1) return toWorkspace(candidates[0]!);
       throw new CodeBuddyError(
@@ -104,17 +109,32 @@ export class WorkspaceService {
         { field: 'workspace' },
       );
     }
-    const row = this.repository.findById(tenantId, reference) ?? this.repository.findByName(tenantId, reference);
-    if (!row) throw new CodeBuddyError('E_NOT_FOUND', `workspace ${reference} not found`);
-    return toWorkspace(row);
+    const byId = this.findCachedById(tenantId, reference);
+    if (byId) return byId;
+    const byName = this.repository.findByName(tenantId, reference);
+    if (!byName) throw new CodeBuddyError('E_NOT_FOUND', `workspace ${reference} not found`);
+    return toWorkspace(byName);
   }
 
   /** Unregisters the workspace; deletes its directory only when CodeBuddy created it. */
   async delete(principal: Principal, reference: string): Promise<{ workspace: Workspace; deletedFiles: boolean }> {
     const workspace = this.resolve(principal, reference);
+    this.byId.delete(`${principal.tenantId}\0${workspace.id}`);
     this.repository.delete(principal.tenantId, workspace.id);
     if (!workspace.adopted) await rm(workspace.root, { recursive: true, force: true });
     return { workspace, deletedFiles: !workspace.adopted };
+  }
+
+  private findCachedById(tenantId: string, id: string): Workspace | undefined {
+    const key = `${tenantId}\0${id}`;
+    let workspace = this.byId.get(key);
+    if (!workspace) {
+      const row = this.repository.findById(tenantId, id);
+      if (!row) return undefined;
+      workspace = toWorkspace(row);
+      this.byId.set(key, workspace);
+    }
+    return workspace;
   }
 
   private assertNameFree(tenantId: string, name: string): void {

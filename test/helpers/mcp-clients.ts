@@ -3,6 +3,7 @@ import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.j
 import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -65,17 +66,29 @@ export function connectHttp(era: McpClient['era'], url: URL, token: string): Pro
   return era === '2025-11-25' ? connectLegacyHttp(url, token) : connectModernHttp(url, token);
 }
 
-/** `codebuddy serve --stdio` as a real child process, driven by the SDK's stdio client. */
-export async function connectStdio(args: string[], env: Record<string, string> = {}): Promise<McpClient & { stderr: () => string }> {
-  const transport = new StdioClientTransport({
+/**
+ * `codebuddy serve --stdio` as a real child process, driven by the SDK's stdio client of
+ * the given era (the v1 client for 2025-11-25, the v2 client pinned for 2026-07-28).
+ */
+export async function connectStdio(args: string[], env: Record<string, string> = {}, era: McpClient['era'] = '2025-11-25'): Promise<McpClient & { stderr: () => string }> {
+  const parameters = {
     command: process.execPath,
     args: [CLI, ...args],
     env: { ...(process.env as Record<string, string>), CODEBUDDY_LOG_LEVEL: 'warn', ...env },
-    stderr: 'pipe',
-  });
+    stderr: 'pipe' as const,
+  };
   let stderr = '';
-  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const collect = (chunk: Buffer) => (stderr += chunk.toString());
+  if (era === '2026-07-28') {
+    const transport = new ModernStdioTransport(parameters);
+    transport.stderr?.on('data', collect);
+    const client = new ModernClient({ name: 'stdio-test-client', version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await client.connect(transport);
+    return { ...wrap(era, client), stderr: () => stderr };
+  }
+  const transport = new StdioClientTransport(parameters);
+  transport.stderr?.on('data', collect);
   const client = new LegacyClient({ name: 'stdio-test-client', version: '1.0.0' });
   await client.connect(transport);
-  return { ...wrap('2025-11-25', client), stderr: () => stderr };
+  return { ...wrap(era, client), stderr: () => stderr };
 }

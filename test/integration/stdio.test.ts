@@ -79,6 +79,16 @@ describe('codebuddy serve --stdio', () => {
     expect(rows).toContainEqual(expect.objectContaining({ operation: 'file_edit', status: 'succeeded' }));
   });
 
+  it('serves a 2026-07-28 client on stdio too', async () => {
+    const modern = await connectStdio(['--data-dir', dataDir, 'serve', '--stdio', '--workspace', project], {}, '2026-07-28');
+    try {
+      expect(await modern.listTools()).toHaveLength(13);
+      expect((await modern.call('file_read', { path: 'src/main.ts', limit_lines: 1 })).text).toMatch(/^1\texport const answer = 42;\n\[lines 1-1 of 2; more: call again with cursor "/);
+    } finally {
+      await modern.close();
+    }
+  });
+
   it('keeps stdout for the protocol: logs go to stderr', async () => {
     // Speak raw JSON-RPC to a fresh process and check every stdout line parses as a protocol message.
     const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--stdio', '--workspace', project], {

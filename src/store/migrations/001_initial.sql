@@ -31,6 +31,7 @@ CREATE TABLE workspaces (
 ) STRICT;
 
 -- One row per operation call: who, where, what, how it ended.
+-- The two tables written on every call are WITHOUT ROWID: one b-tree fewer to touch per commit.
 CREATE TABLE actions (
   tenant_id       TEXT NOT NULL,
   id              TEXT NOT NULL PRIMARY KEY,
@@ -46,7 +47,7 @@ CREATE TABLE actions (
   correlation_id  TEXT NOT NULL,
   started_at      INTEGER NOT NULL,
   duration_ms     REAL NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX actions_by_tenant_time ON actions(tenant_id, started_at);
 CREATE INDEX actions_by_workspace ON actions(tenant_id, workspace_id, started_at);
 
@@ -64,4 +65,4 @@ CREATE TABLE audit_events (
   prev_hash       TEXT NOT NULL,
   hash            TEXT NOT NULL,
   PRIMARY KEY (tenant_id, seq)
-) STRICT;
+) STRICT, WITHOUT ROWID;
