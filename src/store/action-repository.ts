@@ -20,7 +20,6 @@ export interface ActionRow {
 export class ActionRepository {
   private readonly insertStmt;
   private readonly byIdStmt;
-  private readonly recentStmt;
 
   constructor(db: Db) {
     this.insertStmt = db.prepare(
@@ -28,7 +27,6 @@ export class ActionRepository {
        VALUES (@tenant_id, @id, @user_id, @role, @workspace_id, @operation, @effect, @arguments_json, @status, @result_summary, @error_code, @correlation_id, @started_at, @duration_ms)`,
     );
     this.byIdStmt = db.prepare('SELECT * FROM actions WHERE tenant_id = ? AND id = ?');
-    this.recentStmt = db.prepare('SELECT * FROM actions WHERE tenant_id = ? ORDER BY started_at DESC, id DESC LIMIT ?');
   }
 
   insert(row: ActionRow): void {
@@ -37,9 +35,5 @@ export class ActionRepository {
 
   findById(tenantId: string, id: string): ActionRow | undefined {
     return this.byIdStmt.get(tenantId, id) as ActionRow | undefined;
-  }
-
-  recent(tenantId: string, limit: number): ActionRow[] {
-    return this.recentStmt.all(tenantId, limit) as ActionRow[];
   }
 }
