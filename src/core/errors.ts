@@ -30,7 +30,12 @@ export class CodeBuddyError extends Error {
     /** Machine-readable detail an agent can act on (the offending field, the closest match, ...). */
     readonly details?: Record<string, unknown>,
   ) {
+    // These are expected answers (not found, invalid argument), not bugs: nobody reads their
+    // stack, and capturing one deep in async code costs more than the rest of the reply.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
   }
 }
 
