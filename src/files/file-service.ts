@@ -111,11 +111,11 @@ export class FileService {
     const data = Buffer.from(input.content, 'utf8');
     this.assertSize(data.length);
     return this.locks.run(target.absolute, async () => {
-      const current = await this.currentState(target);
+      const current = await this.currentState(target, input.expected_sha256 !== undefined);
       if (input.expected_sha256 !== undefined && current?.sha256 !== input.expected_sha256.toLowerCase()) {
         throw new CodeBuddyError(
           'E_CONFLICT',
-          current ? `${target.relative} changed: its sha256 is ${current.sha256}; read it again and retry` : `${target.relative} does not exist, but expected_sha256 was given`,
+          current ? `${target.relative} changed: its sha256 is ${current.sha256 ?? '(not a regular file)'}; read it again and retry` : `${target.relative} does not exist, but expected_sha256 was given`,
           { field: 'expected_sha256', actual_sha256: current?.sha256 ?? null },
         );
       }
@@ -242,12 +242,13 @@ export class FileService {
     }
   }
 
-  private async currentState(target: ResolvedPath): Promise<{ sha256: string; mode: number } | undefined> {
+  /** What is at the target now: its mode, and its hash only when a caller must compare it. */
+  private async currentState(target: ResolvedPath, withHash: boolean): Promise<{ sha256?: string; mode: number } | undefined> {
     const info = await lstat(target.absolute).catch(() => undefined);
     if (!info) return undefined;
     if (info.isDirectory()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative || '(workspace root)'} is a directory`, { field: 'path' });
-    if (!info.isFile()) return { sha256: '', mode: 0o644 };
-    return { sha256: sha256(await readFile(target.absolute)), mode: info.mode };
+    if (!info.isFile()) return { mode: 0o644 };
+    return withHash ? { sha256: sha256(await readFile(target.absolute)), mode: info.mode } : { mode: info.mode };
   }
 
   /** Temp file beside the target, then rename: readers see the old file or the new one, never a mix. */
