@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './core/logger.js';
 import { openDatabase, type Db } from './store/database.js';
 import { ActionRepository } from './store/action-repository.js';
 import { AuditRepository } from './store/audit-repository.js';
+import { IdempotencyRepository } from './store/idempotency-repository.js';
 import { TenantRepository } from './store/tenant-repository.js';
 import { TokenRepository } from './store/token-repository.js';
 import { WorkspaceRepository } from './store/workspace-repository.js';
@@ -52,7 +53,10 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const auditChain = new AuditChain(new AuditRepository(db));
   const tokens = new TokenService(new TokenRepository(db), tenants, ids, clock);
   const authenticator = new Authenticator(config, tokens, tenants, clock);
-  const ledger = new Ledger(db, actions, auditChain, clock, ids, config.redactKeys, logger);
+  const ledger = new Ledger(db, actions, auditChain, new IdempotencyRepository(db), clock, ids, {
+    secretKeys: config.redactKeys,
+    idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
+  }, logger);
   const workspaces = new WorkspaceService(new WorkspaceRepository(db), tenants, ids, clock, { dataDir, allowedRoots: config.allowedRoots });
 
   const files = new FileService(config);

@@ -28,6 +28,7 @@ export const configSchema = z.object({
   listPageSize: z.coerce.number().int().min(1).max(10_000).default(200),
   searchPageSize: z.coerce.number().int().min(1).max(10_000).default(100),
   searchEngine: z.enum(['auto', 'ripgrep', 'builtin']).default('auto'),
+  idempotencyTtlHours: z.coerce.number().min(24, 'keys are kept at least 24 hours').max(24 * 365).default(24),
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
 
@@ -51,6 +52,7 @@ export const settingDocs: Record<ConfigKey, string> = {
   listPageSize: 'Entries per file_list / file_glob page.',
   searchPageSize: 'Matches per file_search page.',
   searchEngine: '`auto` (ripgrep when on PATH), `ripgrep` or `builtin`.',
+  idempotencyTtlHours: 'How long an idempotency key and its first outcome are kept (at least 24).',
   redactKeys: 'Argument keys whose values are never stored in the action log.',
 };
 

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import type { Clock } from '../core/clock.js';
-import { toCodeBuddyError, type CodeBuddyError } from '../core/errors.js';
+import { CodeBuddyError, toCodeBuddyError } from '../core/errors.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { Db } from '../store/database.js';
-import type { ActionRepository } from '../store/action-repository.js';
+import type { ActionRepository, ActionRow } from '../store/action-repository.js';
+import type { IdempotencyRepository, IdempotencyRow } from '../store/idempotency-repository.js';
 import type { Principal } from '../auth/principal.js';
 import { describePrincipal } from '../auth/principal.js';
 import type { AuditChain } from './audit-chain.js';
@@ -16,10 +19,13 @@ export interface ActionRequest {
   effect: Effect;
   principal: Principal;
   correlationId: string;
+  /** As the caller sent them; stored redacted. */
   arguments: unknown;
+  /** Retries with this key get the first call's outcome instead of a second effect. */
+  idempotencyKey?: string;
 }
 
-/** Filled in while the action runs: what it touched and how to summarize its result. */
+/** Filled in while the action runs: what it touched. */
 export interface ActionDraft {
   readonly id: string;
   workspaceId: string | null;
@@ -30,24 +36,53 @@ export interface ActionOutcome<T> {
   summary: string;
 }
 
+export interface LedgerResult<T> {
+  actionId: string;
+  result: T;
+  /** Set when the result is the stored outcome of an earlier call with the same idempotency key. */
+  replayOf?: string;
+}
+
+/** What an idempotency key keeps of the first call: its result, or its error. */
+type StoredOutcome<T> = { ok: true; result: T; summary: string } | { ok: false; error: { code: CodeBuddyError['code']; message: string; details?: Record<string, unknown> } };
+
+export interface LedgerOptions {
+  secretKeys: readonly string[];
+  /** How long an idempotency key is remembered. */
+  idempotencyTtlMs: number;
+}
+
+function requestHash(operation: string, args: unknown): string {
+  const { idempotency_key: _key, ...rest } = (args && typeof args === 'object' ? args : {}) as Record<string, unknown>;
+  return createHash('sha256').update(operation).update('\n').update(canonicalize(rest) ?? '').digest('hex');
+}
+
 /**
- * The entry point every operation call passes through. It records one action row and
- * one audit event per call, in one transaction, whatever the outcome; a call whose
- * record cannot be written fails rather than going unrecorded.
+ * The entry point every operation call passes through. It records one action row and one
+ * audit event per call, in one transaction, whatever the outcome; a call whose record
+ * cannot be written fails rather than going unrecorded.
+ *
+ * With an idempotency key, the first call's outcome is stored in that same transaction and
+ * every retry gets it back (and is itself recorded) with no second effect; a retry with
+ * other arguments is refused. A concurrent retry waits for the first call to finish.
  */
 export class Ledger {
-  private readonly commit: (action: Parameters<ActionRepository['insert']>[0]) => void;
+  private readonly commit: (action: ActionRow, completeKey?: { key: string; outcome: string }) => void;
+  /** First calls still running in this process, by tenant and key. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private claimsSincePurge = 0;
 
   constructor(
     db: Db,
     actions: ActionRepository,
     audit: AuditChain,
+    private readonly keys: IdempotencyRepository,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
-    private readonly secretKeys: readonly string[],
+    private readonly options: LedgerOptions,
     private readonly logger: Logger,
   ) {
-    this.commit = db.transaction((action) => {
+    this.commit = db.transaction((action: ActionRow, completeKey?: { key: string; outcome: string }) => {
       actions.insert(action);
       audit.append({
         tenantId: action.tenant_id,
@@ -59,10 +94,40 @@ export class Ledger {
         correlationId: action.correlation_id,
         payload: { operation: action.operation, effect: action.effect, status: action.status, error_code: action.error_code },
       });
+      if (completeKey) keys.complete(action.tenant_id, completeKey.key, action.id, completeKey.outcome);
     });
+    // Rows of calls that were running when a previous process died: they never completed.
+    const abandoned = keys.clearPending();
+    if (abandoned > 0) logger.warn({ abandoned }, 'cleared idempotency keys of calls interrupted by a restart');
+    keys.expireBefore(clock.now() - options.idempotencyTtlMs);
   }
 
-  async run<T>(request: ActionRequest, perform: (draft: ActionDraft) => Promise<ActionOutcome<T>>): Promise<{ actionId: string; result: T }> {
+  async run<T>(request: ActionRequest, perform: (draft: ActionDraft) => Promise<ActionOutcome<T>>): Promise<LedgerResult<T>> {
+    const key = request.idempotencyKey;
+    if (key === undefined) return this.execute(request, perform);
+
+    const tenantId = request.principal.tenantId;
+    const slot = `${tenantId}\u0000${key}`;
+    const running = this.inFlight.get(slot);
+    if (running) await running.catch(() => undefined);
+
+    // From here to the claim nothing awaits, so two calls of this process cannot both claim.
+    const hash = requestHash(request.operation, request.arguments);
+    const existing = this.keys.find(tenantId, key);
+    if (existing) return this.answerRetry(request, existing, hash);
+    this.keys.claim({ tenant_id: tenantId, key, operation: request.operation, request_hash: hash, created_at: this.clock.now() });
+    this.purgeExpiredNowAndThen();
+
+    const first = this.execute(request, perform, key);
+    this.inFlight.set(slot, first);
+    try {
+      return await first;
+    } finally {
+      this.inFlight.delete(slot);
+    }
+  }
+
+  private async execute<T>(request: ActionRequest, perform: (draft: ActionDraft) => Promise<ActionOutcome<T>>, key?: string): Promise<LedgerResult<T>> {
     const draft: ActionDraft = { id: this.ids.next('act'), workspaceId: null };
     const startedAt = this.clock.now();
     const started = this.clock.monotonic();
@@ -75,7 +140,51 @@ export class Ledger {
       if (failure !== error) this.logger.error({ err: error, correlationId: request.correlationId, operation: request.operation }, 'operation failed unexpectedly');
     }
 
-    this.commit({
+    const action = this.actionRow(request, draft, startedAt, this.clock.monotonic() - started, failure, outcome?.summary);
+    if (key !== undefined && failure?.code === 'E_INTERNAL') {
+      // A fault of ours is not an answer worth keeping: let a retry run the call again.
+      this.keys.release(request.principal.tenantId, key);
+      this.commit(action);
+    } else if (key !== undefined) {
+      const stored: StoredOutcome<T> = failure
+        ? { ok: false, error: { code: failure.code, message: failure.message, ...(failure.details ? { details: failure.details } : {}) } }
+        : { ok: true, result: outcome!.result, summary: outcome!.summary };
+      this.commit(action, { key, outcome: JSON.stringify(stored) });
+    } else {
+      this.commit(action);
+    }
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ correlationId: request.correlationId, actionId: draft.id, operation: request.operation, actor: describePrincipal(request.principal), error: failure?.code }, 'action recorded');
+    }
+
+    if (failure) throw failure;
+    return { actionId: draft.id, result: outcome!.result };
+  }
+
+  /** A call whose key was used before: replay the first outcome, or refuse other arguments. Recorded either way. */
+  private async answerRetry<T>(request: ActionRequest, existing: IdempotencyRow, hash: string): Promise<LedgerResult<T>> {
+    const original = existing.action_id ?? undefined;
+    const replayed = await this.execute<T>(request, async () => {
+      if (existing.request_hash !== hash || existing.operation !== request.operation) {
+        throw new CodeBuddyError(
+          'E_IDEMPOTENCY_MISMATCH',
+          `idempotency_key ${request.idempotencyKey} was used for ${existing.operation} with other arguments; use a new key for a new call`,
+          { field: 'idempotency_key' },
+        );
+      }
+      if (existing.state !== 'done') {
+        // Only another process can hold a pending key: this one waits for its own first calls.
+        throw new CodeBuddyError('E_CONFLICT', `a call with idempotency_key ${request.idempotencyKey} is still running; retry shortly`, { field: 'idempotency_key' });
+      }
+      const stored = JSON.parse(existing.outcome_json!) as StoredOutcome<T>;
+      if (!stored.ok) throw new CodeBuddyError(stored.error.code, stored.error.message, { ...stored.error.details, replay_of: original });
+      return { result: stored.result, summary: `replay of ${original}: ${stored.summary}` };
+    });
+    return original === undefined ? replayed : { ...replayed, replayOf: original };
+  }
+
+  private actionRow(request: ActionRequest, draft: ActionDraft, startedAt: number, durationMs: number, failure: CodeBuddyError | undefined, summary: string | undefined): ActionRow {
+    return {
       tenant_id: request.principal.tenantId,
       id: draft.id,
       user_id: request.principal.userId,
@@ -83,17 +192,19 @@ export class Ledger {
       workspace_id: draft.workspaceId,
       operation: request.operation,
       effect: request.effect,
-      arguments_json: JSON.stringify(redactArguments(request.arguments, this.secretKeys) ?? null),
+      arguments_json: JSON.stringify(redactArguments(request.arguments, this.options.secretKeys) ?? null),
       status: failure ? 'failed' : 'succeeded',
-      result_summary: failure ? failure.message.slice(0, 500) : outcome!.summary.slice(0, 500),
+      result_summary: (failure ? failure.message : (summary ?? '')).slice(0, 500),
       error_code: failure?.code ?? null,
       correlation_id: request.correlationId,
       started_at: startedAt,
-      duration_ms: this.clock.monotonic() - started,
-    });
-    this.logger.debug({ correlationId: request.correlationId, actionId: draft.id, operation: request.operation, actor: describePrincipal(request.principal), error: failure?.code }, 'action recorded');
+      duration_ms: durationMs,
+    };
+  }
 
-    if (failure) throw failure;
-    return { actionId: draft.id, result: outcome!.result };
+  private purgeExpiredNowAndThen(): void {
+    if (++this.claimsSincePurge < 1000) return;
+    this.claimsSincePurge = 0;
+    this.keys.expireBefore(this.clock.now() - this.options.idempotencyTtlMs);
   }
 }

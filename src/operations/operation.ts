@@ -12,6 +12,8 @@ export interface CallContext {
   logger: Logger;
   /** The workspace used when a call omits `workspace` (stdio `--workspace`). */
   defaultWorkspaceId?: string;
+  /** An idempotency key from the transport (HTTP `Idempotency-Key`), used when the arguments carry none. */
+  idempotencyKey?: string;
 }
 
 interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {

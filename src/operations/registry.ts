@@ -5,11 +5,20 @@ import type { WorkspaceService } from '../workspaces/workspace-service.js';
 import type { CallContext, Operation } from './operation.js';
 
 const workspaceField = z.string().min(1).max(200).optional().describe('Id or name; default if omitted');
+const idempotencyKeyPattern = /^[\w.:-]{1,200}$/;
+// A refinement, not a regex: the format is enforced without a pattern costing tokens in every tool.
+const idempotencyKeyField = z
+  .string()
+  .refine((key) => idempotencyKeyPattern.test(key), 'letters, digits, _ . : -, at most 200')
+  .optional()
+  .describe('Retries replay the first result');
 
 export interface OperationResult {
   actionId: string;
   output: Record<string, unknown>;
   text: string;
+  /** The action whose stored result this is, when the call replayed an idempotency key. */
+  replayOf?: string;
 }
 
 /** What a face needs to describe an operation. */
@@ -33,7 +42,9 @@ export class OperationRegistry {
   ) {
     for (const operation of operations) {
       if (this.byName.has(operation.name)) throw new Error(`duplicate operation ${operation.name}`);
-      const input = operation.scope === 'workspace' ? operation.input.extend({ workspace: workspaceField }) : operation.input;
+      let input = operation.scope === 'workspace' ? operation.input.extend({ workspace: workspaceField }) : operation.input;
+      // Reads have no effect to repeat: only calls that change something take a key.
+      if (operation.effect !== 'read') input = input.extend({ idempotency_key: idempotencyKeyField });
       this.byName.set(operation.name, { operation, input: input.strict() });
     }
   }
@@ -47,9 +58,10 @@ export class OperationRegistry {
     if (!descriptor) throw new CodeBuddyError('E_NOT_FOUND', `unknown operation ${name}`);
     const { operation, input } = descriptor;
 
-    const request = { operation: name, effect: operation.effect, principal: context.principal, correlationId: context.correlationId, arguments: args };
-    const { actionId, result } = await this.ledger.run(request, async (draft) => {
-      const parsed = parseArguments(input, args ?? {});
+    const idempotencyKey = operation.effect === 'read' ? undefined : idempotencyKeyOf(args, context);
+    const request = { operation: name, effect: operation.effect, principal: context.principal, correlationId: context.correlationId, arguments: args, ...(idempotencyKey ? { idempotencyKey } : {}) };
+    const { actionId, result, replayOf } = await this.ledger.run(request, async (draft) => {
+      const { idempotency_key: _key, ...parsed } = parseArguments(input, args ?? {});
       let output: Record<string, unknown>;
       if (operation.scope === 'workspace') {
         const { workspace: reference, ...rest } = parsed as { workspace?: string };
@@ -62,8 +74,15 @@ export class OperationRegistry {
       const text = operation.render(output);
       return { result: { output, text }, summary: firstLine(text) };
     });
-    return { actionId, ...result };
+    return { actionId, ...result, ...(replayOf ? { replayOf } : {}) };
   }
+}
+
+/** The key in the arguments wins over the transport's; a malformed one is left to validation to refuse. */
+function idempotencyKeyOf(args: unknown, context: CallContext): string | undefined {
+  const fromArgs = (args as { idempotency_key?: unknown } | null)?.idempotency_key;
+  if (typeof fromArgs === 'string') return idempotencyKeyPattern.test(fromArgs) ? fromArgs : undefined;
+  return context.idempotencyKey !== undefined && idempotencyKeyPattern.test(context.idempotencyKey) ? context.idempotencyKey : undefined;
 }
 
 function firstLine(text: string): string {

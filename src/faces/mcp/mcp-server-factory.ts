@@ -46,18 +46,20 @@ export function createMcpServer(registry: OperationRegistry, tools: ToolDefiniti
   server.setRequestHandler('tools/call', async (request, ctx) => {
     const { name, arguments: args, _meta } = request.params;
     const correlationId = correlationIdOf(_meta as Record<string, unknown> | undefined, ctx.http?.req);
+    const idempotencyKey = ctx.http?.req?.headers.get('idempotency-key') ?? undefined;
     try {
-      const { actionId, output, text } = await registry.invoke(name, args ?? {}, {
+      const { actionId, output, text, replayOf } = await registry.invoke(name, args ?? {}, {
         principal: binding.principal,
         correlationId,
         signal: ctx.mcpReq.signal,
         logger: logger.child({ correlationId }),
         ...(binding.defaultWorkspaceId ? { defaultWorkspaceId: binding.defaultWorkspaceId } : {}),
+        ...(idempotencyKey ? { idempotencyKey } : {}),
       });
       return {
         content: [{ type: 'text' as const, text }],
         structuredContent: output,
-        _meta: { 'codebuddy/action_id': actionId, 'codebuddy/correlation_id': correlationId },
+        _meta: { 'codebuddy/action_id': actionId, 'codebuddy/correlation_id': correlationId, ...(replayOf ? { 'codebuddy/replay_of': replayOf } : {}) },
       };
     } catch (error) {
       const failure = toCodeBuddyError(error);

@@ -1,0 +1,59 @@
+import type { Db } from './database.js';
+
+export interface IdempotencyRow {
+  tenant_id: string;
+  key: string;
+  operation: string;
+  request_hash: string;
+  state: 'pending' | 'done';
+  action_id: string | null;
+  outcome_json: string | null;
+  created_at: number;
+}
+
+export class IdempotencyRepository {
+  private readonly claimStmt;
+  private readonly findStmt;
+  private readonly completeStmt;
+  private readonly releaseStmt;
+  private readonly clearPendingStmt;
+  private readonly expireStmt;
+
+  constructor(db: Db) {
+    this.claimStmt = db.prepare(
+      `INSERT OR IGNORE INTO idempotency_keys (tenant_id, key, operation, request_hash, state, created_at)
+       VALUES (@tenant_id, @key, @operation, @request_hash, 'pending', @created_at)`,
+    );
+    this.findStmt = db.prepare('SELECT * FROM idempotency_keys WHERE tenant_id = ? AND key = ?');
+    this.completeStmt = db.prepare("UPDATE idempotency_keys SET state = 'done', action_id = ?, outcome_json = ? WHERE tenant_id = ? AND key = ?");
+    this.releaseStmt = db.prepare('DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ?');
+    this.clearPendingStmt = db.prepare("DELETE FROM idempotency_keys WHERE state = 'pending'");
+    this.expireStmt = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
+  }
+
+  /** Takes the key for a first call; false when the tenant already used it. */
+  claim(row: Pick<IdempotencyRow, 'tenant_id' | 'key' | 'operation' | 'request_hash' | 'created_at'>): boolean {
+    return this.claimStmt.run(row).changes === 1;
+  }
+
+  find(tenantId: string, key: string): IdempotencyRow | undefined {
+    return this.findStmt.get(tenantId, key) as IdempotencyRow | undefined;
+  }
+
+  complete(tenantId: string, key: string, actionId: string, outcomeJson: string): void {
+    this.completeStmt.run(actionId, outcomeJson, tenantId, key);
+  }
+
+  release(tenantId: string, key: string): void {
+    this.releaseStmt.run(tenantId, key);
+  }
+
+  /** Pending rows of a process that is gone: their calls never completed here. */
+  clearPending(): number {
+    return this.clearPendingStmt.run().changes;
+  }
+
+  expireBefore(time: number): number {
+    return this.expireStmt.run(time).changes;
+  }
+}
