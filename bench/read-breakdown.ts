@@ -32,7 +32,6 @@ type ConfigModule = typeof import('../src/config/load-config.js');
 type FileServiceModule = typeof import('../src/files/file-service.js');
 type ResolverModule = typeof import('../src/files/path-resolver.js');
 type TextModule = typeof import('../src/files/text-content.js');
-type LedgerModule = typeof import('../src/ledger/ledger.js');
 type RegistryModule = typeof import('../src/operations/registry.js');
 
 /** A variable specifier keeps tsc from resolving dist/ (no .d.ts there); the types come from src/. */
@@ -46,7 +45,6 @@ async function inProcessSteps(treeDir: string, dataDir: string, targets: string[
   const { FileService } = await fromDist<FileServiceModule>('files/file-service.js');
   const { resolveInWorkspace } = await fromDist<ResolverModule>('files/path-resolver.js');
   const { decodeText, sha256, splitLines } = await fromDist<TextModule>('files/text-content.js');
-  const { Ledger } = await fromDist<LedgerModule>('ledger/ledger.js');
   const { parseArguments } = await fromDist<RegistryModule>('operations/registry.js');
 
   rmSync(dataDir, { recursive: true, force: true }); // a fresh action log, like the stdio servers
@@ -56,7 +54,7 @@ async function inProcessSteps(treeDir: string, dataDir: string, targets: string[
     const principal = { tenantId: 'local', userId: 'bench', role: 'agent' as const };
     const workspace = await app.workspaces.adoptLocal(principal, treeDir);
     const files = new FileService(config);
-    const ledger = new Ledger(app.db, app.actions, app.auditChain, app.clock, app.ids, config.redactKeys, app.logger);
+    const ledger = app.ledger;
     const descriptor = app.registry.list().find((entry) => entry.operation.name === 'file_read')!;
     const context = { principal, correlationId: randomUUID(), signal: new AbortController().signal, logger: app.logger, defaultWorkspaceId: workspace.id };
     const target = (i: number) => targets[i % targets.length]!;

@@ -22,6 +22,7 @@ import { TextSearch } from './files/text-search.js';
 import { OperationRegistry } from './operations/registry.js';
 import { workspaceOperations } from './operations/workspace-operations.js';
 import { fileOperations } from './operations/file-operations.js';
+import { auditOperations } from './operations/audit-operations.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -35,6 +36,7 @@ export interface App {
   workspaces: WorkspaceService;
   auditChain: AuditChain;
   actions: ActionRepository;
+  ledger: Ledger;
   registry: OperationRegistry;
   close(): void;
 }
@@ -63,7 +65,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
   const registry = new OperationRegistry(
-    [...workspaceOperations(workspaces, config.listPageSize), ...fileOperations(files, finder, search)],
+    [...workspaceOperations(workspaces, config.listPageSize), ...fileOperations(files, finder, search), ...auditOperations(auditChain, config.listPageSize)],
     ledger,
     workspaces,
   );
@@ -79,6 +81,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     workspaces,
     auditChain,
     actions,
+    ledger,
     registry,
     close: () => db.close(),
   };

@@ -5,6 +5,7 @@ import { createApp } from '../app.js';
 import { roles, tenantIdSchema, userIdSchema, type Role } from '../auth/principal.js';
 import { loadConfig } from '../config/load-config.js';
 import { isCodeBuddyError } from '../core/errors.js';
+import { auditExport, auditVerify } from './audit-command.js';
 import { serveHttpCommand, serveStdioCommand } from './serve-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -57,6 +58,34 @@ token
     const created = app.tokens.create({ tenantId: tenant.data, userId: user.data, role: options.role, ...(options.label ? { label: options.label } : {}) });
     app.close();
     process.stdout.write(`${created.token}\n`);
+  });
+
+const audit = program.command('audit').description('the tamper-evident audit trail');
+audit
+  .command('verify')
+  .description("check every tenant's hash chain; exits 1 at the first broken link")
+  .option('--tenant <tenant>', 'only this tenant')
+  .action((options: { tenant?: string }) => {
+    const app = appFrom(program.opts<GlobalOptions>());
+    const { ok, lines } = auditVerify(app, options.tenant);
+    app.close();
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (!ok) process.exitCode = 1;
+  });
+audit
+  .command('export')
+  .description('write audit events as JSON lines (stdout, or --out)')
+  .option('--tenant <tenant>', 'only this tenant')
+  .option('--since <time>', 'only events at or after this ISO time')
+  .option('--out <file>', 'write to this file')
+  .action(async (options: { tenant?: string; since?: string; out?: string }) => {
+    const app = appFrom(program.opts<GlobalOptions>());
+    try {
+      const written = await auditExport(app, options);
+      if (options.out) process.stderr.write(`wrote ${written} events to ${options.out}\n`);
+    } finally {
+      app.close();
+    }
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { AuditEventRow, AuditRepository } from '../store/audit-repository.js';
+import type { AuditEventRow, AuditFilter, AuditRepository } from '../store/audit-repository.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -64,5 +64,14 @@ export class AuditChain {
         expectedSeq++;
       }
     }
+  }
+
+  query(tenantId: string, filter: AuditFilter, afterSeq: number, limit: number): AuditEventRow[] {
+    return this.repository.query(tenantId, filter, afterSeq, limit);
+  }
+
+  /** Every tenant that has a chain. */
+  tenants(): string[] {
+    return this.repository.tenants();
   }
 }

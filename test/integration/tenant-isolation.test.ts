@@ -167,8 +167,16 @@ describe('tenant isolation over HTTP', () => {
     const tools = await env.clients['2026-07-28'].acme.listTools();
     const taking = tools.filter((tool) => Object.keys((tool.inputSchema as { properties?: object }).properties ?? {}).includes('workspace')).map((tool) => tool.name);
     expect(workspaceTools.map((t) => t.tool).sort()).toEqual(taking.sort());
-    // The two that take none are covered on their own below.
-    expect(tools.map((tool) => tool.name).filter((name) => !taking.includes(name)).sort()).toEqual(['workspace_create', 'workspace_list']);
+    // Those that take none are covered on their own (audit_query filters by workspace_id: see below).
+    expect(tools.map((tool) => tool.name).filter((name) => !taking.includes(name)).sort()).toEqual(['audit_query', 'workspace_create', 'workspace_list']);
+  });
+
+  it.each(eras)('%s era: audit_query filtered by another tenant’s workspace id answers like a made-up id', async (era) => {
+    const client = env.clients[era].globex;
+    const crossed = await client.call('audit_query', { workspace_id: env.ids.acmeShared });
+    const missing = await client.call('audit_query', { workspace_id: MADE_UP_ID });
+    expect(crossed).toMatchObject({ isError: false, text: 'no audit events match' });
+    expect(crossed.structured).toEqual(missing.structured);
   });
 
   describe.each(eras)('%s era: another tenant’s workspace answers exactly like a missing one', (era) => {

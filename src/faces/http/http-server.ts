@@ -1,18 +1,28 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { hostHeaderValidation } from '@modelcontextprotocol/node';
 import type { App } from '../../app.js';
 import { isCodeBuddyError, toCodeBuddyError, type ErrorCode } from '../../core/errors.js';
 import { isSchemaCurrent } from '../../store/database.js';
 import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
 import { authInfoFor } from '../mcp/principal-auth-info.js';
+import { registerRestApi } from './rest-api.js';
 
-const statusOf: Partial<Record<ErrorCode, number>> = {
+const statusOf: Record<ErrorCode, number> = {
   E_INVALID_ARGUMENT: 400,
+  E_INVALID_CURSOR: 400,
+  E_PATH_OUTSIDE_WORKSPACE: 400,
+  E_NOT_A_FILE: 400,
+  E_NOT_A_DIRECTORY: 400,
   E_UNAUTHENTICATED: 401,
   E_FORBIDDEN: 403,
   E_NOT_FOUND: 404,
   E_CONFLICT: 409,
+  E_EDIT_NO_MATCH: 409,
+  E_EDIT_COUNT_MISMATCH: 409,
   E_TOO_LARGE: 413,
+  E_IDEMPOTENCY_MISMATCH: 422,
+  E_CONFIG: 500,
+  E_INTERNAL: 500,
 };
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
@@ -25,7 +35,8 @@ export interface HttpServer {
 }
 
 /**
- * The HTTP face: `/mcp` (both MCP eras, bearer-authenticated), `/healthz`, `/readyz`.
+ * The HTTP face: `/mcp` (both MCP eras), `/api/*` (REST), both bearer-authenticated;
+ * `/healthz`, `/readyz`.
  * Authentication happens here, before any MCP handling; the MCP layer receives the
  * principal and never reads credentials itself.
  */
@@ -45,7 +56,9 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     }
     const failure = toCodeBuddyError(error);
     if (failure.code === 'E_INTERNAL') app.logger.error({ err: error, url: request.url }, 'http request failed');
-    return reply.code(statusOf[failure.code] ?? 500).send({ error: { code: failure.code, message: failure.message } });
+    if (failure.code === 'E_UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="codebuddy"');
+    const details = failure.details?.field !== undefined ? { field: failure.details.field } : {};
+    return reply.code(statusOf[failure.code]).send({ error: { code: failure.code, message: failure.message, ...details } });
   });
 
   fastify.get('/healthz', async () => ({ status: 'ok' }));
@@ -59,23 +72,20 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database: ready ? 'open' : 'unavailable' });
   });
 
+  const authenticate = (request: FastifyRequest) => app.authenticator.authenticate(request.headers.authorization);
+
   fastify.route({
     method: ['GET', 'POST', 'DELETE'],
     url: '/mcp',
     handler: async (request, reply) => {
-      let principal;
-      try {
-        principal = await app.authenticator.authenticate(request.headers.authorization);
-      } catch (error) {
-        const failure = toCodeBuddyError(error);
-        return reply.code(401).header('www-authenticate', 'Bearer realm="codebuddy"').send({ error: { code: failure.code, message: failure.message } });
-      }
+      const principal = await authenticate(request);
       reply.hijack();
       if (validateHost && !validateHost(request.raw, reply.raw)) return;
       const token = request.headers.authorization!.replace(/^Bearer\s+/i, '').trim();
       await mcp.handle(Object.assign(request.raw, { auth: authInfoFor(principal, token) }), reply.raw, request.body);
     },
   });
+  registerRestApi(fastify, app, authenticate);
 
   const address = await fastify.listen({ host: options.host, port: options.port });
   const url = `${address.replace('[::1]', 'localhost')}/mcp`;

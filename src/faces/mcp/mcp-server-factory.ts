@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Server, TRACEPARENT_META_KEY } from '@modelcontextprotocol/server';
+import { correlationIdOf } from '../../core/correlation.js';
 import type { Principal } from '../../auth/principal.js';
 import { toCodeBuddyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -12,21 +12,6 @@ export interface McpBinding {
   principal: Principal;
   /** The workspace a call that omits `workspace` uses (stdio `--workspace`). */
   defaultWorkspaceId?: string;
-}
-
-/**
- * The correlation id of a call: the trace id of W3C trace context in `_meta`, an
- * `X-Correlation-Id` header on HTTP, or a new one.
- */
-function correlationIdOf(meta: Record<string, unknown> | undefined, request: Request | undefined): string {
-  const traceparent = meta?.[TRACEPARENT_META_KEY] ?? meta?.traceparent ?? request?.headers.get('traceparent');
-  if (typeof traceparent === 'string') {
-    const traceId = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent)?.[1];
-    if (traceId) return traceId;
-  }
-  const header = request?.headers.get('x-correlation-id');
-  if (header && /^[\w.:-]{1,128}$/.test(header)) return header;
-  return randomUUID();
 }
 
 /**
@@ -45,7 +30,8 @@ export function createMcpServer(registry: OperationRegistry, tools: ToolDefiniti
 
   server.setRequestHandler('tools/call', async (request, ctx) => {
     const { name, arguments: args, _meta } = request.params;
-    const correlationId = correlationIdOf(_meta as Record<string, unknown> | undefined, ctx.http?.req);
+    const meta = _meta as Record<string, unknown> | undefined;
+    const correlationId = correlationIdOf(meta?.[TRACEPARENT_META_KEY] ?? meta?.traceparent, ctx.http?.req?.headers);
     const idempotencyKey = ctx.http?.req?.headers.get('idempotency-key') ?? undefined;
     try {
       const { actionId, output, text, replayOf } = await registry.invoke(name, args ?? {}, {

@@ -1,0 +1,38 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { App } from '../../app.js';
+import type { Principal } from '../../auth/principal.js';
+import { correlationIdOf } from '../../core/correlation.js';
+
+/** The REST routes and the operation each one invokes. */
+const routes: { method: 'GET' | 'POST'; url: string; operation: string; input: (request: FastifyRequest) => Record<string, unknown> }[] = [
+  { method: 'GET', url: '/api/audit', operation: 'audit_query', input: (request) => ({ ...(request.query as Record<string, unknown>) }) },
+];
+
+const headersOf = (request: FastifyRequest) => ({ get: (name: string) => (request.headers[name] as string | undefined) ?? null });
+
+/**
+ * REST for humans and tools that are not agents: each route invokes one registry
+ * operation, so validation, tenancy and recording are the same as over MCP. The answer is
+ * the operation's structured output; errors go through the server's error handler.
+ */
+export function registerRestApi(fastify: FastifyInstance, app: App, authenticate: (request: FastifyRequest) => Promise<Principal>): void {
+  for (const route of routes) {
+    fastify.route({
+      method: route.method,
+      url: route.url,
+      handler: async (request, reply) => {
+        const principal = await authenticate(request);
+        const correlationId = correlationIdOf(undefined, headersOf(request));
+        const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
+        const result = await app.registry.invoke(route.operation, route.input(request), {
+          principal,
+          correlationId,
+          signal: AbortSignal.timeout(60_000),
+          logger: app.logger.child({ correlationId }),
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        });
+        return reply.header('x-correlation-id', correlationId).header('x-action-id', result.actionId).send(result.output);
+      },
+    });
+  }
+}
