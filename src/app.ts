@@ -8,6 +8,8 @@ import { openDatabase, type Db } from './store/database.js';
 import { ActionRepository } from './store/action-repository.js';
 import { AuditRepository } from './store/audit-repository.js';
 import { IdempotencyRepository } from './store/idempotency-repository.js';
+import { PolicyRepository } from './store/policy-repository.js';
+import { ProposalRepository } from './store/proposal-repository.js';
 import { TenantRepository } from './store/tenant-repository.js';
 import { TokenRepository } from './store/token-repository.js';
 import { WorkspaceRepository } from './store/workspace-repository.js';
@@ -15,6 +17,9 @@ import { Authenticator } from './auth/authenticator.js';
 import { TokenService } from './auth/token-service.js';
 import { AuditChain } from './ledger/audit-chain.js';
 import { Ledger } from './ledger/ledger.js';
+import { PolicyService } from './ledger/policy-service.js';
+import { ProposalService } from './ledger/proposal-service.js';
+import { ChangePreviewer } from './files/change-preview.js';
 import { WorkspaceService } from './workspaces/workspace-service.js';
 import { FileService } from './files/file-service.js';
 import { FileFinder } from './files/file-finder.js';
@@ -23,6 +28,8 @@ import { OperationRegistry } from './operations/registry.js';
 import { workspaceOperations } from './operations/workspace-operations.js';
 import { fileOperations } from './operations/file-operations.js';
 import { auditOperations } from './operations/audit-operations.js';
+import { actionOperations } from './operations/action-operations.js';
+import { policyOperations } from './operations/policy-operations.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -37,6 +44,8 @@ export interface App {
   auditChain: AuditChain;
   actions: ActionRepository;
   ledger: Ledger;
+  policies: PolicyService;
+  proposals: ProposalService;
   registry: OperationRegistry;
   close(): void;
 }
@@ -64,10 +73,18 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const files = new FileService(config);
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
-  const registry = new OperationRegistry(
-    [...workspaceOperations(workspaces, config.listPageSize), ...fileOperations(files, finder, search), ...auditOperations(auditChain, config.listPageSize)],
-    ledger,
-    workspaces,
+  const policies = new PolicyService(new PolicyRepository(db), clock, config.defaultPolicy);
+  // Applying an approved proposal runs the operation again through the registry, built below.
+  const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
+  const registry: OperationRegistry = new OperationRegistry(
+    [
+      ...workspaceOperations(workspaces, config.listPageSize),
+      ...fileOperations(files, finder, search, new ChangePreviewer(files)),
+      ...auditOperations(auditChain, config.listPageSize),
+      ...actionOperations(proposals, actions, config.listPageSize),
+      ...policyOperations(policies),
+    ],
+    { ledger, workspaces, policies, proposals, logger },
   );
 
   return {
@@ -82,6 +99,8 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     auditChain,
     actions,
     ledger,
+    policies,
+    proposals,
     registry,
     close: () => db.close(),
   };

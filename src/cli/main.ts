@@ -6,6 +6,7 @@ import { roles, tenantIdSchema, userIdSchema, type Role } from '../auth/principa
 import { loadConfig } from '../config/load-config.js';
 import { isCodeBuddyError } from '../core/errors.js';
 import { auditExport, auditVerify } from './audit-command.js';
+import { runAsOperator } from './operator-command.js';
 import { serveHttpCommand, serveStdioCommand } from './serve-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -59,6 +60,48 @@ token
     app.close();
     process.stdout.write(`${created.token}\n`);
   });
+
+/** An operator command: one registry operation, run as an admin of --tenant, its text printed. */
+function operatorCommand(parent: Command, name: string, description: string, operation: string, toArgs: (positional: string[], options: Record<string, unknown>) => Record<string, unknown>): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .option('--tenant <tenant>', 'tenant', 'local')
+    .action(async (...params: unknown[]) => {
+      const command = params[params.length - 1] as Command;
+      const options = command.opts<{ tenant: string } & Record<string, unknown>>();
+      const app = appFrom(program.opts<GlobalOptions>());
+      try {
+        process.stdout.write(`${await runAsOperator(app, options.tenant, operation, toArgs(command.args, options))}\n`);
+      } finally {
+        app.close();
+      }
+    });
+}
+
+const actions = program.command('actions').description('actions held for approval');
+operatorCommand(actions, 'list', 'held actions, newest first', 'action_list', (_args, options) => (options.status ? { status: options.status } : {})).option(
+  '--status <state>',
+  'proposed, approved, rejected, expired, applying, applied or failed',
+);
+operatorCommand(actions, 'show', 'one action, with its preview', 'action_get', ([id]) => ({ id })).argument('<id>');
+operatorCommand(actions, 'approve', 'approve a held action and apply it', 'action_approve', ([id], options) => ({ id, ...(options.reason ? { reason: options.reason } : {}) }))
+  .argument('<id>')
+  .option('--reason <text>', 'why');
+operatorCommand(actions, 'reject', 'reject a held action', 'action_reject', ([id], options) => ({ id, ...(options.reason ? { reason: options.reason } : {}) }))
+  .argument('<id>')
+  .option('--reason <text>', 'why');
+
+const policy = program.command('policy').description("workspaces' policies");
+operatorCommand(policy, 'show', "a workspace's policy", 'policy_get', ([workspace]) => ({ workspace })).argument('<workspace>', 'id or name');
+operatorCommand(policy, 'set', "set a workspace's policy", 'policy_set', ([workspace, preset], options) => ({
+  workspace,
+  preset,
+  ...(options.rules ? { rules: JSON.parse(options.rules as string) as unknown } : {}),
+}))
+  .argument('<workspace>', 'id or name')
+  .argument('<preset>', 'trusted, review-writes, review-all or read-only')
+  .option('--rules <json>', 'rules as a JSON array, e.g. \'[{"paths":[".env"],"decision":"deny"}]\'');
 
 const audit = program.command('audit').description('the tamper-evident audit trail');
 audit

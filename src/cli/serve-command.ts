@@ -20,6 +20,16 @@ function keepServingOnStrayRejections(app: App): void {
   process.on('unhandledRejection', (reason) => app.logger.error({ err: reason }, 'unhandled promise rejection'));
 }
 
+/**
+ * What a serving process does besides answering: settle proposals a previous process left
+ * mid-way (an approval stands and is applied; an interrupted apply is marked failed), and
+ * expire undecided ones on time even when nobody asks about them.
+ */
+async function startProposalUpkeep(app: App): Promise<NodeJS.Timeout> {
+  await app.proposals.recoverAfterRestart();
+  return setInterval(() => app.proposals.expireDue(), 30_000).unref();
+}
+
 function onShutdown(close: () => Promise<void> | void): void {
   let closing = false;
   const stop = async () => {
@@ -34,6 +44,7 @@ function onShutdown(close: () => Promise<void> | void): void {
 
 export async function serveStdioCommand(app: App, workspacePath: string | undefined): Promise<void> {
   keepServingOnStrayRejections(app);
+  await startProposalUpkeep(app);
   const principal = localPrincipal();
   const workspace = workspacePath ? await app.workspaces.adoptLocal(principal, workspacePath) : undefined;
   const handle = serveMcpStdio(app, principal, workspace?.id);
@@ -49,6 +60,7 @@ export async function serveStdioCommand(app: App, workspacePath: string | undefi
 
 export async function serveHttpCommand(app: App): Promise<void> {
   keepServingOnStrayRejections(app);
+  await startProposalUpkeep(app);
   const server = await startHttpServer(app, { host: app.config.host, port: app.config.port });
   app.logger.info({ url: server.url }, 'codebuddy listening');
   const lines = [`CodeBuddy is serving MCP at ${server.url}`];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { presets } from '../ledger/policy.js';
 
 const list = z
   .union([z.array(z.string()), z.string()])
@@ -28,6 +29,8 @@ export const configSchema = z.object({
   listPageSize: z.coerce.number().int().min(1).max(10_000).default(200),
   searchPageSize: z.coerce.number().int().min(1).max(10_000).default(100),
   searchEngine: z.enum(['auto', 'ripgrep', 'builtin']).default('auto'),
+  defaultPolicy: z.enum(presets).default('trusted'),
+  proposalTtlMinutes: z.coerce.number().min(1 / 60, 'at least one second (1/60)').max(60 * 24 * 30).default(60),
   idempotencyTtlHours: z.coerce.number().min(24, 'keys are kept at least 24 hours').max(24 * 365).default(24),
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
@@ -52,6 +55,8 @@ export const settingDocs: Record<ConfigKey, string> = {
   listPageSize: 'Entries per file_list / file_glob page.',
   searchPageSize: 'Matches per file_search page.',
   searchEngine: '`auto` (ripgrep when on PATH), `ripgrep` or `builtin`.',
+  defaultPolicy: 'Policy preset of workspaces that have none set: `trusted`, `review-writes`, `review-all` or `read-only`.',
+  proposalTtlMinutes: 'How long a held action waits for a decision before it expires.',
   idempotencyTtlHours: 'How long an idempotency key and its first outcome are kept (at least 24).',
   redactKeys: 'Argument keys whose values are never stored in the action log.',
 };

@@ -5,10 +5,12 @@ import { basename, dirname, join } from 'node:path';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Workspace } from '../workspaces/workspace.js';
-import { findClosestMatch } from './closest-match.js';
+import { planEdits, type Edit } from './edit-plan.js';
 import { PathLock } from './path-lock.js';
 import { resolveEntryInWorkspace, resolveInWorkspace, type ResolvedPath } from './path-resolver.js';
 import { decodeText, sha256, splitLines } from './text-content.js';
+
+export type { Edit };
 
 const SYNC_READ_LIMIT = 256 * 1024;
 
@@ -28,12 +30,6 @@ export interface ReadResult {
   end_line?: number;
   content?: string;
   next_cursor?: string;
-}
-
-export interface Edit {
-  old: string;
-  new: string;
-  count?: number;
 }
 
 /** Errors from the file system, in the words (and codes) an agent can act on. */
@@ -128,36 +124,34 @@ export class FileService {
   async edit(workspace: Workspace, input: { path: string; edits: Edit[] }): Promise<{ path: string; sha256: string; replacements: number; first_changed_line: number }> {
     const target = await this.resolve(workspace, input.path);
     return this.locks.run(target.absolute, async () => {
-      const buffer = await this.readBuffer(target);
-      const original = decodeText(buffer);
-      if (original === undefined) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative} is binary; use file_write`, { field: 'path' });
-      const crlf = original.includes('\r\n');
-      let content = original;
-      let replacements = 0;
-      let firstChange = Number.POSITIVE_INFINITY;
-      input.edits.forEach((edit, index) => {
-        // Agents write \n; a CRLF file still matches, and keeps its line endings.
-        const [old, replacement] = crlf && !edit.old.includes('\r\n') ? [edit.old.replace(/\n/g, '\r\n'), edit.new.replace(/\r?\n/g, '\r\n')] : [edit.old, edit.new];
-        const found = countOccurrences(content, old);
-        const wanted = edit.count ?? 1;
-        if (found === 0) throw noMatchError(target.relative, content, edit.old, index);
-        if (found !== wanted) {
-          throw new CodeBuddyError(
-            'E_EDIT_COUNT_MISMATCH',
-            `edits[${index}].old occurs ${found} times in ${target.relative}, expected ${wanted}; add surrounding lines to make it unique, or pass count: ${found}`,
-            { field: `edits.${index}.old`, occurrences: found },
-          );
-        }
-        firstChange = Math.min(firstChange, lineOf(content, content.indexOf(old)));
-        content = content.split(old).join(replacement);
-        replacements += found;
-      });
-      const data = Buffer.from(content, 'utf8');
+      const plan = planEdits(target.relative, await this.readText(target), input.edits);
+      const data = Buffer.from(plan.content, 'utf8');
       this.assertSize(data.length);
       const mode = (await stat(target.absolute)).mode;
       await this.atomicWrite(target, data, mode);
-      return { path: target.relative, sha256: sha256(data), replacements, first_changed_line: firstChange };
+      return { path: target.relative, sha256: sha256(data), replacements: plan.replacements, first_changed_line: plan.firstChangedLine };
     });
+  }
+
+  /**
+   * What is at a path now, for previews and stale checks: its text (undefined for binary),
+   * its sha256, or nothing when there is no file.
+   */
+  async snapshot(workspace: Workspace, path: string): Promise<{ path: string; exists: boolean; sha256: string | null; text?: string }> {
+    const target = await this.resolve(workspace, path);
+    const info = await lstat(target.absolute).catch(() => undefined);
+    if (!info) return { path: target.relative, exists: false, sha256: null };
+    if (!info.isFile()) return { path: target.relative, exists: true, sha256: null };
+    const buffer = await this.readBuffer(target);
+    const text = decodeText(buffer);
+    return text === undefined ? { path: target.relative, exists: true, sha256: sha256(buffer) } : { path: target.relative, exists: true, sha256: sha256(buffer), text };
+  }
+
+  /** The text of a file, for edits: binary files are refused. */
+  private async readText(target: ResolvedPath): Promise<string> {
+    const text = decodeText(await this.readBuffer(target));
+    if (text === undefined) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative} is binary; use file_write`, { field: 'path' });
+    return text;
   }
 
   async move(workspace: Workspace, input: { from: string; to: string; overwrite?: boolean }): Promise<{ from: string; to: string }> {
@@ -264,27 +258,4 @@ export class FileService {
       fsError(error, target.relative);
     }
   }
-}
-
-function countOccurrences(haystack: string, needle: string): number {
-  let count = 0;
-  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + needle.length)) count++;
-  return count;
-}
-
-function lineOf(text: string, index: number): number {
-  let line = 1;
-  for (let at = text.indexOf('\n'); at !== -1 && at < index; at = text.indexOf('\n', at + 1)) line++;
-  return line;
-}
-
-function noMatchError(path: string, content: string, old: string, index: number): CodeBuddyError {
-  const closest = findClosestMatch(splitLines(content), old);
-  let message = `edits[${index}].old was not found in ${path}`;
-  if (closest && closest.similarity > 0.3) {
-    const shown = closest.lines.map((line, offset) => `${closest.startLine + offset}\t${line}`).join('\n');
-    const hint = closest.whitespaceOnly ? ' (differs only in whitespace)' : '';
-    message += `. Closest match, lines ${closest.startLine}-${closest.endLine}${hint}:\n${shown}`;
-  }
-  return new CodeBuddyError('E_EDIT_NO_MATCH', message, { field: `edits.${index}.old`, closest: closest ?? null });
 }

@@ -34,6 +34,8 @@ export interface ActionDraft {
 export interface ActionOutcome<T> {
   result: T;
   summary: string;
+  /** A call held for approval is recorded as `proposed`; its proposal carries it on. */
+  status?: 'proposed';
 }
 
 export interface LedgerResult<T> {
@@ -140,7 +142,7 @@ export class Ledger {
       if (failure !== error) this.logger.error({ err: error, correlationId: request.correlationId, operation: request.operation }, 'operation failed unexpectedly');
     }
 
-    const action = this.actionRow(request, draft, startedAt, this.clock.monotonic() - started, failure, outcome?.summary);
+    const action = this.actionRow(request, draft, startedAt, this.clock.monotonic() - started, failure, outcome);
     if (key !== undefined && failure?.code === 'E_INTERNAL') {
       // A fault of ours is not an answer worth keeping: let a retry run the call again.
       this.keys.release(request.principal.tenantId, key);
@@ -183,7 +185,7 @@ export class Ledger {
     return original === undefined ? replayed : { ...replayed, replayOf: original };
   }
 
-  private actionRow(request: ActionRequest, draft: ActionDraft, startedAt: number, durationMs: number, failure: CodeBuddyError | undefined, summary: string | undefined): ActionRow {
+  private actionRow(request: ActionRequest, draft: ActionDraft, startedAt: number, durationMs: number, failure: CodeBuddyError | undefined, outcome: ActionOutcome<unknown> | undefined): ActionRow {
     return {
       tenant_id: request.principal.tenantId,
       id: draft.id,
@@ -193,8 +195,8 @@ export class Ledger {
       operation: request.operation,
       effect: request.effect,
       arguments_json: JSON.stringify(redactArguments(request.arguments, this.options.secretKeys) ?? null),
-      status: failure ? 'failed' : 'succeeded',
-      result_summary: (failure ? failure.message : (summary ?? '')).slice(0, 500),
+      status: failure ? 'failed' : (outcome?.status ?? 'succeeded'),
+      result_summary: (failure ? failure.message : (outcome?.summary ?? '')).slice(0, 500),
       error_code: failure?.code ?? null,
       correlation_id: request.correlationId,
       started_at: startedAt,

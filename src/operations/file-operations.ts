@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { moreMarker } from '../core/more-marker.js';
+import type { ChangePreviewer } from '../files/change-preview.js';
+import type { Workspace } from '../workspaces/workspace.js';
 import type { FileFinder } from '../files/file-finder.js';
 import type { FileService } from '../files/file-service.js';
 import type { SearchMatch, TextSearch } from '../files/text-search.js';
@@ -42,7 +44,8 @@ function renderMatches(matches: SearchMatch[]): string {
   return out.join('\n');
 }
 
-export function fileOperations(files: FileService, finder: FileFinder, search: TextSearch): Operation[] {
+export function fileOperations(files: FileService, finder: FileFinder, search: TextSearch, previews: ChangePreviewer): Operation[] {
+  const resolved = (workspace: Workspace, ...paths: string[]) => Promise.all(paths.map(async (path) => (await files.resolve(workspace, path)).relative));
   return [
     workspaceOperation({
       name: 'file_read',
@@ -88,6 +91,8 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       }),
       output: z.object({ path: z.string(), sha256: z.string(), size: z.number(), created: z.boolean() }),
       run: (input, workspace) => files.write(workspace, input),
+      touches: (input, workspace) => resolved(workspace, input.path),
+      preview: (input, workspace) => previews.write(workspace, input),
       render: (out) => `${out.created ? 'created' : 'wrote'} ${out.path} (${out.size} bytes, sha256 ${out.sha256})`,
     }),
     workspaceOperation({
@@ -111,6 +116,8 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       }),
       output: z.object({ path: z.string(), sha256: z.string(), replacements: z.number(), first_changed_line: z.number() }),
       run: (input, workspace) => files.edit(workspace, input),
+      touches: (input, workspace) => resolved(workspace, input.path),
+      preview: (input, workspace) => previews.edit(workspace, input),
       render: (out) => `edited ${out.path}: ${out.replacements} replacement${out.replacements === 1 ? '' : 's'} from line ${out.first_changed_line} (sha256 ${out.sha256})`,
     }),
     workspaceOperation({
@@ -189,6 +196,8 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe('Replace an existing file at to') }),
       output: z.object({ from: z.string(), to: z.string() }),
       run: (input, workspace) => files.move(workspace, input),
+      touches: (input, workspace) => resolved(workspace, input.from, input.to),
+      preview: (input, workspace) => previews.move(workspace, input),
       render: (out) => `moved ${out.from} -> ${out.to}`,
     }),
     workspaceOperation({
@@ -200,6 +209,8 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       input: z.object({ path, recursive: z.boolean().optional() }),
       output: z.object({ path: z.string(), type: z.enum(['file', 'directory', 'symlink']) }),
       run: (input, workspace) => files.delete(workspace, input),
+      touches: (input, workspace) => resolved(workspace, input.path),
+      preview: (input, workspace) => previews.delete(workspace, input),
       render: (out) => `deleted ${out.type} ${out.path}`,
     }),
     workspaceOperation({

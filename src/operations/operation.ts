@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Logger } from '../core/logger.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal, Role } from '../auth/principal.js';
+import type { ChangePreview } from '../files/change-preview.js';
 import type { Effect } from '../ledger/ledger.js';
 import type { Workspace } from '../workspaces/workspace.js';
 
@@ -29,12 +30,24 @@ interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {
   output: O;
   /** The compact text an agent reads; the structured output goes alongside it. */
   render(output: z.output<O>): string;
+  /** Only these roles may call it (default: every role). */
+  roles?: readonly Role[];
 }
 
 /** An operation that acts inside one workspace: the registry resolves `workspace` (id or name) for it. */
 export interface WorkspaceOperation<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> extends OperationBase<I, O> {
   scope: 'workspace';
   run(input: z.output<I>, workspace: Workspace, context: CallContext): Promise<z.output<O>>;
+  /**
+   * The workspace paths a call would touch, for path rules of policies: resolved, so a
+   * symlink cannot lead a call around a rule.
+   */
+  touches?(input: z.output<I>, workspace: Workspace): Promise<string[]>;
+  /**
+   * What the call would change, computed without changing it. An operation with a preview
+   * can be held for approval; applying it later re-computes the preview to refuse a stale one.
+   */
+  preview?(input: z.output<I>, workspace: Workspace): Promise<ChangePreview>;
 }
 
 /** An operation on the tenant as a whole (listing or creating workspaces). */

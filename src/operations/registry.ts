@@ -1,8 +1,14 @@
 import { z } from 'zod';
-import { CodeBuddyError } from '../core/errors.js';
+import { CodeBuddyError, toCodeBuddyError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Principal } from '../auth/principal.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { PolicyService } from '../ledger/policy-service.js';
+import type { ProposalService } from '../ledger/proposal-service.js';
+import type { ProposalRow } from '../store/proposal-repository.js';
 import type { WorkspaceService } from '../workspaces/workspace-service.js';
-import type { CallContext, Operation } from './operation.js';
+import type { Workspace } from '../workspaces/workspace.js';
+import type { CallContext, Operation, WorkspaceOperation } from './operation.js';
 
 const workspaceField = z.string().min(1).max(200).optional().describe('Id or name; default if omitted');
 const idempotencyKeyPattern = /^[\w.:-]{1,200}$/;
@@ -12,6 +18,14 @@ const idempotencyKeyField = z
   .refine((key) => idempotencyKeyPattern.test(key), 'letters, digits, _ . : -, at most 200')
   .optional()
   .describe('Retries replay the first result');
+
+/** The answer of a call held for a human decision, instead of the operation's own output. */
+export const pendingOutput = z.object({
+  status: z.literal('pending_approval'),
+  action_id: z.string(),
+  preview: z.string(),
+  expires_at: z.string(),
+});
 
 export interface OperationResult {
   actionId: string;
@@ -24,28 +38,49 @@ export interface OperationResult {
 /** What a face needs to describe an operation. */
 export interface OperationDescriptor {
   operation: Operation;
-  /** The full input schema, `workspace` included for workspace operations. */
+  /** The full input schema, `workspace` and `idempotency_key` included where they apply. */
   input: z.ZodObject;
+  /** The output as a caller may see it: the operation's, or a pending answer where calls can be held. */
+  output: z.ZodType;
+}
+
+/** The domain services the registry orchestrates for every call. */
+export interface RegistryServices {
+  ledger: Ledger;
+  workspaces: WorkspaceService;
+  policies: PolicyService;
+  proposals: ProposalService;
+  logger: Logger;
+}
+
+function renderPending(output: z.infer<typeof pendingOutput>): string {
+  return `held for approval as ${output.action_id} (expires ${output.expires_at}); action_wait {"id":"${output.action_id}"} returns the outcome\n${output.preview}`;
+}
+
+function sameBases(a: Record<string, string | null>, b: Record<string, string | null>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => key in b && a[key] === b[key]);
 }
 
 /**
  * The one list of operations. Every face (MCP, REST, CLI) describes and invokes them
- * through here, so validation, workspace resolution and recording cannot differ by face.
+ * through here, so validation, roles, workspace resolution, workspace policy and recording
+ * cannot differ by face.
  */
 export class OperationRegistry {
   private readonly byName = new Map<string, OperationDescriptor>();
 
   constructor(
     operations: readonly Operation[],
-    private readonly ledger: Ledger,
-    private readonly workspaces: WorkspaceService,
+    private readonly services: RegistryServices,
   ) {
     for (const operation of operations) {
       if (this.byName.has(operation.name)) throw new Error(`duplicate operation ${operation.name}`);
       let input = operation.scope === 'workspace' ? operation.input.extend({ workspace: workspaceField }) : operation.input;
       // Reads have no effect to repeat: only calls that change something take a key.
       if (operation.effect !== 'read') input = input.extend({ idempotency_key: idempotencyKeyField });
-      this.byName.set(operation.name, { operation, input: input.strict() });
+      const holdable = operation.scope === 'workspace' && operation.preview !== undefined;
+      this.byName.set(operation.name, { operation, input: input.strict(), output: holdable ? z.union([operation.output, pendingOutput]) : operation.output });
     }
   }
 
@@ -60,21 +95,69 @@ export class OperationRegistry {
 
     const idempotencyKey = operation.effect === 'read' ? undefined : idempotencyKeyOf(args, context);
     const request = { operation: name, effect: operation.effect, principal: context.principal, correlationId: context.correlationId, arguments: args, ...(idempotencyKey ? { idempotencyKey } : {}) };
-    const { actionId, result, replayOf } = await this.ledger.run(request, async (draft) => {
-      const { idempotency_key: _key, ...parsed } = parseArguments(input, args ?? {});
-      let output: Record<string, unknown>;
-      if (operation.scope === 'workspace') {
-        const { workspace: reference, ...rest } = parsed as { workspace?: string };
-        const workspace = this.workspaces.resolve(context.principal, reference, context.defaultWorkspaceId);
-        draft.workspaceId = workspace.id;
-        output = await operation.run(rest, workspace, context);
-      } else {
-        output = await operation.run(parsed, context, (workspaceId) => (draft.workspaceId = workspaceId));
+    const { actionId, result, replayOf } = await this.services.ledger.run(request, async (draft) => {
+      if (operation.roles && !operation.roles.includes(context.principal.role)) {
+        throw new CodeBuddyError('E_FORBIDDEN', `${name} needs the ${operation.roles.join(' or ')} role; this token has ${context.principal.role}`);
       }
-      const text = operation.render(output);
-      return { result: { output, text }, summary: firstLine(text) };
+      const { idempotency_key: _key, ...parsed } = parseArguments(input, args ?? {});
+      if (operation.scope === 'tenant') {
+        const output = await operation.run(parsed, context, (workspaceId) => (draft.workspaceId = workspaceId));
+        return this.outcome(operation, output);
+      }
+      const { workspace: reference, ...rest } = parsed as { workspace?: string };
+      const workspace = this.services.workspaces.resolve(context.principal, reference, context.defaultWorkspaceId);
+      draft.workspaceId = workspace.id;
+      const verdict = this.services.policies.decide(context.principal.tenantId, workspace.id, {
+        operation: name,
+        effect: operation.effect,
+        paths: (await operation.touches?.(rest, workspace)) ?? [],
+      });
+      if (verdict.decision === 'deny') {
+        throw new CodeBuddyError('E_FORBIDDEN', `the policy of workspace ${workspace.name} denies ${name} (${verdict.because})`);
+      }
+      if (verdict.decision === 'review') return this.hold(operation, rest, workspace, context.principal, draft.id);
+      return this.outcome(operation, await operation.run(rest, workspace, context));
     });
     return { actionId, ...result, ...(replayOf ? { replayOf } : {}) };
+  }
+
+  /**
+   * Performs a held call after its approval. Its preview is computed again first: if what
+   * it was based on changed, or it no longer applies at all, it is refused as stale.
+   */
+  async runHeld(proposal: ProposalRow): Promise<{ output: Record<string, unknown>; text: string }> {
+    const operation = this.byName.get(proposal.operation)?.operation;
+    if (operation?.scope !== 'workspace' || !operation.preview) throw new Error(`${proposal.operation} cannot be held`);
+    const principal: Principal = { tenantId: proposal.tenant_id, userId: proposal.requested_by.slice(proposal.tenant_id.length + 1), role: 'agent' };
+    const workspace = this.services.workspaces.resolve(principal, proposal.workspace_id);
+    const input = JSON.parse(proposal.arguments_json) as Record<string, unknown>;
+    const base = JSON.parse(proposal.base_versions_json) as Record<string, string | null>;
+    const now = await operation.preview(input, workspace).catch((error: unknown) => {
+      throw new CodeBuddyError('E_STALE_PROPOSAL', `the change no longer applies: ${toCodeBuddyError(error).message}`);
+    });
+    if (!sameBases(base, now.bases)) {
+      const changed = Object.keys(base).filter((path) => base[path] !== now.bases[path]);
+      throw new CodeBuddyError('E_STALE_PROPOSAL', `${changed.join(', ')} changed after the proposal was made; it was not applied`, { changed });
+    }
+    const output = await operation.run(input, workspace, {
+      principal,
+      correlationId: proposal.action_id,
+      signal: new AbortController().signal,
+      logger: this.services.logger.child({ actionId: proposal.action_id }),
+    });
+    return { output, text: operation.render(output) };
+  }
+
+  private async hold(operation: WorkspaceOperation, input: Record<string, unknown>, workspace: Workspace, principal: Principal, actionId: string) {
+    const preview = await operation.preview!(input, workspace);
+    const proposal = this.services.proposals.hold({ principal, actionId, workspaceId: workspace.id, operation: operation.name, arguments: input, preview: preview.text, bases: preview.bases });
+    const output = { status: 'pending_approval' as const, action_id: actionId, preview: preview.text, expires_at: new Date(proposal.expires_at).toISOString() };
+    return { result: { output, text: renderPending(output) }, summary: 'held for approval', status: 'proposed' as const };
+  }
+
+  private outcome(operation: Operation, output: Record<string, unknown>) {
+    const text = operation.render(output);
+    return { result: { output, text }, summary: firstLine(text) };
   }
 }
 

@@ -9,7 +9,8 @@ export interface ActionRow {
   operation: string;
   effect: string;
   arguments_json: string;
-  status: 'succeeded' | 'failed';
+  /** Immediate calls end `succeeded` or `failed`; held ones move with their proposal. */
+  status: 'succeeded' | 'failed' | 'proposed' | 'applying' | 'applied' | 'rejected' | 'expired';
   result_summary: string | null;
   error_code: string | null;
   correlation_id: string;
@@ -20,6 +21,7 @@ export interface ActionRow {
 export class ActionRepository {
   private readonly insertStmt;
   private readonly byIdStmt;
+  private readonly statusStmt;
 
   constructor(db: Db) {
     this.insertStmt = db.prepare(
@@ -27,6 +29,7 @@ export class ActionRepository {
        VALUES (@tenant_id, @id, @user_id, @role, @workspace_id, @operation, @effect, @arguments_json, @status, @result_summary, @error_code, @correlation_id, @started_at, @duration_ms)`,
     );
     this.byIdStmt = db.prepare('SELECT * FROM actions WHERE tenant_id = ? AND id = ?');
+    this.statusStmt = db.prepare('UPDATE actions SET status = ?, error_code = coalesce(?, error_code) WHERE tenant_id = ? AND id = ?');
   }
 
   insert(row: ActionRow): void {
@@ -35,5 +38,9 @@ export class ActionRepository {
 
   findById(tenantId: string, id: string): ActionRow | undefined {
     return this.byIdStmt.get(tenantId, id) as ActionRow | undefined;
+  }
+
+  setStatus(tenantId: string, id: string, status: ActionRow['status'], errorCode: string | null = null): void {
+    this.statusStmt.run(status, errorCode, tenantId, id);
   }
 }

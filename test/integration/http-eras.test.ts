@@ -21,7 +21,7 @@ describe.each(eras)('MCP over HTTP, %s client', (era) => {
 
   it('serves the full tool list', async () => {
     const tools = await client.listTools();
-    expect(tools).toHaveLength(14);
+    expect(tools).toHaveLength(21);
   });
 
   it('creates a workspace and works in it, defaulting to the only workspace', async () => {

@@ -50,7 +50,11 @@ const workspaceTools: { tool: string; args: (workspace: string) => Record<string
   { tool: 'file_move', args: (workspace) => ({ from: 'hello.txt', to: 'moved.txt', workspace }) },
   { tool: 'file_delete', args: (workspace) => ({ path: 'hello.txt', workspace }) },
   { tool: 'file_stat', args: (workspace) => ({ path: 'hello.txt', workspace }) },
+  { tool: 'policy_get', args: (workspace) => ({ workspace }) },
 ];
+
+/** Role-gated before any workspace is resolved: an agent token is refused alike for any workspace. */
+const roleGatedWorkspaceTools = ['policy_set'];
 
 /** Whose workspace is referenced, by whom, and how. */
 const crossings: { label: string; caller: Tenant; reference: (e: Env) => string }[] = [
@@ -166,9 +170,27 @@ describe('tenant isolation over HTTP', () => {
   it('the matrix covers every tool that takes a workspace', async () => {
     const tools = await env.clients['2026-07-28'].acme.listTools();
     const taking = tools.filter((tool) => Object.keys((tool.inputSchema as { properties?: object }).properties ?? {}).includes('workspace')).map((tool) => tool.name);
-    expect(workspaceTools.map((t) => t.tool).sort()).toEqual(taking.sort());
-    // Those that take none are covered on their own (audit_query filters by workspace_id: see below).
-    expect(tools.map((tool) => tool.name).filter((name) => !taking.includes(name)).sort()).toEqual(['audit_query', 'workspace_create', 'workspace_list']);
+    expect([...workspaceTools.map((t) => t.tool), ...roleGatedWorkspaceTools].sort()).toEqual(taking.sort());
+    // Those that take none are covered on their own (audit_query filters by workspace_id: see below;
+    // action_* name actions, whose isolation test/integration/approvals.test.ts covers).
+    expect(tools.map((tool) => tool.name).filter((name) => !taking.includes(name)).sort()).toEqual([
+      'action_approve',
+      'action_get',
+      'action_list',
+      'action_reject',
+      'action_wait',
+      'audit_query',
+      'workspace_create',
+      'workspace_list',
+    ]);
+  });
+
+  it.each(eras)('%s era: policy_set by an agent token is refused alike for a foreign and a missing workspace', async (era) => {
+    const client = env.clients[era].globex;
+    const crossed = await client.call('policy_set', { workspace: env.ids.acmeShared, preset: 'trusted' });
+    const missing = await client.call('policy_set', { workspace: MADE_UP_ID, preset: 'trusted' });
+    expect(crossed).toMatchObject({ isError: true, code: 'E_FORBIDDEN' });
+    expect(crossed.text).toBe(missing.text);
   });
 
   it.each(eras)('%s era: audit_query filtered by another tenant’s workspace id answers like a made-up id', async (era) => {

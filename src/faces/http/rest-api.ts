@@ -4,8 +4,16 @@ import type { Principal } from '../../auth/principal.js';
 import { correlationIdOf } from '../../core/correlation.js';
 
 /** The REST routes and the operation each one invokes. */
+const query = (request: FastifyRequest) => ({ ...(request.query as Record<string, unknown>) });
+const idParam = (request: FastifyRequest) => ({ id: (request.params as { id: string }).id });
+const body = (request: FastifyRequest) => (request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {});
+
 const routes: { method: 'GET' | 'POST'; url: string; operation: string; input: (request: FastifyRequest) => Record<string, unknown> }[] = [
-  { method: 'GET', url: '/api/audit', operation: 'audit_query', input: (request) => ({ ...(request.query as Record<string, unknown>) }) },
+  { method: 'GET', url: '/api/audit', operation: 'audit_query', input: query },
+  { method: 'GET', url: '/api/actions', operation: 'action_list', input: query },
+  { method: 'GET', url: '/api/actions/:id', operation: 'action_get', input: idParam },
+  { method: 'POST', url: '/api/actions/:id/approve', operation: 'action_approve', input: (request) => ({ ...body(request), ...idParam(request) }) },
+  { method: 'POST', url: '/api/actions/:id/reject', operation: 'action_reject', input: (request) => ({ ...body(request), ...idParam(request) }) },
 ];
 
 const headersOf = (request: FastifyRequest) => ({ get: (name: string) => (request.headers[name] as string | undefined) ?? null });

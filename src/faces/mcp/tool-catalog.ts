@@ -30,16 +30,18 @@ function compact(node: unknown, io: 'input' | 'output'): unknown {
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> & { type: 'object' } {
-  return compact(z.toJSONSchema(schema, { io, unrepresentable: 'any' }), io) as Record<string, unknown> & { type: 'object' };
+  const json = compact(z.toJSONSchema(schema, { io, unrepresentable: 'any' }), io) as Record<string, unknown>;
+  // MCP wants `type: object` at the root; a union of object shapes comes out as a bare anyOf.
+  return { type: 'object', ...json } as Record<string, unknown> & { type: 'object' };
 }
 
 /** The MCP tool list, derived once from the operations registry. */
 export function buildToolCatalog(registry: OperationRegistry): ToolDefinition[] {
-  return registry.list().map(({ operation, input }) => ({
+  return registry.list().map(({ operation, input, output }) => ({
     name: operation.name,
     description: operation.description,
     inputSchema: jsonSchema(input, 'input'),
-    outputSchema: jsonSchema(operation.output, 'output'),
+    outputSchema: jsonSchema(output, 'output'),
     annotations: {
       readOnlyHint: operation.effect === 'read',
       destructiveHint: operation.destructive,

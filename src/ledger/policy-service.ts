@@ -1,0 +1,38 @@
+import type { Clock } from '../core/clock.js';
+import { CodeBuddyError } from '../core/errors.js';
+import type { Principal } from '../auth/principal.js';
+import { describePrincipal } from '../auth/principal.js';
+import type { PolicyRepository } from '../store/policy-repository.js';
+import { decide, validateRules, type Decision, type Policy, type PolicySubject, type Preset, type Rule } from './policy.js';
+
+/** Each workspace's policy: stored when set, the configured default preset otherwise. */
+export class PolicyService {
+  constructor(
+    private readonly repository: PolicyRepository,
+    private readonly clock: Clock,
+    private readonly defaultPreset: Preset,
+  ) {}
+
+  get(tenantId: string, workspaceId: string): Policy & { stored: boolean } {
+    const row = this.repository.find(tenantId, workspaceId);
+    return row ? { preset: row.preset as Preset, rules: JSON.parse(row.rules_json) as Rule[], stored: true } : { preset: this.defaultPreset, rules: [], stored: false };
+  }
+
+  /** Who may call this is the registry's business (approver or admin roles only). */
+  set(principal: Principal, workspaceId: string, policy: Policy): void {
+    const invalid = validateRules(policy.rules);
+    if (invalid) throw new CodeBuddyError('E_INVALID_ARGUMENT', invalid, { field: invalid.split(':')[0] });
+    this.repository.save({
+      tenant_id: principal.tenantId,
+      workspace_id: workspaceId,
+      preset: policy.preset,
+      rules_json: JSON.stringify(policy.rules),
+      updated_by: describePrincipal(principal),
+      updated_at: this.clock.now(),
+    });
+  }
+
+  decide(tenantId: string, workspaceId: string, subject: PolicySubject): { decision: Decision; because: string } {
+    return decide(this.get(tenantId, workspaceId), subject);
+  }
+}
