@@ -98,9 +98,10 @@ export class Ledger {
       });
       if (completeKey) keys.complete(action.tenant_id, completeKey.key, action.id, completeKey.outcome);
     });
-    // Rows of calls that were running when a previous process died: they never completed.
-    const abandoned = keys.clearPending();
-    if (abandoned > 0) logger.warn({ abandoned }, 'cleared idempotency keys of calls interrupted by a restart');
+    // Calls that were running when a previous process died may have taken effect before their
+    // record was written: a retry must not run them again blindly.
+    const interrupted = keys.markInterrupted();
+    if (interrupted > 0) logger.warn({ interrupted }, 'idempotency keys of calls interrupted by a restart: retries will be told the outcome is unknown');
     keys.expireBefore(clock.now() - options.idempotencyTtlMs);
   }
 
@@ -171,6 +172,13 @@ export class Ledger {
         throw new CodeBuddyError(
           'E_IDEMPOTENCY_MISMATCH',
           `idempotency_key ${request.idempotencyKey} was used for ${existing.operation} with other arguments; use a new key for a new call`,
+          { field: 'idempotency_key' },
+        );
+      }
+      if (existing.state === 'interrupted') {
+        throw new CodeBuddyError(
+          'E_OUTCOME_UNKNOWN',
+          `the first call with idempotency_key ${request.idempotencyKey} was interrupted by a server restart and may or may not have taken effect; check the workspace, then retry with a new key`,
           { field: 'idempotency_key' },
         );
       }

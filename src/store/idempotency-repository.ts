@@ -5,7 +5,7 @@ export interface IdempotencyRow {
   key: string;
   operation: string;
   request_hash: string;
-  state: 'pending' | 'done';
+  state: 'pending' | 'done' | 'interrupted';
   action_id: string | null;
   outcome_json: string | null;
   created_at: number;
@@ -16,7 +16,7 @@ export class IdempotencyRepository {
   private readonly findStmt;
   private readonly completeStmt;
   private readonly releaseStmt;
-  private readonly clearPendingStmt;
+  private readonly interruptStmt;
   private readonly expireStmt;
 
   constructor(db: Db) {
@@ -27,7 +27,7 @@ export class IdempotencyRepository {
     this.findStmt = db.prepare('SELECT * FROM idempotency_keys WHERE tenant_id = ? AND key = ?');
     this.completeStmt = db.prepare("UPDATE idempotency_keys SET state = 'done', action_id = ?, outcome_json = ? WHERE tenant_id = ? AND key = ?");
     this.releaseStmt = db.prepare('DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ?');
-    this.clearPendingStmt = db.prepare("DELETE FROM idempotency_keys WHERE state = 'pending'");
+    this.interruptStmt = db.prepare("UPDATE idempotency_keys SET state = 'interrupted' WHERE state = 'pending'");
     this.expireStmt = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
   }
 
@@ -48,9 +48,9 @@ export class IdempotencyRepository {
     this.releaseStmt.run(tenantId, key);
   }
 
-  /** Pending rows of a process that is gone: their calls never completed here. */
-  clearPending(): number {
-    return this.clearPendingStmt.run().changes;
+  /** Pending rows of a process that is gone: their calls may or may not have taken effect. */
+  markInterrupted(): number {
+    return this.interruptStmt.run().changes;
   }
 
   expireBefore(time: number): number {

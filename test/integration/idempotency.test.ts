@@ -110,7 +110,7 @@ describe('idempotency keys', () => {
 });
 
 describe('idempotency keys across a restart', () => {
-  it('clears keys of calls a dead process left running, so a retry runs again', () => {
+  it('marks keys of calls a dead process left running as interrupted, and expires old keys', () => {
     const dataDir = tempDir();
     const config = loadConfig({ env: {}, overrides: { dataDir, logLevel: 'silent' } });
     const first = createApp(config);
@@ -120,8 +120,11 @@ describe('idempotency keys across a restart', () => {
     first.close();
 
     const second = createApp(config);
-    const keys = second.db.prepare("SELECT key FROM idempotency_keys WHERE tenant_id = 'acme' ORDER BY key").pluck().all();
+    const keys = second.db.prepare("SELECT key, state FROM idempotency_keys WHERE tenant_id = 'acme' ORDER BY key").all();
     second.close();
-    expect(keys).toEqual(['done-key']);
+    expect(keys).toEqual([
+      { key: 'done-key', state: 'done' },
+      { key: 'k', state: 'interrupted' },
+    ]);
   });
 });

@@ -22,6 +22,7 @@ const statusOf: Record<ErrorCode, number> = {
   E_TOO_LARGE: 413,
   E_IDEMPOTENCY_MISMATCH: 422,
   E_STALE_PROPOSAL: 409,
+  E_OUTCOME_UNKNOWN: 409,
   E_CONFIG: 500,
   E_INTERNAL: 500,
 };

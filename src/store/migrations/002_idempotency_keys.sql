@@ -1,11 +1,12 @@
 -- The outcome of a mutating call made with an idempotency key, replayed to every retry.
--- `pending` while the first call runs; a pending row left by a crashed process is cleared at start.
+-- `pending` while the first call runs. A pending row left by a process that died becomes
+-- `interrupted`: whether its call took effect is unknown, so a retry must not run it again.
 CREATE TABLE idempotency_keys (
   tenant_id     TEXT NOT NULL,
   key           TEXT NOT NULL,
   operation     TEXT NOT NULL,
   request_hash  TEXT NOT NULL,
-  state         TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+  state         TEXT NOT NULL CHECK (state IN ('pending', 'done', 'interrupted')),
   action_id     TEXT,
   outcome_json  TEXT,
   created_at    INTEGER NOT NULL,
