@@ -2,6 +2,7 @@ import type { Comparison } from './file-benchmarks.js';
 import type { GlobBreakdownRow } from './glob-breakdown.js';
 import type { BreakdownRow, ReadBreakdown } from './read-breakdown.js';
 import type { DriverComparison, DriverResult } from './sqlite-drivers.js';
+import type { LedgerFigures } from './ledger-benchmarks.js';
 import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
 import { TOOL_PARTS, type ToolTokenComparison } from './tool-tokens.js';
 
@@ -20,6 +21,7 @@ export interface BenchResults {
   breakdown: Diagnostic<ReadBreakdown>;
   sqlite: DriverComparison;
   tokens: ToolTokenComparison;
+  ledger: LedgerFigures;
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -117,9 +119,11 @@ function tokensSection(t: ToolTokenComparison, f: ReturnType<typeof figures>): s
   return [
     '## 5. Tool-list size in tokens',
     '',
-    table(['Server', 'Tools', 'Tokens (whole list)', 'Tokens per tool'], [summaryRow(t.ours), summaryRow(t.reference)], ['l', 'r', 'r', 'r']),
+    table(['Server', 'Tools', 'Tokens (whole list)', 'Tokens per tool'], [summaryRow(t.ours), summaryRow(t.oursWhole), summaryRow(t.reference)], ['l', 'r', 'r', 'r']),
     '',
-    `**ours/reference = ${ratio(f.tokenRatio)}** (target < 1.0: ${met(f.tokenRatio < 1)}). Per tool: ours/reference = ${ratio(t.ours.tokens / t.ours.tools / (t.reference.tokens / t.reference.tools))}.`,
+    `**File and workspace tools, ours/reference = ${ratio(f.tokenRatio)}** (target < 1.0: ${met(f.tokenRatio < 1)}). Per tool: ours/reference = ${ratio(t.ours.tokens / t.ours.tools / (t.reference.tokens / t.reference.tools))}.`,
+    '',
+    `The whole list an agent token sees (audit, actions and policy tools too; tools its role cannot call are not listed) costs ${t.oursWhole.tokens} tokens, ${ratio(t.oursWhole.tokens / t.reference.tokens)} the reference's.`,
     '',
     'Where the tokens go (each part serialized on its own, summed over the tools; parts do not add up exactly to the whole list):',
     '',
@@ -133,9 +137,9 @@ function tokensSection(t: ToolTokenComparison, f: ReturnType<typeof figures>): s
     '',
     '<details><summary>Per-tool tokens</summary>',
     '',
-    `${t.ours.server}:`,
+    `${t.oursWhole.server}:`,
     '',
-    perTool(t.ours),
+    perTool(t.oursWhole),
     '',
     `${t.reference.server}:`,
     '',
@@ -181,6 +185,18 @@ function breakdownSection(b: ReadBreakdown): string {
   ].join('\n');
 }
 
+function ledgerSection(l: LedgerFigures): string {
+  return [
+    '## 6. The action ledger',
+    '',
+    `Audit appends: ${l.append.events.toLocaleString('en-US')} events, each in its own transaction with its hash link, in ${l.append.seconds.toFixed(2)} s: **${Math.round(l.append.eventsPerSecond).toLocaleString('en-US')} events/s** (per event p50 ${ms(l.append.perEvent.p50)} ms, p95 ${ms(l.append.perEvent.p95)} ms). The chain verifies afterwards.`,
+    '',
+    table(latencyHeader, [latencyRow('file_read through the registry, recorded', l.latency.recorded), latencyRow('the same, recording switched off (bench-only)', l.latency.unrecorded)], latencyAlign),
+    '',
+    `**Recording adds ${ms(l.latency.addedP50)} ms per call at p50** (target ≤ 0.2 ms). In process, no transport; the two apps alternate call by call over the same 4 KiB files.`,
+  ].join('\n');
+}
+
 export function renderResults(results: BenchResults): string {
   const f = figures(results);
   const warnings = [results.read, results.glob, results.search].filter((c) => c.warning).map((c) => `- ${c.scenario}: ${c.warning}`);
@@ -203,7 +219,10 @@ export function renderResults(results: BenchResults): string {
         ['3. content search, p50 ours/rg', ratio(f.searchRatio), '≤ 1.3', met(f.searchRatio <= 1.3)],
         ['4a. SQLite INSERT ops/s, better-sqlite3/sqlite3', ratio(f.insertRatio), '> 1 (justifies the choice)', met(f.insertRatio > 1)],
         ['4b. SQLite point SELECT ops/s, better-sqlite3/sqlite3', ratio(f.selectRatio), '> 1 (justifies the choice)', met(f.selectRatio > 1)],
-        ['5. tool-list tokens ours/reference', ratio(f.tokenRatio), '< 1.0', met(f.tokenRatio < 1)],
+        ['5a. tool-list tokens, file and workspace tools, ours/reference', ratio(f.tokenRatio), '< 1.0', met(f.tokenRatio < 1)],
+        ['5b. tool-list tokens, whole list an agent sees, ours/reference', ratio(results.tokens.oursWhole.tokens / results.tokens.reference.tokens), '(reported)', '—'],
+        ['6a. audit appends, events/s (chain on, WAL, one transaction each)', Math.round(results.ledger.append.eventsPerSecond).toLocaleString('en-US'), '≥ 20,000', met(results.ledger.append.eventsPerSecond >= 20_000)],
+        ['6b. ledger added latency per call, p50', `${ms(results.ledger.latency.addedP50)} ms`, '≤ 0.2 ms', met(results.ledger.latency.addedP50 <= 0.2)],
       ],
       ['l', 'r', 'l', 'l'],
     ),
@@ -228,6 +247,8 @@ export function renderResults(results: BenchResults): string {
     sqliteSection(results.sqlite, f),
     '',
     tokensSection(results.tokens, f),
+    '',
+    ledgerSection(results.ledger),
     '',
     results.breakdown.ok ? breakdownSection(results.breakdown.value) : `## Where a file_read call spends its time\n\nThe breakdown could not run: ${results.breakdown.error}`,
     '',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchFileGlob, benchFileRead, benchFileSearch } from './file-benchmarks.js';
 import { benchGlobBreakdown } from './glob-breakdown.js';
+import { benchLedger } from './ledger-benchmarks.js';
 import { closeAllServers, startCodeBuddy, startReference, type RunningServer } from './mcp-servers.js';
 import { benchReadBreakdown } from './read-breakdown.js';
 import { renderResults, type Diagnostic } from './report.js';
@@ -97,10 +98,13 @@ async function main(): Promise<void> {
     log('4. SQLite drivers…');
     const sqlite = await benchSqliteDrivers(workDir);
 
+    log('6. ledger: audit appends and recording cost…');
+    const ledger = await benchLedger(workDir, treeDir, plan.readTargets);
+
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens }),
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

@@ -31,9 +31,14 @@ function parts(tool: Tool): Record<ToolPart, unknown> {
 
 export interface ToolTokenComparison {
   encoding: string;
+  /** Our file and workspace tools: what the reference server offers too (issue 2's target). */
   ours: ToolListTokens;
+  /** Everything an agent token sees, audit, actions and policy included. */
+  oursWhole: ToolListTokens;
   reference: ToolListTokens;
 }
+
+const isFoundationTool = (tool: Tool) => tool.name.startsWith('file_') || tool.name.startsWith('workspace_');
 
 /** o200k_base (GPT-4o family) when this js-tiktoken ships it, cl100k_base otherwise. */
 function encoder(): { name: string; encoding: Tiktoken } {
@@ -55,8 +60,7 @@ async function listAllTools(server: RunningServer): Promise<Tool[]> {
   return tools;
 }
 
-async function count(server: RunningServer, encoding: Tiktoken): Promise<ToolListTokens> {
-  const tools = await listAllTools(server);
+function count(server: string, tools: Tool[], encoding: Tiktoken): ToolListTokens {
   const byPart = Object.fromEntries(TOOL_PARTS.map((part) => [part, 0])) as Record<ToolPart, number>;
   for (const tool of tools) {
     for (const [part, value] of Object.entries(parts(tool)) as Array<[ToolPart, unknown]>) {
@@ -65,7 +69,7 @@ async function count(server: RunningServer, encoding: Tiktoken): Promise<ToolLis
   }
   return {
     byPart,
-    server: server.name,
+    server,
     tools: tools.length,
     tokens: encoding.encode(JSON.stringify(tools)).length,
     perTool: tools.map((tool) => ({ name: tool.name, tokens: encoding.encode(JSON.stringify(tool)).length })),
@@ -74,5 +78,11 @@ async function count(server: RunningServer, encoding: Tiktoken): Promise<ToolLis
 
 export async function benchToolTokens(ours: RunningServer, reference: RunningServer): Promise<ToolTokenComparison> {
   const { name, encoding } = encoder();
-  return { encoding: name, ours: await count(ours, encoding), reference: await count(reference, encoding) };
+  const ourTools = await listAllTools(ours);
+  return {
+    encoding: name,
+    ours: count(`${ours.name} (file and workspace tools)`, ourTools.filter(isFoundationTool), encoding),
+    oursWhole: count(`${ours.name} (whole list, agent token)`, ourTools, encoding),
+    reference: count(reference.name, await listAllTools(reference), encoding),
+  };
 }

@@ -50,7 +50,8 @@ export interface App {
   close(): void;
 }
 
-export function createApp(config: Config, overrides: { logger?: Logger; clock?: Clock; ids?: IdGenerator } = {}): App {
+/** `unrecorded` is for benchmarks alone: it measures what recording costs by skipping it. */
+export function createApp(config: Config, overrides: { logger?: Logger; clock?: Clock; ids?: IdGenerator; unrecorded?: boolean } = {}): App {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? createIdGenerator(clock.now);
@@ -67,6 +68,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const ledger = new Ledger(db, actions, auditChain, new IdempotencyRepository(db), clock, ids, {
     secretKeys: config.redactKeys,
     idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
+    ...(overrides.unrecorded ? { unrecorded: true } : {}),
   }, logger);
   const workspaces = new WorkspaceService(new WorkspaceRepository(db), tenants, ids, clock, { dataDir, allowedRoots: config.allowedRoots });
 

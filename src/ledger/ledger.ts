@@ -52,6 +52,11 @@ export interface LedgerOptions {
   secretKeys: readonly string[];
   /** How long an idempotency key is remembered. */
   idempotencyTtlMs: number;
+  /**
+   * Benchmarks only: run calls without writing their record, to measure what recording
+   * costs. No setting or flag reaches this; only `createApp`'s overrides do.
+   */
+  unrecorded?: boolean;
 }
 
 function requestHash(operation: string, args: unknown): string {
@@ -106,6 +111,7 @@ export class Ledger {
   }
 
   async run<T>(request: ActionRequest, perform: (draft: ActionDraft) => Promise<ActionOutcome<T>>): Promise<LedgerResult<T>> {
+    if (this.options.unrecorded) return { actionId: this.ids.next('act'), result: (await perform({ id: this.ids.next('act'), workspaceId: null })).result };
     const key = request.idempotencyKey;
     if (key === undefined) return this.execute(request, perform);
 

@@ -3,7 +3,8 @@ import type { PolicyService } from '../ledger/policy-service.js';
 import { presets, ruleSchema } from '../ledger/policy.js';
 import { workspaceOperation, type Operation } from './operation.js';
 
-const policyView = z.object({ workspace_id: z.string(), preset: z.enum(presets), rules: z.array(ruleSchema), stored: z.boolean() });
+// Rules are described once, on policy_set's input; the output only says they are objects.
+const policyView = z.object({ workspace_id: z.string(), preset: z.enum(presets), rules: z.array(z.record(z.string(), z.unknown())), stored: z.boolean() });
 
 const render = (out: z.infer<typeof policyView>) =>
   [`${out.preset}${out.stored ? '' : ' (default)'}`, ...out.rules.map((rule, index) => `${index + 1}. ${JSON.stringify(rule)}`)].join('\n');

@@ -10,14 +10,13 @@ import type { WorkspaceService } from '../workspaces/workspace-service.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import type { CallContext, Operation, WorkspaceOperation } from './operation.js';
 
-const workspaceField = z.string().min(1).max(200).optional().describe('Id or name; default if omitted');
+const workspaceField = z.string().min(1).max(200).optional().describe('Id or name');
 const idempotencyKeyPattern = /^[\w.:-]{1,200}$/;
 // A refinement, not a regex: the format is enforced without a pattern costing tokens in every tool.
 const idempotencyKeyField = z
   .string()
   .refine((key) => idempotencyKeyPattern.test(key), 'letters, digits, _ . : -, at most 200')
-  .optional()
-  .describe('Retries replay the first result');
+  .optional();
 
 /** The answer of a call held for a human decision, instead of the operation's own output. */
 export const pendingOutput = z.object({

@@ -19,9 +19,15 @@ describe.each(eras)('MCP over HTTP, %s client', (era) => {
     await server?.close();
   });
 
-  it('serves the full tool list', async () => {
-    const tools = await client.listTools();
-    expect(tools).toHaveLength(21);
+  it('lists the tools a token may call: approval and policy tools only for approvers', async () => {
+    const agentTools = (await client.listTools()).map((tool) => tool.name);
+    expect(agentTools).toHaveLength(18);
+    expect(agentTools).not.toContain('action_approve');
+    const approver = await connectHttp(era, server.url, server.token('acme', 'ana', 'approver'));
+    const approverTools = (await approver.listTools()).map((tool) => tool.name);
+    await approver.close();
+    expect(approverTools).toHaveLength(21);
+    expect(approverTools).toEqual(expect.arrayContaining(['action_approve', 'action_reject', 'policy_set']));
   });
 
   it('creates a workspace and works in it, defaulting to the only workspace', async () => {

@@ -18,8 +18,8 @@ export class HttpMcpEndpoint {
   private readonly legacy: LegacySessionEndpoint;
 
   constructor(registry: OperationRegistry, logger: Logger) {
-    const tools = buildToolCatalog(registry);
-    const serverFor = (principal: Principal) => createMcpServer(registry, tools, { principal }, logger);
+    const catalog = buildToolCatalog(registry);
+    const serverFor = (principal: Principal) => createMcpServer(registry, catalog, { principal }, logger);
     const onerror = (error: Error) => logger.warn({ err: error }, 'mcp http error');
     const modern = createMcpHandler((context) => serverFor(principalOf(context.authInfo)), { legacy: 'reject', onerror });
     this.legacy = new LegacySessionEndpoint(serverFor);

@@ -4,7 +4,7 @@ import type { Principal } from '../../auth/principal.js';
 import { toCodeBuddyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { OperationRegistry } from '../../operations/registry.js';
-import type { ToolDefinition } from './tool-catalog.js';
+import { toolsFor, type CatalogEntry } from './tool-catalog.js';
 
 export const SERVER_INFO = { name: 'codebuddy', version: '0.1.0' };
 
@@ -20,12 +20,13 @@ export interface McpBinding {
  * registry and shapes the answer (compact text + structuredContent, or an error result
  * whose text starts with the stable code).
  */
-export function createMcpServer(registry: OperationRegistry, tools: ToolDefinition[], binding: McpBinding, logger: Logger): Server {
+export function createMcpServer(registry: OperationRegistry, catalog: readonly CatalogEntry[], binding: McpBinding, logger: Logger): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false } },
     instructions: 'Workspace files for coding agents. Paths are relative to the workspace root. Paged answers end with a cursor line.',
   });
 
+  const tools = toolsFor(catalog, binding.principal.role);
   server.setRequestHandler('tools/list', () => ({ tools }));
 
   server.setRequestHandler('tools/call', async (request, ctx) => {

@@ -34,9 +34,9 @@ function opensLegacySession(firstLine: string): boolean {
  * into stdin (`unshift`) for the transport to read from the start.
  */
 export function serveMcpStdio(app: App, principal: Principal, defaultWorkspaceId?: string): StdioHandle {
-  const tools = buildToolCatalog(app.registry);
+  const catalog = buildToolCatalog(app.registry);
   const binding = defaultWorkspaceId ? { principal, defaultWorkspaceId } : { principal };
-  const factory = () => createMcpServer(app.registry, tools, binding, app.logger);
+  const factory = () => createMcpServer(app.registry, catalog, binding, app.logger);
   const onerror = (error: Error) => app.logger.warn({ err: error }, 'mcp stdio error');
 
   let close: () => Promise<void> = async () => undefined;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
+import type { Role } from '../../auth/principal.js';
+import type { Operation } from '../../operations/operation.js';
 import type { OperationRegistry } from '../../operations/registry.js';
+
+export interface CatalogEntry {
+  tool: ToolDefinition;
+  /** Who may call it; undefined: every role. */
+  roles?: readonly Role[];
+}
 
 export interface ToolDefinition {
   name: string;
@@ -11,8 +19,8 @@ export interface ToolDefinition {
 
 /**
  * Drops what costs every session tokens and tells an agent nothing it needs: bounds no
- * reasonable call reaches (the safe-integer range, lengths in the thousands) and, on
- * outputs, `additionalProperties`. The registry still enforces every bound on input.
+ * reasonable call reaches (the safe-integer range, lengths in the thousands), "not empty"
+ * and, on outputs, `additionalProperties`. The registry still enforces every bound on input.
  */
 function compact(node: unknown, io: 'input' | 'output'): unknown {
   if (Array.isArray(node)) return node.map((child) => compact(child, io));
@@ -23,6 +31,7 @@ function compact(node: unknown, io: 'input' | 'output'): unknown {
     if (key === 'maximum' && value === Number.MAX_SAFE_INTEGER) continue;
     if (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) continue;
     if (key === 'maxLength' && typeof value === 'number' && value >= 1000) continue;
+    if (key === 'minLength' && value === 1) continue;
     if (key === 'additionalProperties' && io === 'output') continue;
     out[key] = compact(value, io);
   }
@@ -36,8 +45,23 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
 }
 
 /** The MCP tool list, derived once from the operations registry. */
-export function buildToolCatalog(registry: OperationRegistry): ToolDefinition[] {
+export function buildToolCatalog(registry: OperationRegistry): CatalogEntry[] {
   return registry.list().map(({ operation, input, output }) => ({
+    ...(operation.roles ? { roles: operation.roles } : {}),
+    tool: toolOf(operation, input, output),
+  }));
+}
+
+/**
+ * The tools a role may call. A tool it could only be refused is not listed: an agent pays
+ * for every tool description on every session. The registry still checks the role.
+ */
+export function toolsFor(catalog: readonly CatalogEntry[], role: Role): ToolDefinition[] {
+  return catalog.filter((entry) => !entry.roles || entry.roles.includes(role)).map((entry) => entry.tool);
+}
+
+function toolOf(operation: Operation, input: z.ZodType, output: z.ZodType): ToolDefinition {
+  return {
     name: operation.name,
     description: operation.description,
     inputSchema: jsonSchema(input, 'input'),
@@ -49,5 +73,5 @@ export function buildToolCatalog(registry: OperationRegistry): ToolDefinition[] 
       // Everything acts inside the workspace, not on the open world.
       openWorldHint: false,
     },
-  }));
+  };
 }
