@@ -2,7 +2,9 @@ const MAX_STRING = 256;
 
 /**
  * What the action log keeps of a call's arguments: values under secret-looking keys
- * replaced, long strings (file contents, patches) cut to a prefix with their length.
+ * replaced, every value of an `env` object replaced (a command's environment is where
+ * credentials travel, whatever the variable is called), long strings (file contents,
+ * patches) cut to a prefix with their length.
  */
 export function redactArguments(value: unknown, secretKeys: readonly string[]): unknown {
   const lowered = secretKeys.map((key) => key.toLowerCase());
@@ -16,7 +18,15 @@ export function redactArguments(value: unknown, secretKeys: readonly string[]): 
     }
     if (Array.isArray(node)) return node.map(visit);
     if (node && typeof node === 'object') {
-      return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, isSecret(key) ? '[redacted]' : visit(child)]));
+      return Object.fromEntries(
+        Object.entries(node).map(([key, child]) => {
+          if (isSecret(key)) return [key, '[redacted]'];
+          if (key === 'env' && child && typeof child === 'object' && !Array.isArray(child)) {
+            return [key, Object.fromEntries(Object.keys(child).map((name) => [name, '[redacted]']))];
+          }
+          return [key, visit(child)];
+        }),
+      );
     }
     return node;
   };

@@ -10,6 +10,15 @@ describe('redactArguments', () => {
   });
 });
 
+describe('redactArguments of a command environment', () => {
+  it('keeps the variable names and never the values', () => {
+    expect(redactArguments({ command: 'make', env: { PATH: '/usr/bin', DATABASE_URL: 'postgres://u:p@h/db' } }, [])).toEqual({
+      command: 'make',
+      env: { PATH: '[redacted]', DATABASE_URL: '[redacted]' },
+    });
+  });
+});
+
 describe('findClosestMatch', () => {
   const file = ['function add(a, b) {', '  return a + b;', '}', '', 'function sub(a, b) {', '  return a - b;', '}'];
 
