@@ -5,8 +5,8 @@ import { redactArguments } from '../../src/ledger/redaction.js';
 
 describe('redactArguments', () => {
   it('hides secret-looking keys at any depth and cuts long strings', () => {
-    const redacted = redactArguments({ path: 'a.ts', env: { API_TOKEN: 'x', nested: [{ password: 'p' }] }, content: 'y'.repeat(1000) }, ['token', 'password']);
-    expect(redacted).toEqual({ path: 'a.ts', env: { API_TOKEN: '[redacted]', nested: [{ password: '[redacted]' }] }, content: `${'y'.repeat(256)}…(+744 chars)` });
+    const redacted = redactArguments({ path: 'a.ts', options: { API_TOKEN: 'x', nested: [{ password: 'p' }] }, content: 'y'.repeat(1000) }, ['token', 'password']);
+    expect(redacted).toEqual({ path: 'a.ts', options: { API_TOKEN: '[redacted]', nested: [{ password: '[redacted]' }] }, content: `${'y'.repeat(256)}…(+744 chars)` });
   });
 });
 
