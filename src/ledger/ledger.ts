@@ -111,7 +111,10 @@ export class Ledger {
   }
 
   async run<T>(request: ActionRequest, perform: (draft: ActionDraft) => Promise<ActionOutcome<T>>): Promise<LedgerResult<T>> {
-    if (this.options.unrecorded) return { actionId: this.ids.next('act'), result: (await perform({ id: this.ids.next('act'), workspaceId: null })).result };
+    if (this.options.unrecorded) {
+      const id = this.ids.next('act');
+      return { actionId: id, result: (await perform({ id, workspaceId: null })).result };
+    }
     const key = request.idempotencyKey;
     if (key === undefined) return this.execute(request, perform);
 
