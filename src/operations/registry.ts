@@ -106,15 +106,18 @@ export class OperationRegistry {
       const { workspace: reference, ...rest } = parsed as { workspace?: string };
       const workspace = this.services.workspaces.resolve(context.principal, reference, context.defaultWorkspaceId);
       draft.workspaceId = workspace.id;
-      const verdict = this.services.policies.decide(context.principal.tenantId, workspace.id, {
-        operation: name,
-        effect: operation.effect,
-        paths: (await operation.touches?.(rest, workspace)) ?? [],
-      });
-      if (verdict.decision === 'deny') {
-        throw new CodeBuddyError('E_FORBIDDEN', `the policy of workspace ${workspace.name} denies ${name} (${verdict.because})`);
+      // Reads always run and admin operations answer to roles: only writes and exec consult the policy.
+      if (operation.effect === 'write' || operation.effect === 'exec') {
+        const verdict = this.services.policies.decide(context.principal.tenantId, workspace.id, {
+          operation: name,
+          effect: operation.effect,
+          paths: (await operation.touches?.(rest, workspace)) ?? [],
+        });
+        if (verdict.decision === 'deny') {
+          throw new CodeBuddyError('E_FORBIDDEN', `the policy of workspace ${workspace.name} denies ${name} (${verdict.because})`);
+        }
+        if (verdict.decision === 'review') return this.hold(operation, rest, workspace, context.principal, draft.id);
       }
-      if (verdict.decision === 'review') return this.hold(operation, rest, workspace, context.principal, draft.id);
       return this.outcome(operation, await operation.run(rest, workspace, context));
     });
     return { actionId, ...result, ...(replayOf ? { replayOf } : {}) };
