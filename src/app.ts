@@ -30,6 +30,8 @@ import { fileOperations } from './operations/file-operations.js';
 import { auditOperations } from './operations/audit-operations.js';
 import { actionOperations } from './operations/action-operations.js';
 import { policyOperations } from './operations/policy-operations.js';
+import { execOperations } from './operations/exec-operations.js';
+import { LocalRuntime } from './workspaces/runtimes/local-runtime.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -72,6 +74,11 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   }, logger);
   const workspaces = new WorkspaceService(new WorkspaceRepository(db), tenants, ids, clock, { dataDir, allowedRoots: config.allowedRoots });
 
+  const localRuntime = new LocalRuntime({
+    limits: { pids: config.localPidsLimit, memoryBytes: config.localMemoryBytes },
+    homeRoot: join(dataDir, 'homes'),
+    path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+  });
   const files = new FileService(config);
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
@@ -85,6 +92,8 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...auditOperations(auditChain, config.listPageSize),
       ...actionOperations(proposals, actions, config.listPageSize),
       ...policyOperations(policies),
+      // Every workspace runs locally until the Docker runtime lands.
+      ...execOperations(() => localRuntime, config.execMaxTimeoutSeconds),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );

@@ -45,7 +45,7 @@ function renderMatches(matches: SearchMatch[]): string {
 }
 
 export function fileOperations(files: FileService, finder: FileFinder, search: TextSearch, previews: ChangePreviewer): Operation[] {
-  const resolved = (workspace: Workspace, ...paths: string[]) => Promise.all(paths.map(async (path) => (await files.resolve(workspace, path)).relative));
+  const resolved = async (workspace: Workspace, ...paths: string[]) => ({ paths: await Promise.all(paths.map(async (path) => (await files.resolve(workspace, path)).relative)) });
   return [
     workspaceOperation({
       name: 'file_read',
@@ -91,7 +91,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       }),
       output: z.object({ path: z.string(), sha256: z.string(), size: z.number(), created: z.boolean() }),
       run: (input, workspace) => files.write(workspace, input),
-      touches: (input, workspace) => resolved(workspace, input.path),
+      policySubject: (input, workspace) => resolved(workspace, input.path),
       preview: (input, workspace) => previews.write(workspace, input),
       render: (out) => `${out.created ? 'created' : 'wrote'} ${out.path} (${out.size} bytes, sha256 ${out.sha256})`,
     }),
@@ -116,7 +116,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       }),
       output: z.object({ path: z.string(), sha256: z.string(), replacements: z.number(), first_changed_line: z.number() }),
       run: (input, workspace) => files.edit(workspace, input),
-      touches: (input, workspace) => resolved(workspace, input.path),
+      policySubject: (input, workspace) => resolved(workspace, input.path),
       preview: (input, workspace) => previews.edit(workspace, input),
       render: (out) => `edited ${out.path}: ${out.replacements} replacement${out.replacements === 1 ? '' : 's'} from line ${out.first_changed_line} (sha256 ${out.sha256})`,
     }),
@@ -196,7 +196,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe('Replace an existing file at to') }),
       output: z.object({ from: z.string(), to: z.string() }),
       run: (input, workspace) => files.move(workspace, input),
-      touches: (input, workspace) => resolved(workspace, input.from, input.to),
+      policySubject: (input, workspace) => resolved(workspace, input.from, input.to),
       preview: (input, workspace) => previews.move(workspace, input),
       render: (out) => `moved ${out.from} -> ${out.to}`,
     }),
@@ -209,7 +209,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       input: z.object({ path, recursive: z.boolean().optional() }),
       output: z.object({ path: z.string(), type: z.enum(['file', 'directory', 'symlink']) }),
       run: (input, workspace) => files.delete(workspace, input),
-      touches: (input, workspace) => resolved(workspace, input.path),
+      policySubject: (input, workspace) => resolved(workspace, input.path),
       preview: (input, workspace) => previews.delete(workspace, input),
       render: (out) => `deleted ${out.type} ${out.path}`,
     }),

@@ -7,6 +7,8 @@ import type { Workspace } from '../workspaces/workspace.js';
 
 /** What every call carries besides its arguments. */
 export interface CallContext {
+  /** Reports progress of a long call to the caller, where the face can (MCP progress notifications). */
+  progress?: (progress: number, message: string) => void;
   principal: Principal;
   correlationId: string;
   signal: AbortSignal;
@@ -39,10 +41,10 @@ export interface WorkspaceOperation<I extends z.ZodObject = z.ZodObject, O exten
   scope: 'workspace';
   run(input: z.output<I>, workspace: Workspace, context: CallContext): Promise<z.output<O>>;
   /**
-   * The workspace paths a call would touch, for path rules of policies: resolved, so a
-   * symlink cannot lead a call around a rule.
+   * What a workspace policy judges a call by: the paths it would touch (resolved, so a
+   * symlink cannot lead a call around a rule) and, for commands, the command line.
    */
-  touches?(input: z.output<I>, workspace: Workspace): Promise<string[]>;
+  policySubject?(input: z.output<I>, workspace: Workspace): Promise<{ paths: string[]; command?: string }>;
   /**
    * What the call would change, computed without changing it. An operation with a preview
    * can be held for approval; applying it later re-computes the preview to refuse a stale one.

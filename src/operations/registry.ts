@@ -108,11 +108,8 @@ export class OperationRegistry {
       draft.workspaceId = workspace.id;
       // Reads always run and admin operations answer to roles: only writes and exec consult the policy.
       if (operation.effect === 'write' || operation.effect === 'exec') {
-        const verdict = this.services.policies.decide(context.principal.tenantId, workspace.id, {
-          operation: name,
-          effect: operation.effect,
-          paths: (await operation.touches?.(rest, workspace)) ?? [],
-        });
+        const subject = (await operation.policySubject?.(rest, workspace)) ?? { paths: [] };
+        const verdict = this.services.policies.decide(context.principal.tenantId, workspace.id, { operation: name, effect: operation.effect, ...subject });
         if (verdict.decision === 'deny') {
           throw new CodeBuddyError('E_FORBIDDEN', `the policy of workspace ${workspace.name} denies ${name} (${verdict.because})`);
         }

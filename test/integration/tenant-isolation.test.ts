@@ -51,6 +51,7 @@ const workspaceTools: { tool: string; args: (workspace: string) => Record<string
   { tool: 'file_delete', args: (workspace) => ({ path: 'hello.txt', workspace }) },
   { tool: 'file_stat', args: (workspace) => ({ path: 'hello.txt', workspace }) },
   { tool: 'policy_get', args: (workspace) => ({ workspace }) },
+  { tool: 'exec', args: (workspace) => ({ command: ['cat', 'hello.txt'], workspace }) },
 ];
 
 /** Role-gated before any workspace is resolved (and not even listed to agents): refused alike for any workspace. */

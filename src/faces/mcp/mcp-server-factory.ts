@@ -34,6 +34,13 @@ export function createMcpServer(registry: OperationRegistry, catalog: readonly C
     const meta = _meta as Record<string, unknown> | undefined;
     const correlationId = correlationIdOf(meta?.[TRACEPARENT_META_KEY] ?? meta?.traceparent, ctx.http?.req?.headers);
     const idempotencyKey = ctx.http?.req?.headers.get('idempotency-key') ?? undefined;
+    const progressToken = meta?.progressToken as string | number | undefined;
+    const progress =
+      progressToken === undefined
+        ? undefined
+        : (value: number, message: string) => {
+            void ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: value, message } }).catch(() => undefined);
+          };
     try {
       const { actionId, output, text, replayOf } = await registry.invoke(name, args ?? {}, {
         principal: binding.principal,
@@ -42,6 +49,7 @@ export function createMcpServer(registry: OperationRegistry, catalog: readonly C
         logger: logger.child({ correlationId }),
         ...(binding.defaultWorkspaceId ? { defaultWorkspaceId: binding.defaultWorkspaceId } : {}),
         ...(idempotencyKey ? { idempotencyKey } : {}),
+        ...(progress ? { progress } : {}),
       });
       return {
         content: [{ type: 'text' as const, text }],

@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { OutputCapture } from './output-capture.js';
+import { ProcessCgroup, type ProcessLimits } from './process-cgroup.js';
+import type { ExecRequest, ExecResult, Runtime } from './runtime.js';
+
+/** Joins the cgroups named (colon-separated) in $0, then becomes the command: no window to escape. */
+const JOIN_CGROUP_THEN_EXEC = 'IFS=:; for f in $0; do echo $$ > "$f"; done; unset IFS; exec "$@"';
+const KILL_GRACE_MS = 1_000;
+const PROGRESS_EVERY_MS = 1_000;
+
+export interface LocalRuntimeOptions {
+  limits: ProcessLimits;
+  /** A HOME per workspace, outside it, so tools' caches do not land in the user's files. */
+  homeRoot: string;
+  /** The PATH commands see. */
+  path: string;
+}
+
+/**
+ * Commands on the host. Each runs in its own process group (and, where the host allows, its
+ * own cgroup with process and memory caps), with a scrubbed environment; on timeout,
+ * cancellation or exit, the whole tree is killed, including what it left in the background.
+ */
+export class LocalRuntime implements Runtime {
+  readonly kind = 'local' as const;
+
+  constructor(private readonly options: LocalRuntimeOptions) {}
+
+  exec(request: ExecRequest): Promise<ExecResult> {
+    const started = performance.now();
+    const home = join(this.options.homeRoot, request.label.replace(/[^\w.-]/g, '_').slice(0, 60));
+    mkdirSync(home, { recursive: true });
+    const env = { PATH: this.options.path, HOME: home, LANG: 'C.UTF-8', TERM: 'dumb', ...request.env };
+    const [file, args] = typeof request.command === 'string' ? ['/bin/sh', ['-c', request.command]] : [request.command[0]!, request.command.slice(1)];
+    const cgroup = ProcessCgroup.create(`exec-${request.label}`, this.options.limits);
+    const [spawnFile, spawnArgs] = cgroup ? ['/bin/sh', ['-c', JOIN_CGROUP_THEN_EXEC, cgroup.procsFiles.join(':'), file, ...args]] : [file, args];
+
+    const stdout = new OutputCapture(request.maxOutputBytes);
+    const stderr = new OutputCapture(request.maxOutputBytes);
+    let timedOut = false;
+    let cancelled = false;
+
+    return new Promise<ExecResult>((resolve) => {
+      const child = spawn(spawnFile, spawnArgs, { cwd: request.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+      const killTree = (signal: NodeJS.Signals) => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, signal);
+        } catch {
+          // the group is gone
+        }
+        if (signal === 'SIGKILL') cgroup?.killAll();
+      };
+      const stop = () => {
+        killTree('SIGTERM');
+        setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS).unref();
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, request.timeoutMs);
+      const onAbort = () => {
+        cancelled = true;
+        stop();
+      };
+      request.signal.addEventListener('abort', onAbort, { once: true });
+      const progress = request.onProgress
+        ? setInterval(() => request.onProgress!(performance.now() - started, stderr.latestLine || stdout.latestLine), PROGRESS_EVERY_MS)
+        : undefined;
+
+      let settled = false;
+      const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (progress) clearInterval(progress);
+        request.signal.removeEventListener('abort', onAbort);
+        // Whatever the command left running dies with it.
+        killTree('SIGKILL');
+        const limit = cgroup?.memoryKilled ? 'memory' : cgroup?.pidsExhausted ? 'pids' : null;
+        cgroup?.remove();
+        resolve({
+          exitCode,
+          signal,
+          timedOut,
+          cancelled,
+          limit,
+          durationMs: performance.now() - started,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          stdoutBytes: stdout.bytes,
+          stderrBytes: stderr.bytes,
+          truncated: stdout.truncated || stderr.truncated,
+        });
+      };
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        stderr.push(Buffer.from(`${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`));
+        finish(error.code === 'ENOENT' ? 127 : 126, null);
+      });
+      child.on('exit', (code, signal) => {
+        // Background children may still hold the pipes; give the streams a moment, not forever.
+        let pending = 2;
+        const done = () => --pending === 0 && finish(code, signal);
+        const grace = setTimeout(() => finish(code, signal), 200);
+        grace.unref();
+        for (const stream of [child.stdout, child.stderr]) {
+          if (stream.readableEnded || stream.destroyed) done();
+          else stream.once('close', done);
+        }
+      });
+    });
+  }
+}
