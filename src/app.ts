@@ -32,6 +32,9 @@ import { actionOperations } from './operations/action-operations.js';
 import { policyOperations } from './operations/policy-operations.js';
 import { execOperations } from './operations/exec-operations.js';
 import { LocalRuntime } from './workspaces/runtimes/local-runtime.js';
+import { terminalOperations } from './operations/terminal-operations.js';
+import { TerminalService } from './terminals/terminal-service.js';
+import { TerminalRepository } from './store/terminal-repository.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -48,6 +51,7 @@ export interface App {
   ledger: Ledger;
   policies: PolicyService;
   proposals: ProposalService;
+  terminals: TerminalService;
   registry: OperationRegistry;
   close(): void;
 }
@@ -79,6 +83,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     homeRoot: join(dataDir, 'homes'),
     path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
   });
+  const terminals = new TerminalService(new TerminalRepository(db), ids, clock, { scrollbackChars: 256 * 1024, maxPerWorkspace: 8, maxReadChars: 32 * 1024 });
   const files = new FileService(config);
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
@@ -94,6 +99,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...policyOperations(policies),
       // Every workspace runs locally until the Docker runtime lands.
       ...execOperations(() => localRuntime, config.execMaxTimeoutSeconds),
+      ...terminalOperations(terminals, () => localRuntime),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
@@ -112,7 +118,11 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     ledger,
     policies,
     proposals,
+    terminals,
     registry,
-    close: () => db.close(),
+    close: () => {
+      terminals.shutdown();
+      db.close();
+    },
   };
 }

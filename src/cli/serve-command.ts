@@ -21,11 +21,13 @@ function keepServingOnStrayRejections(app: App): void {
 }
 
 /**
- * What a serving process does besides answering: settle proposals a previous process left
- * mid-way (an approval stands and is applied; an interrupted apply is marked failed), and
- * expire undecided ones on time even when nobody asks about them.
+ * What a serving process does besides answering: record that the previous process's
+ * terminals are closed, settle proposals it left mid-way (an approval stands and is applied;
+ * an interrupted apply is marked failed), and expire undecided ones on time even when nobody
+ * asks about them.
  */
-async function startProposalUpkeep(app: App): Promise<NodeJS.Timeout> {
+async function startUpkeep(app: App): Promise<NodeJS.Timeout> {
+  app.terminals.closeLeftovers();
   await app.proposals.recoverAfterRestart();
   return setInterval(() => app.proposals.expireDue(), 30_000).unref();
 }
@@ -44,7 +46,7 @@ function onShutdown(close: () => Promise<void> | void): void {
 
 export async function serveStdioCommand(app: App, workspacePath: string | undefined): Promise<void> {
   keepServingOnStrayRejections(app);
-  await startProposalUpkeep(app);
+  await startUpkeep(app);
   const principal = localPrincipal();
   const workspace = workspacePath ? await app.workspaces.adoptLocal(principal, workspacePath) : undefined;
   const handle = serveMcpStdio(app, principal, workspace?.id);
@@ -60,7 +62,7 @@ export async function serveStdioCommand(app: App, workspacePath: string | undefi
 
 export async function serveHttpCommand(app: App): Promise<void> {
   keepServingOnStrayRejections(app);
-  await startProposalUpkeep(app);
+  await startUpkeep(app);
   const server = await startHttpServer(app, { host: app.config.host, port: app.config.port });
   app.logger.info({ url: server.url }, 'codebuddy listening');
   const lines = [`CodeBuddy is serving MCP at ${server.url}`];

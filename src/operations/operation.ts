@@ -41,6 +41,12 @@ export interface WorkspaceOperation<I extends z.ZodObject = z.ZodObject, O exten
   scope: 'workspace';
   run(input: z.output<I>, workspace: Workspace, context: CallContext): Promise<z.output<O>>;
   /**
+   * For calls that name something inside a workspace (a terminal) rather than the
+   * workspace: the id of the workspace it belongs to. The call then takes no `workspace`
+   * argument, and is judged by that workspace's policy like any other.
+   */
+  workspaceOf?(input: z.output<I>, principal: Principal): string;
+  /**
    * What a workspace policy judges a call by: the paths it would touch (resolved, so a
    * symlink cannot lead a call around a rule) and, for commands, the command line.
    */

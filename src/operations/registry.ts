@@ -75,7 +75,7 @@ export class OperationRegistry {
   ) {
     for (const operation of operations) {
       if (this.byName.has(operation.name)) throw new Error(`duplicate operation ${operation.name}`);
-      let input = operation.scope === 'workspace' ? operation.input.extend({ workspace: workspaceField }) : operation.input;
+      let input = operation.scope === 'workspace' && !operation.workspaceOf ? operation.input.extend({ workspace: workspaceField }) : operation.input;
       // Reads have no effect to repeat: only calls that change something take a key.
       if (operation.effect !== 'read') input = input.extend({ idempotency_key: idempotencyKeyField });
       const holdable = operation.scope === 'workspace' && operation.preview !== undefined;
@@ -103,7 +103,8 @@ export class OperationRegistry {
         const output = await operation.run(parsed, context, (workspaceId) => (draft.workspaceId = workspaceId));
         return this.outcome(operation, output);
       }
-      const { workspace: reference, ...rest } = parsed as { workspace?: string };
+      const { workspace: named, ...rest } = parsed as { workspace?: string };
+      const reference = operation.workspaceOf ? operation.workspaceOf(rest, context.principal) : named;
       const workspace = this.services.workspaces.resolve(context.principal, reference, context.defaultWorkspaceId);
       draft.workspaceId = workspace.id;
       // Reads always run and admin operations answer to roles: only writes and exec consult the policy.

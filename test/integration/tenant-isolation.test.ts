@@ -52,6 +52,8 @@ const workspaceTools: { tool: string; args: (workspace: string) => Record<string
   { tool: 'file_stat', args: (workspace) => ({ path: 'hello.txt', workspace }) },
   { tool: 'policy_get', args: (workspace) => ({ workspace }) },
   { tool: 'exec', args: (workspace) => ({ command: ['cat', 'hello.txt'], workspace }) },
+  { tool: 'terminal_open', args: (workspace) => ({ shell: '/bin/sh', workspace }) },
+  { tool: 'terminal_list', args: (workspace) => ({ workspace }) },
 ];
 
 /** Role-gated before any workspace is resolved (and not even listed to agents): refused alike for any workspace. */
@@ -175,12 +177,17 @@ describe('tenant isolation over HTTP', () => {
     expect(workspaceTools.map((t) => t.tool).sort()).toEqual(taking.sort());
     expect(taking).not.toEqual(expect.arrayContaining(roleGatedWorkspaceTools));
     // Those that take none are covered on their own (audit_query filters by workspace_id: see below;
-    // action_* name actions, whose isolation test/integration/approvals.test.ts covers).
+    // action_* name actions, whose isolation test/integration/approvals.test.ts covers; terminal_*
+    // by id name a terminal, whose isolation test/integration/terminals.test.ts covers).
     expect(tools.map((tool) => tool.name).filter((name) => !taking.includes(name)).sort()).toEqual([
       'action_get',
       'action_list',
       'action_wait',
       'audit_query',
+      'terminal_close',
+      'terminal_read',
+      'terminal_resize',
+      'terminal_write',
       'workspace_create',
       'workspace_list',
     ]);

@@ -6,6 +6,7 @@ import { isSchemaCurrent } from '../../store/database.js';
 import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
 import { authInfoFor } from '../mcp/principal-auth-info.js';
 import { registerRestApi } from './rest-api.js';
+import { registerTerminalSocket } from './terminal-socket.js';
 
 const statusOf: Record<ErrorCode, number> = {
   E_INVALID_ARGUMENT: 400,
@@ -88,6 +89,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     },
   });
   registerRestApi(fastify, app, authenticate);
+  await registerTerminalSocket(fastify, app);
 
   const address = await fastify.listen({ host: options.host, port: options.port });
   const url = `${address.replace('[::1]', 'localhost')}/mcp`;

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
+import { spawn as spawnPty } from 'node-pty';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputCapture } from './output-capture.js';
 import { ProcessCgroup, type ProcessLimits } from './process-cgroup.js';
-import type { ExecRequest, ExecResult, Runtime } from './runtime.js';
+import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
 
 /** Joins the cgroups named (colon-separated) in $0, then becomes the command: no window to escape. */
 const JOIN_CGROUP_THEN_EXEC = 'IFS=:; for f in $0; do echo $$ > "$f"; done; unset IFS; exec "$@"';
@@ -28,14 +29,52 @@ export class LocalRuntime implements Runtime {
 
   constructor(private readonly options: LocalRuntimeOptions) {}
 
+  /**
+   * What every local process gets: a scrubbed environment with a HOME of its own, and its
+   * cgroup (where possible), joined by a wrapper before the program starts.
+   */
+  private prepare(label: string, file: string, args: string[], term: string, extraEnv: Record<string, string> = {}) {
+    const home = join(this.options.homeRoot, label.replace(/[^\w.-]/g, '_').slice(0, 60));
+    mkdirSync(home, { recursive: true });
+    const env = { PATH: this.options.path, HOME: home, LANG: 'C.UTF-8', TERM: term, ...extraEnv };
+    const cgroup = ProcessCgroup.create(label, this.options.limits);
+    const argv: [string, string[]] = cgroup ? ['/bin/sh', ['-c', JOIN_CGROUP_THEN_EXEC, cgroup.procsFiles.join(':'), file, ...args]] : [file, args];
+    return { env, cgroup, argv };
+  }
+
+  spawnPty(request: PtyRequest): PtyProcess {
+    const { env, cgroup, argv } = this.prepare(`pty-${request.label}`, request.shell, [], 'xterm-256color');
+    const pty = spawnPty(argv[0], argv[1], { name: 'xterm-256color', cols: request.cols, rows: request.rows, cwd: request.cwd, env });
+    let killed = false;
+    const kill = () => {
+      if (killed) return;
+      killed = true;
+      try {
+        // node-pty starts the program as a session leader: its pid is the process group's.
+        process.kill(-pty.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      cgroup?.killAll();
+    };
+    pty.onExit(() => {
+      kill();
+      cgroup?.remove();
+    });
+    return {
+      onData: (listener) => void pty.onData(listener),
+      onExit: (listener) => void pty.onExit(({ exitCode, signal }) => listener({ exitCode, signal: signal ?? null })),
+      write: (data) => pty.write(data),
+      resize: (cols, rows) => pty.resize(cols, rows),
+      kill,
+    };
+  }
+
   exec(request: ExecRequest): Promise<ExecResult> {
     const started = performance.now();
-    const home = join(this.options.homeRoot, request.label.replace(/[^\w.-]/g, '_').slice(0, 60));
-    mkdirSync(home, { recursive: true });
-    const env = { PATH: this.options.path, HOME: home, LANG: 'C.UTF-8', TERM: 'dumb', ...request.env };
     const [file, args] = typeof request.command === 'string' ? ['/bin/sh', ['-c', request.command]] : [request.command[0]!, request.command.slice(1)];
-    const cgroup = ProcessCgroup.create(`exec-${request.label}`, this.options.limits);
-    const [spawnFile, spawnArgs] = cgroup ? ['/bin/sh', ['-c', JOIN_CGROUP_THEN_EXEC, cgroup.procsFiles.join(':'), file, ...args]] : [file, args];
+    const { env, cgroup, argv } = this.prepare(`exec-${request.label}`, file, args, 'dumb', request.env);
+    const [spawnFile, spawnArgs] = argv;
 
     const stdout = new OutputCapture(request.maxOutputBytes);
     const stderr = new OutputCapture(request.maxOutputBytes);

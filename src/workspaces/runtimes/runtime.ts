@@ -2,6 +2,26 @@
 export interface Runtime {
   readonly kind: 'local' | 'docker';
   exec(request: ExecRequest): Promise<ExecResult>;
+  spawnPty(request: PtyRequest): PtyProcess;
+}
+
+export interface PtyRequest {
+  label: string;
+  cwd: string;
+  /** The program to run in the terminal, e.g. /bin/bash. */
+  shell: string;
+  cols: number;
+  rows: number;
+}
+
+/** A program on a pseudo-terminal, as a runtime hands it out. */
+export interface PtyProcess {
+  onData(listener: (data: string) => void): void;
+  onExit(listener: (exit: { exitCode: number; signal: number | null }) => void): void;
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
+  /** Ends the program and everything it started. */
+  kill(): void;
 }
 
 export interface ExecRequest {

@@ -1,0 +1,217 @@
+import headless from '@xterm/headless';
+import { stripVTControlCharacters } from 'node:util';
+import type { Clock } from '../core/clock.js';
+import { CodeBuddyError } from '../core/errors.js';
+import type { IdGenerator } from '../core/ids.js';
+import type { Principal } from '../auth/principal.js';
+import { describePrincipal } from '../auth/principal.js';
+import type { TerminalRepository, TerminalRow } from '../store/terminal-repository.js';
+import type { PtyProcess, Runtime } from '../workspaces/runtimes/runtime.js';
+import type { Workspace } from '../workspaces/workspace.js';
+import { Scrollback } from './scrollback.js';
+
+const { Terminal: ScreenEmulator } = headless;
+
+/** What an agent reads and matches against: no escape sequences, `\n` line ends (a PTY sends `\r\n`). */
+function plain(text: string): string {
+  return stripVTControlCharacters(text).replace(/\r\n/g, '\n');
+}
+
+export interface TerminalOptions {
+  scrollbackChars: number;
+  maxPerWorkspace: number;
+  /** Largest text one read returns; the rest stays for the next read. */
+  maxReadChars: number;
+}
+
+interface LiveTerminal {
+  row: TerminalRow;
+  pty: PtyProcess;
+  screen: InstanceType<typeof ScreenEmulator>;
+  output: Scrollback;
+  exit?: { exitCode: number; signal: number | null };
+  /** Woken on new output or exit: readers waiting for a pattern. */
+  wakers: Set<() => void>;
+  viewers: Set<(data: string) => void>;
+}
+
+export interface RawRead {
+  text: string;
+  next: number;
+  dropped: number;
+  more: boolean;
+  matched: boolean;
+  exited: boolean;
+  exit_code: number | null;
+}
+
+/**
+ * Long-lived terminals: programs on pseudo-terminals in a workspace's runtime, which an
+ * agent writes to and reads from (new raw output since a cursor, or the rendered screen)
+ * and humans watch live. Terminals belong to their tenant: another tenant's id answers as
+ * a missing one. They live in this process; a restart closes them, and says so.
+ */
+export class TerminalService {
+  private readonly live = new Map<string, LiveTerminal>();
+
+  constructor(
+    private readonly repository: TerminalRepository,
+    private readonly ids: IdGenerator,
+    private readonly clock: Clock,
+    private readonly options: TerminalOptions,
+  ) {}
+
+  /** At start: terminals of the previous process are closed; their programs died with it. */
+  closeLeftovers(): number {
+    return this.repository.closeAll('the server restarted', this.clock.now());
+  }
+
+  open(principal: Principal, workspace: Workspace, runtime: Runtime, input: { shell: string; cwd: string; cols: number; rows: number }): TerminalRow {
+    const open = [...this.live.values()].filter((t) => t.row.tenant_id === principal.tenantId && t.row.workspace_id === workspace.id && !t.exit).length;
+    if (open >= this.options.maxPerWorkspace) {
+      throw new CodeBuddyError('E_CONFLICT', `workspace ${workspace.name} has ${open} open terminals, the most allowed; close one first`);
+    }
+    const id = this.ids.next('term');
+    const pty = runtime.spawnPty({ label: id, cwd: input.cwd, shell: input.shell, cols: input.cols, rows: input.rows });
+    const now = this.clock.now();
+    this.repository.insert({ tenant_id: principal.tenantId, id, workspace_id: workspace.id, shell: input.shell, created_by: describePrincipal(principal), created_at: now });
+    const terminal: LiveTerminal = {
+      row: this.repository.find(principal.tenantId, id)!,
+      pty,
+      screen: new ScreenEmulator({ cols: input.cols, rows: input.rows, allowProposedApi: true, scrollback: 0 }),
+      output: new Scrollback(this.options.scrollbackChars),
+      wakers: new Set(),
+      viewers: new Set(),
+    };
+    this.live.set(this.key(principal.tenantId, id), terminal);
+    pty.onData((data) => {
+      terminal.output.append(data);
+      terminal.screen.write(data);
+      for (const viewer of terminal.viewers) viewer(data);
+      this.wake(terminal);
+    });
+    pty.onExit((exit) => {
+      terminal.exit = exit;
+      // A terminal closed or shut down already has its record; its program's end comes after.
+      if (this.live.get(this.key(principal.tenantId, id)) === terminal) {
+        this.repository.close(principal.tenantId, id, exit.exitCode, 'the program exited', this.clock.now());
+      }
+      this.wake(terminal);
+    });
+    return terminal.row;
+  }
+
+  write(principal: Principal, id: string, data: string): void {
+    const terminal = this.running(principal, id);
+    terminal.pty.write(data);
+  }
+
+  resize(principal: Principal, id: string, cols: number, rows: number): void {
+    const terminal = this.running(principal, id);
+    terminal.pty.resize(cols, rows);
+    terminal.screen.resize(cols, rows);
+  }
+
+  /**
+   * New output since `since`, escape sequences stripped. With `waitFor`, returns as soon as
+   * the output since `since` matches, the program exits, or the timeout passes.
+   */
+  async readRaw(principal: Principal, id: string, input: { since?: number; waitFor?: RegExp; timeoutMs: number; signal: AbortSignal }): Promise<RawRead> {
+    const terminal = this.find(principal, id);
+    const since = input.since ?? 0;
+    const deadline = Date.now() + input.timeoutMs;
+    const matches = () => !input.waitFor || input.waitFor.test(plain(terminal.output.since(since).text));
+    while (!matches() && !terminal.exit && Date.now() < deadline && !input.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          terminal.wakers.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+        terminal.wakers.add(wake);
+      });
+    }
+    const { text, from, dropped } = terminal.output.since(since);
+    const cut = text.length > this.options.maxReadChars;
+    const shown = cut ? text.slice(0, this.options.maxReadChars) : text;
+    return {
+      text: plain(shown),
+      next: from + shown.length,
+      dropped,
+      more: cut,
+      matched: input.waitFor ? input.waitFor.test(plain(text)) : true,
+      exited: terminal.exit !== undefined,
+      exit_code: terminal.exit?.exitCode ?? null,
+    };
+  }
+
+  /** The screen as a person would see it now: what interactive programs need. */
+  readScreen(principal: Principal, id: string): { lines: string[]; cursor: { row: number; col: number }; cols: number; rows: number; exited: boolean } {
+    const terminal = this.find(principal, id);
+    const buffer = terminal.screen.buffer.active;
+    const lines: string[] = [];
+    for (let row = 0; row < terminal.screen.rows; row++) lines.push(buffer.getLine(buffer.viewportY + row)?.translateToString(true) ?? '');
+    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    return { lines, cursor: { row: buffer.cursorY, col: buffer.cursorX }, cols: terminal.screen.cols, rows: terminal.screen.rows, exited: terminal.exit !== undefined };
+  }
+
+  list(principal: Principal, workspaceId: string): TerminalRow[] {
+    return this.repository.list(principal.tenantId, workspaceId, 100);
+  }
+
+  get(principal: Principal, id: string): TerminalRow {
+    const row = this.repository.find(principal.tenantId, id);
+    if (!row) throw new CodeBuddyError('E_NOT_FOUND', `terminal ${id} not found`, { field: 'id' });
+    return row;
+  }
+
+  close(principal: Principal, id: string): TerminalRow {
+    const terminal = this.live.get(this.key(principal.tenantId, id));
+    if (!terminal) return this.get(principal, id);
+    this.live.delete(this.key(principal.tenantId, id));
+    terminal.pty.kill();
+    this.repository.close(principal.tenantId, id, terminal.exit?.exitCode ?? null, 'closed', this.clock.now());
+    this.wake(terminal);
+    terminal.screen.dispose();
+    return this.repository.find(principal.tenantId, id)!;
+  }
+
+  /** A human watching: the output kept so far, then every new byte. Returns the way to stop. */
+  attach(principal: Principal, id: string, viewer: (data: string) => void): () => void {
+    const terminal = this.find(principal, id);
+    viewer(terminal.output.since(0).text);
+    terminal.viewers.add(viewer);
+    return () => terminal.viewers.delete(viewer);
+  }
+
+  shutdown(): void {
+    const terminals = [...this.live.values()];
+    this.live.clear();
+    for (const terminal of terminals) {
+      terminal.pty.kill();
+      this.repository.close(terminal.row.tenant_id, terminal.row.id, terminal.exit?.exitCode ?? null, 'the server stopped', this.clock.now());
+    }
+  }
+
+  private find(principal: Principal, id: string): LiveTerminal {
+    const terminal = this.live.get(this.key(principal.tenantId, id));
+    if (terminal) return terminal;
+    const row = this.get(principal, id);
+    throw new CodeBuddyError('E_CONFLICT', `terminal ${id} is closed (${row.close_reason ?? 'closed'})`, { field: 'id' });
+  }
+
+  private running(principal: Principal, id: string): LiveTerminal {
+    const terminal = this.find(principal, id);
+    if (terminal.exit) throw new CodeBuddyError('E_CONFLICT', `terminal ${id}: its program exited with ${terminal.exit.exitCode}`, { field: 'id' });
+    return terminal;
+  }
+
+  private wake(terminal: LiveTerminal): void {
+    for (const wake of [...terminal.wakers]) wake();
+  }
+
+  private key(tenantId: string, id: string): string {
+    return `${tenantId}\u0000${id}`;
+  }
+}
