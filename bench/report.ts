@@ -3,6 +3,7 @@ import type { GlobBreakdownRow } from './glob-breakdown.js';
 import type { BreakdownRow, ReadBreakdown } from './read-breakdown.js';
 import type { DriverComparison, DriverResult } from './sqlite-drivers.js';
 import type { LedgerFigures } from './ledger-benchmarks.js';
+import type { RuntimeFigures } from './runtime-benchmarks.js';
 import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
 import { TOOL_PARTS, type ToolTokenComparison } from './tool-tokens.js';
 
@@ -22,6 +23,7 @@ export interface BenchResults {
   sqlite: DriverComparison;
   tokens: ToolTokenComparison;
   ledger: LedgerFigures;
+  runtime: RuntimeFigures;
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -223,6 +225,8 @@ export function renderResults(results: BenchResults): string {
         ['5b. tool-list tokens, whole list an agent sees, ours/reference', ratio(results.tokens.oursWhole.tokens / results.tokens.reference.tokens), '(reported)', '—'],
         ['6a. audit appends, events/s (chain on, WAL, one transaction each)', Math.round(results.ledger.append.eventsPerSecond).toLocaleString('en-US'), '≥ 20,000', met(results.ledger.append.eventsPerSecond >= 20_000)],
         ['6b. ledger added latency per call, p50', `${ms(results.ledger.latency.addedP50)} ms`, '≤ 0.2 ms', met(results.ledger.latency.addedP50 <= 0.2)],
+        ['7a. exec echo hi, local runtime, over stdio, p50 / p95', `${ms(results.runtime.exec.p50)} / ${ms(results.runtime.exec.p95)} ms`, '(recorded)', '—'],
+        ['7b. terminal round trip (write a line, read its output), p50 / p95', `${ms(results.runtime.terminalRoundTrip.p50)} / ${ms(results.runtime.terminalRoundTrip.p95)} ms`, '(recorded)', '—'],
       ],
       ['l', 'r', 'l', 'l'],
     ),
@@ -249,6 +253,15 @@ export function renderResults(results: BenchResults): string {
     tokensSection(results.tokens, f),
     '',
     ledgerSection(results.ledger),
+    '',
+    [
+      '## 7. The local runtime',
+      '',
+      table(latencyHeader, [latencyRow('exec echo hi (spawn, cgroup, capture, record)', results.runtime.exec), latencyRow('terminal round trip: terminal_write + terminal_read wait_for', results.runtime.terminalRoundTrip)], latencyAlign),
+      '',
+      '- Over stdio with the same v1 client as above. Each exec runs in its own process group and, where cgroups are writable, its own cgroup. The round trip is two tool calls: type `echo rt-N` + enter, then wait for `^rt-N$` in the output since the last cursor.',
+      '- Container figures (exec in a container, create-to-ready) come with the Docker runtime.',
+    ].join('\n'),
     '',
     results.breakdown.ok ? breakdownSection(results.breakdown.value) : `## Where a file_read call spends its time\n\nThe breakdown could not run: ${results.breakdown.error}`,
     '',

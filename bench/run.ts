@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { benchFileGlob, benchFileRead, benchFileSearch } from './file-benchmarks.js';
 import { benchGlobBreakdown } from './glob-breakdown.js';
 import { benchLedger } from './ledger-benchmarks.js';
+import { benchLocalRuntime } from './runtime-benchmarks.js';
 import { closeAllServers, startCodeBuddy, startReference, type RunningServer } from './mcp-servers.js';
 import { benchReadBreakdown } from './read-breakdown.js';
 import { renderResults, type Diagnostic } from './report.js';
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
     const globBreakdown = await diagnostic(() => benchGlobBreakdown(treeDir));
     log('3. file_search vs rg…');
     const search = await benchFileSearch(ours, treeDir, plan);
+    log('7. local runtime: exec and terminal round trip…');
+    const runtime = await benchLocalRuntime(ours);
     log('   where file_read time goes…');
     const breakdown = await diagnostic(() => benchReadBreakdown({ ours, reference, treeDir, workDir, plan }));
     await closeAllServers();
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger }),
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {
