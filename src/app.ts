@@ -32,6 +32,8 @@ import { actionOperations } from './operations/action-operations.js';
 import { policyOperations } from './operations/policy-operations.js';
 import { execOperations } from './operations/exec-operations.js';
 import { LocalRuntime } from './workspaces/runtimes/local-runtime.js';
+import { DockerEngine } from './workspaces/runtimes/docker-engine.js';
+import { RuntimeProvider } from './workspaces/runtimes/runtime-provider.js';
 import { terminalOperations } from './operations/terminal-operations.js';
 import { TerminalService } from './terminals/terminal-service.js';
 import { TerminalRepository } from './store/terminal-repository.js';
@@ -76,13 +78,24 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
     ...(overrides.unrecorded ? { unrecorded: true } : {}),
   }, logger);
-  const workspaces = new WorkspaceService(new WorkspaceRepository(db), tenants, ids, clock, { dataDir, allowedRoots: config.allowedRoots });
+  const docker = new DockerEngine(config.dockerSocket);
+  const workspaces = new WorkspaceService(new WorkspaceRepository(db), tenants, ids, clock, {
+    dataDir,
+    allowedRoots: config.allowedRoots,
+    docker: {
+      engine: docker,
+      image: config.dockerImage,
+      limits: { memoryBytes: config.dockerMemoryBytes, cpus: config.dockerCpus, pids: config.dockerPidsLimit, network: 'none' },
+      networkWhenEnabled: config.dockerNetworkMode,
+    },
+  });
 
   const localRuntime = new LocalRuntime({
     limits: { pids: config.localPidsLimit, memoryBytes: config.localMemoryBytes },
     homeRoot: join(dataDir, 'homes'),
     path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
   });
+  const runtimes = new RuntimeProvider(localRuntime, docker);
   const terminals = new TerminalService(new TerminalRepository(db), ids, clock, { scrollbackChars: 256 * 1024, maxPerWorkspace: 8, maxReadChars: 32 * 1024 });
   const files = new FileService(config);
   const finder = new FileFinder(config.listPageSize);
@@ -97,9 +110,8 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...auditOperations(auditChain, config.listPageSize),
       ...actionOperations(proposals, actions, config.listPageSize),
       ...policyOperations(policies),
-      // Every workspace runs locally until the Docker runtime lands.
-      ...execOperations(() => localRuntime, config.execMaxTimeoutSeconds),
-      ...terminalOperations(terminals, () => localRuntime),
+      ...execOperations((workspace) => runtimes.for(workspace), config.execMaxTimeoutSeconds),
+      ...terminalOperations(terminals, (workspace) => runtimes.for(workspace)),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );

@@ -22,12 +22,14 @@ function keepServingOnStrayRejections(app: App): void {
 
 /**
  * What a serving process does besides answering: record that the previous process's
- * terminals are closed, settle proposals it left mid-way (an approval stands and is applied;
+ * terminals are closed, match Docker workspaces to their containers again, settle proposals it left mid-way (an approval stands and is applied;
  * an interrupted apply is marked failed), and expire undecided ones on time even when nobody
  * asks about them.
  */
 async function startUpkeep(app: App): Promise<NodeJS.Timeout> {
   app.terminals.closeLeftovers();
+  const containers = await app.workspaces.reconcile();
+  if (containers.ready + containers.stopped + containers.lost > 0) app.logger.info(containers, 'docker workspaces matched to their containers');
   await app.proposals.recoverAfterRestart();
   return setInterval(() => app.proposals.expireDue(), 30_000).unref();
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { lstat, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chown, lstat, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Workspace } from '../workspaces/workspace.js';
@@ -115,7 +115,7 @@ export class FileService {
           { field: 'expected_sha256', actual_sha256: current?.sha256 ?? null },
         );
       }
-      await this.atomicWrite(target, data, current?.mode);
+      await this.atomicWrite(workspace, target, data, current?.mode);
       return { path: target.relative, sha256: sha256(data), size: data.length, created: current === undefined };
     });
   }
@@ -128,7 +128,7 @@ export class FileService {
       const data = Buffer.from(plan.content, 'utf8');
       this.assertSize(data.length);
       const mode = (await stat(target.absolute)).mode;
-      await this.atomicWrite(target, data, mode);
+      await this.atomicWrite(workspace, target, data, mode);
       return { path: target.relative, sha256: sha256(data), replacements: plan.replacements, first_changed_line: plan.firstChangedLine };
     });
   }
@@ -165,7 +165,7 @@ export class FileService {
       const existing = await lstat(destination.absolute).catch(() => undefined);
       if (existing && !input.overwrite) throw new CodeBuddyError('E_CONFLICT', `${destination.relative} exists; pass overwrite: true to replace it`, { field: 'to' });
       if (existing?.isDirectory()) throw new CodeBuddyError('E_CONFLICT', `${destination.relative} is a directory and is never overwritten`, { field: 'to' });
-      await mkdir(dirname(destination.absolute), { recursive: true }).catch((error: unknown) => fsError(error, destination.relative));
+      await this.ensureDirectory(workspace, dirname(destination.absolute)).catch((error: unknown) => fsError(error, destination.relative));
       await rename(source.absolute, destination.absolute).catch((error: unknown) => fsError(error, destination.relative));
       return { from: source.relative, to: destination.relative };
     });
@@ -245,13 +245,25 @@ export class FileService {
     return withHash ? { sha256: sha256(await readFile(target.absolute)), mode: info.mode } : { mode: info.mode };
   }
 
+  /**
+   * mkdir -p, with every directory it makes given to the workspace's owner (a Docker
+   * workspace's commands run as that user and must be able to use them).
+   */
+  private async ensureDirectory(workspace: Workspace, directory: string): Promise<void> {
+    const first = await mkdir(directory, { recursive: true });
+    if (!workspace.owner || first === undefined) return;
+    const made = relative(dirname(first), directory).split(sep);
+    for (let depth = 1; depth <= made.length; depth++) await chown(join(dirname(first), ...made.slice(0, depth)), workspace.owner.uid, workspace.owner.gid);
+  }
+
   /** Temp file beside the target, then rename: readers see the old file or the new one, never a mix. */
-  private async atomicWrite(target: ResolvedPath, data: Buffer, mode: number | undefined): Promise<void> {
+  private async atomicWrite(workspace: Workspace, target: ResolvedPath, data: Buffer, mode: number | undefined): Promise<void> {
     const directory = dirname(target.absolute);
-    await mkdir(directory, { recursive: true }).catch((error: unknown) => fsError(error, target.relative));
+    await this.ensureDirectory(workspace, directory).catch((error: unknown) => fsError(error, target.relative));
     const temporary = join(directory, `.${basename(target.absolute)}.${randomBytes(6).toString('hex')}.cb-tmp`);
     try {
       await writeFile(temporary, data, { flag: 'wx', mode: mode === undefined ? 0o644 : mode & 0o7777 });
+      if (workspace.owner) await chown(temporary, workspace.owner.uid, workspace.owner.gid);
       await rename(temporary, target.absolute);
     } catch (error) {
       await unlink(temporary).catch(() => undefined);

@@ -42,6 +42,12 @@ export function workspaceOperations(workspaces: WorkspaceService, pageSize: numb
       input: z.object({
         name: z.string().min(1).max(64).describe('Unique per tenant: letters, digits, . _ -'),
         path: z.string().min(1).max(4096).optional().describe('Existing directory to adopt'),
+        runtime: z.enum(['local', 'docker']).optional().describe('Default local'),
+        image: z.string().min(1).max(300).optional().describe('Docker image'),
+        limits: z
+          .strictObject({ memory_mb: z.number().int().min(16).optional(), cpus: z.number().min(0.1).optional(), pids: z.number().int().min(8).optional(), network: z.boolean().optional() })
+          .optional()
+          .describe('Docker: lower the caps, or allow network'),
       }),
       output: workspaceShape,
       async run(input, context, touch) {
@@ -83,6 +89,23 @@ export function workspaceOperations(workspaces: WorkspaceService, pageSize: numb
       },
       render: (w) => `${line(w)}\nroot ${w.root}\ncreated ${w.created_at}`,
     }),
+    ...(['stop', 'start'] as const).map((verb) =>
+      tenantOperation({
+        name: `workspace_${verb}`,
+        description: verb === 'stop' ? "Stop a Docker workspace's container (files stay)." : "Start a Docker workspace's container again.",
+        effect: 'write',
+        idempotent: true,
+        destructive: false,
+        input: z.object({ workspace: reference.optional().describe('Workspace id or name; default if omitted') }),
+        output: workspaceShape,
+        async run(input, context, touch) {
+          const workspace = await workspaces.setRunning(context.principal, input.workspace, verb === 'start', context.defaultWorkspaceId);
+          touch(workspace.id);
+          return describe(workspace);
+        },
+        render: (w) => `${verb === 'stop' ? 'stopped' : 'started'} ${line(w)}`,
+      }),
+    ),
     tenantOperation({
       name: 'workspace_delete',
       description: 'Delete a workspace; an adopted directory is unregistered, never deleted.',

@@ -10,6 +10,8 @@ export interface WorkspaceRow {
   status: string;
   created_by: string;
   created_at: number;
+  container_id: string | null;
+  runtime_config_json: string | null;
 }
 
 /** Every query takes the tenant: a workspace of another tenant is indistinguishable from a missing one. */
@@ -21,11 +23,13 @@ export class WorkspaceRepository {
   private readonly listStmt;
   private readonly deleteStmt;
   private readonly allRootsStmt;
+  private readonly runtimeStateStmt;
+  private readonly dockerStmt;
 
   constructor(db: Db) {
     this.insertStmt = db.prepare(
-      `INSERT INTO workspaces (tenant_id, id, name, root_path, adopted, runtime, status, created_by, created_at)
-       VALUES (@tenant_id, @id, @name, @root_path, @adopted, @runtime, @status, @created_by, @created_at)`,
+      `INSERT INTO workspaces (tenant_id, id, name, root_path, adopted, runtime, status, created_by, created_at, container_id, runtime_config_json)
+       VALUES (@tenant_id, @id, @name, @root_path, @adopted, @runtime, @status, @created_by, @created_at, @container_id, @runtime_config_json)`,
     );
     this.byIdStmt = db.prepare('SELECT * FROM workspaces WHERE tenant_id = ? AND id = ?');
     this.byNameStmt = db.prepare('SELECT * FROM workspaces WHERE tenant_id = ? AND name = ?');
@@ -33,6 +37,8 @@ export class WorkspaceRepository {
     this.listStmt = db.prepare('SELECT * FROM workspaces WHERE tenant_id = ? AND name > ? ORDER BY name LIMIT ?');
     this.deleteStmt = db.prepare('DELETE FROM workspaces WHERE tenant_id = ? AND id = ?');
     this.allRootsStmt = db.prepare('SELECT root_path FROM workspaces').pluck();
+    this.runtimeStateStmt = db.prepare('UPDATE workspaces SET status = ?, container_id = coalesce(?, container_id) WHERE tenant_id = ? AND id = ?');
+    this.dockerStmt = db.prepare("SELECT * FROM workspaces WHERE runtime = 'docker'");
   }
 
   insert(row: WorkspaceRow): void {
@@ -63,5 +69,14 @@ export class WorkspaceRepository {
   /** Every registered root, across tenants: used only to refuse overlapping directories. */
   allRootPaths(): string[] {
     return this.allRootsStmt.all() as string[];
+  }
+
+  setRuntimeState(tenantId: string, id: string, status: string, containerId: string | null = null): void {
+    this.runtimeStateStmt.run(status, containerId, tenantId, id);
+  }
+
+  /** Docker workspaces of every tenant: what reconciliation at start walks. */
+  allDocker(): WorkspaceRow[] {
+    return this.dockerStmt.all() as WorkspaceRow[];
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, realpath, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, realpath, rm, stat } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { CodeBuddyError } from '../core/errors.js';
@@ -7,25 +7,49 @@ import type { Principal } from '../auth/principal.js';
 import type { TenantRepository } from '../store/tenant-repository.js';
 import type { WorkspaceRepository, WorkspaceRow } from '../store/workspace-repository.js';
 import { workspaceNamePattern, type Workspace } from './workspace.js';
+import type { ContainerLimits, DockerEngine } from './runtimes/docker-engine.js';
+
+/** How a Docker workspace's container was made, kept with the workspace. */
+interface RuntimeConfig {
+  image: string;
+  limits: ContainerLimits;
+  owner: { uid: number; gid: number };
+}
+
+/** The uid a Docker workspace's commands run as when CodeBuddy made its directory. */
+const CONTAINER_UID = 1000;
 
 export interface WorkspaceServiceOptions {
   /** Absolute, symlink-free data directory; new workspaces are made under `<dataDir>/workspaces`. */
   dataDir: string;
   /** Directories under which existing directories may be adopted. */
   allowedRoots: readonly string[];
+  /** The Docker engine, when this server may make Docker workspaces. */
+  docker?: { engine: DockerEngine; image: string; limits: ContainerLimits; networkWhenEnabled: string };
+}
+
+export interface CreateWorkspaceInput {
+  name: string;
+  path?: string;
+  runtime?: 'local' | 'docker';
+  image?: string;
+  limits?: { memory_mb?: number; cpus?: number; pids?: number; network?: boolean };
 }
 
 function toWorkspace(row: WorkspaceRow): Workspace {
+  const config = row.runtime_config_json ? (JSON.parse(row.runtime_config_json) as RuntimeConfig) : undefined;
   return {
     id: row.id,
     tenantId: row.tenant_id,
     name: row.name,
     root: row.root_path,
     adopted: row.adopted === 1,
-    runtime: 'local',
+    runtime: row.runtime === 'docker' ? 'docker' : 'local',
     status: row.status,
     createdBy: row.created_by,
     createdAt: row.created_at,
+    ...(row.container_id ? { containerId: row.container_id } : {}),
+    ...(config ? { owner: config.owner } : {}),
   };
 }
 
@@ -54,23 +78,91 @@ export class WorkspaceService {
     private readonly options: WorkspaceServiceOptions,
   ) {}
 
-  /** A new empty directory, or an existing directory under an allowed root. */
-  async create(principal: Principal, input: { name: string; path?: string }): Promise<Workspace> {
+  /** A new empty directory, or an existing directory under an allowed root; run locally or in a container. */
+  async create(principal: Principal, input: CreateWorkspaceInput): Promise<Workspace> {
     this.assertNameFree(principal.tenantId, input.name);
+    const docker = input.runtime === 'docker' ? this.dockerOrFail() : undefined;
+    if (docker && !(await docker.engine.available())) {
+      throw new CodeBuddyError('E_CONFIG', 'the Docker engine is not reachable (CODEBUDDY_DOCKER_SOCKET): Docker workspaces are unavailable', { field: 'runtime' });
+    }
     const id = this.ids.next('ws');
+    let root: string;
+    let adopted: boolean;
     if (input.path === undefined) {
-      const root = join(this.options.dataDir, 'workspaces', principal.tenantId, id);
-      await mkdir(root, { recursive: true });
-      return this.register(principal, { id, name: input.name, root: await realpath(root), adopted: false });
+      const made = join(this.options.dataDir, 'workspaces', principal.tenantId, id);
+      await mkdir(made, { recursive: true });
+      root = await realpath(made);
+      adopted = false;
+    } else {
+      // Until the path is known to lie under an allowed root, every failure answers alike:
+      // telling "missing" from "a file" from "forbidden" would let a tenant map the host.
+      const real = await realpath(input.path).catch(() => undefined);
+      if (real === undefined || !(await this.isUnderAllowedRoot(real))) {
+        throw new CodeBuddyError('E_FORBIDDEN', `${input.path} is not a directory under an allowed root (an operator lists them in CODEBUDDY_ALLOWED_ROOTS)`, { field: 'path' });
+      }
+      root = await this.existingDirectory(real);
+      adopted = true;
     }
-    // Until the path is known to lie under an allowed root, every failure answers alike:
-    // telling "missing" from "a file" from "forbidden" would let a tenant map the host.
-    const real = await realpath(input.path).catch(() => undefined);
-    if (real === undefined || !(await this.isUnderAllowedRoot(real))) {
-      throw new CodeBuddyError('E_FORBIDDEN', `${input.path} is not a directory under an allowed root (an operator lists them in CODEBUDDY_ALLOWED_ROOTS)`, { field: 'path' });
+    if (!docker) return this.register(principal, { id, name: input.name, root, adopted });
+
+    const owner = await this.containerOwner(root, adopted);
+    const config: RuntimeConfig = {
+      image: input.image ?? docker.image,
+      owner,
+      limits: {
+        memoryBytes: Math.min(input.limits?.memory_mb ? input.limits.memory_mb * 1024 * 1024 : docker.limits.memoryBytes, docker.limits.memoryBytes),
+        cpus: Math.min(input.limits?.cpus ?? docker.limits.cpus, docker.limits.cpus),
+        pids: Math.min(input.limits?.pids ?? docker.limits.pids, docker.limits.pids),
+        network: input.limits?.network ? docker.networkWhenEnabled : 'none',
+      },
+    };
+    const workspace = this.register(principal, { id, name: input.name, root, adopted, runtime: 'docker', config });
+    try {
+      const containerId = await docker.engine.create({ workspaceId: id, tenantId: principal.tenantId, image: config.image, hostRoot: root, user: `${owner.uid}:${owner.gid}`, limits: config.limits });
+      this.repository.setRuntimeState(principal.tenantId, id, 'ready', containerId);
+      return { ...workspace, status: 'ready', containerId };
+    } catch (error) {
+      // No workspace without its container: undo the registration (and the directory we made).
+      this.repository.delete(principal.tenantId, id);
+      if (!adopted) await rm(root, { recursive: true, force: true });
+      throw error;
     }
-    const root = await this.existingDirectory(real);
-    return this.register(principal, { id, name: input.name, root, adopted: true });
+  }
+
+  /** Stops or starts a Docker workspace's container; its files stay where they are. */
+  async setRunning(principal: Principal, reference: string | undefined, running: boolean, defaultId?: string): Promise<Workspace> {
+    const workspace = this.resolve(principal, reference, defaultId);
+    if (workspace.runtime !== 'docker' || !workspace.containerId) {
+      throw new CodeBuddyError('E_INVALID_ARGUMENT', `workspace ${workspace.name} runs locally: there is no container to ${running ? 'start' : 'stop'}`, { field: 'workspace' });
+    }
+    if (workspace.status === 'lost') throw new CodeBuddyError('E_CONFLICT', `workspace ${workspace.name} lost its container; delete it and create it again`);
+    const engine = this.dockerOrFail().engine;
+    await (running ? engine.start(workspace.containerId) : engine.stop(workspace.containerId));
+    const status = running ? 'ready' : 'stopped';
+    this.repository.setRuntimeState(principal.tenantId, workspace.id, status);
+    this.byId.delete(`${principal.tenantId}\0${workspace.id}`);
+    return { ...workspace, status };
+  }
+
+  /**
+   * After a restart: each Docker workspace is matched to its container again. A stopped one
+   * is `stopped`, a vanished one `lost`: a clear status, never a crash loop.
+   */
+  async reconcile(): Promise<{ ready: number; stopped: number; lost: number }> {
+    const counts = { ready: 0, stopped: 0, lost: 0 };
+    const engine = this.options.docker?.engine;
+    const rows = this.repository.allDocker();
+    if (rows.length === 0 || !engine || !(await engine.available())) return counts;
+    const labelled = await engine.labelled();
+    for (const row of rows) {
+      const containerId = row.container_id ?? labelled.get(row.id);
+      const state = containerId ? await engine.state(containerId) : 'missing';
+      const status = state === 'running' ? 'ready' : state === 'stopped' ? 'stopped' : 'lost';
+      this.repository.setRuntimeState(row.tenant_id, row.id, status, containerId ?? null);
+      this.byId.delete(`${row.tenant_id}\0${row.id}`);
+      counts[status]++;
+    }
+    return counts;
   }
 
   /**
@@ -120,9 +212,30 @@ export class WorkspaceService {
   async delete(principal: Principal, reference: string): Promise<{ workspace: Workspace; deletedFiles: boolean }> {
     const workspace = this.resolve(principal, reference);
     this.byId.delete(`${principal.tenantId}\0${workspace.id}`);
+    if (workspace.containerId) await this.options.docker?.engine.remove(workspace.containerId);
     this.repository.delete(principal.tenantId, workspace.id);
     if (!workspace.adopted) await rm(workspace.root, { recursive: true, force: true });
     return { workspace, deletedFiles: !workspace.adopted };
+  }
+
+  private dockerOrFail(): NonNullable<WorkspaceServiceOptions['docker']> {
+    if (!this.options.docker) throw new CodeBuddyError('E_CONFIG', 'this server has no Docker engine configured: Docker workspaces are unavailable');
+    return this.options.docker;
+  }
+
+  /**
+   * The uid:gid a container runs as, never root: the directory's owner when that is a user,
+   * else (a directory CodeBuddy made, owned by the server's root) the image's user, who is
+   * then given the directory. An adopted root-owned directory is not silently given away.
+   */
+  private async containerOwner(root: string, adopted: boolean): Promise<{ uid: number; gid: number }> {
+    const info = await stat(root);
+    if (info.uid !== 0) return { uid: info.uid, gid: info.gid };
+    if (adopted) {
+      throw new CodeBuddyError('E_INVALID_ARGUMENT', 'that directory is owned by root, and Docker workspaces never run as root: give it to the user who should own the files', { field: 'path' });
+    }
+    await chown(root, CONTAINER_UID, CONTAINER_UID);
+    return { uid: CONTAINER_UID, gid: CONTAINER_UID };
   }
 
   private findCachedById(tenantId: string, id: string): Workspace | undefined {
@@ -162,7 +275,7 @@ export class WorkspaceService {
     return this.allowedRootsReal.some((allowed) => isWithin(allowed, root));
   }
 
-  private register(principal: Principal, input: { id: string; name: string; root: string; adopted: boolean }): Workspace {
+  private register(principal: Principal, input: { id: string; name: string; root: string; adopted: boolean; runtime?: 'local' | 'docker'; config?: RuntimeConfig }): Workspace {
     // The data directory holds the database and other tenants' workspaces: no adopted directory may touch it.
     if (input.adopted && overlaps(this.options.dataDir, input.root)) {
       throw new CodeBuddyError('E_FORBIDDEN', 'that directory overlaps the server data directory', { field: 'path' });
@@ -178,10 +291,12 @@ export class WorkspaceService {
       name: input.name,
       root_path: input.root,
       adopted: input.adopted ? 1 : 0,
-      runtime: 'local',
-      status: 'ready',
+      runtime: input.runtime ?? 'local',
+      status: input.runtime === 'docker' ? 'creating' : 'ready',
       created_by: principal.userId,
       created_at: now,
+      container_id: null,
+      runtime_config_json: input.config ? JSON.stringify(input.config) : null,
     };
     try {
       this.repository.insert(row);

@@ -7,8 +7,13 @@ export interface Workspace {
   root: string;
   /** Adopted directories belong to the user: deleting the workspace never deletes them. */
   adopted: boolean;
-  runtime: 'local';
+  runtime: 'local' | 'docker';
+  /** `ready`; Docker workspaces also `stopped`, or `lost` when their container vanished. */
   status: string;
+  /** Docker workspaces: the container commands run in. */
+  containerId?: string;
+  /** Who the files belong to, when it must not be the server's user (Docker workspaces run as this uid). */
+  owner?: { uid: number; gid: number };
   createdBy: string;
   createdAt: number;
 }

@@ -54,6 +54,8 @@ const workspaceTools: { tool: string; args: (workspace: string) => Record<string
   { tool: 'exec', args: (workspace) => ({ command: ['cat', 'hello.txt'], workspace }) },
   { tool: 'terminal_open', args: (workspace) => ({ shell: '/bin/sh', workspace }) },
   { tool: 'terminal_list', args: (workspace) => ({ workspace }) },
+  { tool: 'workspace_stop', args: (workspace) => ({ workspace }) },
+  { tool: 'workspace_start', args: (workspace) => ({ workspace }) },
 ];
 
 /** Role-gated before any workspace is resolved (and not even listed to agents): refused alike for any workspace. */

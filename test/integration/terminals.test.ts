@@ -46,7 +46,12 @@ describe('terminals', () => {
     await server?.close();
   });
 
-  const open = async (args: Record<string, unknown> = {}) => (await agent.call('terminal_open', { shell: '/bin/sh', ...args })).structured!.id as string;
+  /** Opens a shell and waits for its first prompt, as an agent should before typing. */
+  const open = async (args: Record<string, unknown> = {}) => {
+    const id = (await agent.call('terminal_open', { shell: '/bin/sh', ...args })).structured!.id as string;
+    expect((await agent.call('terminal_read', { id, wait_for: '[$#] $', timeout_s: 10 })).structured).toMatchObject({ matched: true });
+    return id;
+  };
 
   it('writes, waits for output, and reads only what is new since a cursor', async () => {
     const id = await open();

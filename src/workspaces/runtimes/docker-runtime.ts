@@ -1,0 +1,155 @@
+import { PassThrough, type Duplex } from 'node:stream';
+import { posix, relative } from 'node:path';
+import type Docker from 'dockerode';
+import { OutputCapture } from './output-capture.js';
+import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
+
+const KILL_GRACE_MS = 1_000;
+const PROGRESS_EVERY_MS = 1_000;
+
+/**
+ * Commands and terminals inside one workspace container, through `docker exec`. Each command
+ * runs under `setsid`, so it leads a process group whose id is the pid the engine reports on
+ * this host: a timeout or a cancellation kills that whole group, background children
+ * included; the container's own caps (pids, memory, CPU) bound everything it starts.
+ */
+export class DockerRuntime implements Runtime {
+  readonly kind = 'docker' as const;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly containerId: string,
+    private readonly hostRoot: string,
+  ) {}
+
+  /** Host path inside the workspace → the same place inside the container. */
+  private containerPath(hostPath: string): string {
+    const inside = relative(this.hostRoot, hostPath).split('/').filter(Boolean);
+    return posix.join('/workspace', ...inside);
+  }
+
+  async exec(request: ExecRequest): Promise<ExecResult> {
+    const started = performance.now();
+    const command = typeof request.command === 'string' ? ['/bin/sh', '-c', request.command] : request.command;
+    const container = this.docker.getContainer(this.containerId);
+    const exec = await container.exec({
+      Cmd: ['setsid', ...command],
+      WorkingDir: this.containerPath(request.cwd),
+      Env: Object.entries(request.env).map(([name, value]) => `${name}=${value}`),
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+    const stdout = new OutputCapture(request.maxOutputBytes);
+    const stderr = new OutputCapture(request.maxOutputBytes);
+    const out = new PassThrough().on('data', (chunk: Buffer) => stdout.push(chunk));
+    const err = new PassThrough().on('data', (chunk: Buffer) => stderr.push(chunk));
+    this.docker.modem.demuxStream(stream, out, err);
+
+    let timedOut = false;
+    let cancelled = false;
+    const killGroup = async (signal: NodeJS.Signals) => {
+      const pid = (await exec.inspect().catch(() => undefined))?.Pid;
+      try {
+        if (pid) process.kill(-pid, signal);
+      } catch {
+        // the group is gone
+      }
+    };
+    const stop = () => {
+      void killGroup('SIGTERM');
+      setTimeout(() => void killGroup('SIGKILL'), KILL_GRACE_MS).unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, request.timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    const progress = request.onProgress
+      ? setInterval(() => request.onProgress!(performance.now() - started, stderr.latestLine || stdout.latestLine), PROGRESS_EVERY_MS)
+      : undefined;
+
+    await new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    clearTimeout(timer);
+    if (progress) clearInterval(progress);
+    request.signal.removeEventListener('abort', onAbort);
+    await killGroup('SIGKILL');
+    const info = await exec.inspect();
+    const exitCode = info.ExitCode ?? null;
+    // 137 = 128 + SIGKILL: from our kill, or the kernel's OOM killer inside the container's memory cap.
+    const killed = exitCode === 137 || timedOut || cancelled;
+    return {
+      exitCode: killed ? null : exitCode,
+      signal: killed ? 'SIGKILL' : null,
+      timedOut,
+      cancelled,
+      limit: exitCode === 137 && !timedOut && !cancelled ? 'memory' : null,
+      durationMs: performance.now() - started,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      stdoutBytes: stdout.bytes,
+      stderrBytes: stderr.bytes,
+      truncated: stdout.truncated || stderr.truncated,
+    };
+  }
+
+  spawnPty(request: PtyRequest): PtyProcess {
+    const dataListeners: Array<(data: string) => void> = [];
+    const exitListeners: Array<(exit: { exitCode: number; signal: number | null }) => void> = [];
+    let stream: Duplex | undefined;
+    let exec: Docker.Exec | undefined;
+    const pending: string[] = [];
+    let ended = false;
+    const end = async () => {
+      if (ended) return;
+      ended = true;
+      const code = (await exec?.inspect().catch(() => undefined))?.ExitCode ?? 0;
+      for (const listener of exitListeners) listener({ exitCode: code, signal: null });
+    };
+    void (async () => {
+      exec = await this.docker.getContainer(this.containerId).exec({
+        Cmd: ['setsid', request.shell],
+        WorkingDir: this.containerPath(request.cwd),
+        Env: ['TERM=xterm-256color'],
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: true,
+      });
+      stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
+      await exec.resize({ h: request.rows, w: request.cols }).catch(() => undefined);
+      stream.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        for (const listener of dataListeners) listener(text);
+      });
+      stream.on('end', () => void end());
+      stream.on('close', () => void end());
+      for (const data of pending.splice(0)) stream.write(data);
+    })().catch(() => void end());
+
+    return {
+      onData: (listener) => void dataListeners.push(listener),
+      onExit: (listener) => void exitListeners.push(listener),
+      write: (data) => (stream ? void stream.write(data) : void pending.push(data)),
+      resize: (cols, rows) => void exec?.resize({ h: rows, w: cols }).catch(() => undefined),
+      kill: () => {
+        void exec?.inspect().then((info) => {
+          try {
+            if (info.Pid) process.kill(-info.Pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+        });
+        stream?.destroy();
+      },
+    };
+  }
+}
