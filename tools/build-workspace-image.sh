@@ -9,7 +9,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 
-# util-linux (setsid), procps (ps, kill) and the shells are what the runtime itself relies on.
+# procps (ps, kill) and the shells are what agents expect to find; util-linux brings the usual tools.
 debootstrap --variant=minbase --include=bash,coreutils,util-linux,procps,git,python3,python3-pylsp,ca-certificates \
   bookworm "$rootfs" >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; exit 1; }
 

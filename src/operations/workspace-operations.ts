@@ -13,6 +13,7 @@ const workspaceShape = z.object({
   runtime: z.string(),
   status: z.string(),
   created_at: z.string(),
+  container_id: z.string().optional(),
 });
 
 function describe(workspace: Workspace): z.infer<typeof workspaceShape> {
@@ -24,6 +25,7 @@ function describe(workspace: Workspace): z.infer<typeof workspaceShape> {
     runtime: workspace.runtime,
     status: workspace.status,
     created_at: new Date(workspace.createdAt).toISOString(),
+    ...(workspace.containerId ? { container_id: workspace.containerId } : {}),
   };
 }
 

@@ -8,8 +8,8 @@ const KILL_GRACE_MS = 1_000;
 const PROGRESS_EVERY_MS = 1_000;
 
 /**
- * Commands and terminals inside one workspace container, through `docker exec`. Each command
- * runs under `setsid`, so it leads a process group whose id is the pid the engine reports on
+ * Commands and terminals inside one workspace container, through `docker exec`. The engine
+ * starts every exec'd process as a session and process-group leader, and reports its pid on
  * this host: a timeout or a cancellation kills that whole group, background children
  * included; the container's own caps (pids, memory, CPU) bound everything it starts.
  */
@@ -33,7 +33,7 @@ export class DockerRuntime implements Runtime {
     const command = typeof request.command === 'string' ? ['/bin/sh', '-c', request.command] : request.command;
     const container = this.docker.getContainer(this.containerId);
     const exec = await container.exec({
-      Cmd: ['setsid', ...command],
+      Cmd: command,
       WorkingDir: this.containerPath(request.cwd),
       Env: Object.entries(request.env).map(([name, value]) => `${name}=${value}`),
       AttachStdout: true,
@@ -116,7 +116,7 @@ export class DockerRuntime implements Runtime {
     };
     void (async () => {
       exec = await this.docker.getContainer(this.containerId).exec({
-        Cmd: ['setsid', request.shell],
+        Cmd: [request.shell],
         WorkingDir: this.containerPath(request.cwd),
         Env: ['TERM=xterm-256color'],
         AttachStdin: true,
@@ -141,13 +141,13 @@ export class DockerRuntime implements Runtime {
       write: (data) => (stream ? void stream.write(data) : void pending.push(data)),
       resize: (cols, rows) => void exec?.resize({ h: rows, w: cols }).catch(() => undefined),
       kill: () => {
-        void exec?.inspect().then((info) => {
-          try {
+        void exec
+          ?.inspect()
+          .then((info) => {
             if (info.Pid) process.kill(-info.Pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
-        });
+          })
+          // The exec or its group is gone already: nothing left to kill.
+          .catch(() => undefined);
         stream?.destroy();
       },
     };
