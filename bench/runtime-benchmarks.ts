@@ -9,6 +9,8 @@ import { summarize, type Summary } from './stats.js';
 export interface RuntimeFigures {
   exec: Summary;
   terminalRoundTrip: Summary;
+  /** Undefined when no Docker engine with the workspace image was there to measure. */
+  docker?: { exec: Summary; createToReady: Summary };
 }
 
 const RUNS = 200;
@@ -44,5 +46,29 @@ export async function benchLocalRuntime(ours: RunningServer): Promise<RuntimeFig
     if (i >= WARMUP) roundTrips.push(performance.now() - started);
   }
   await call(ours, 'terminal_close', { id });
-  return { exec: summarize(exec), terminalRoundTrip: summarize(roundTrips) };
+  return { exec: summarize(exec), terminalRoundTrip: summarize(roundTrips), ...(await benchDocker(ours)) };
+}
+
+const CREATES = 3;
+
+/** The same exec in a container, and how long a Docker workspace takes from create to ready. */
+async function benchDocker(ours: RunningServer): Promise<Pick<RuntimeFigures, 'docker'>> {
+  const probe = (await ours.client.callTool({ name: 'workspace_create', arguments: { name: 'bench-docker-0', runtime: 'docker' } })) as CallResult;
+  if (probe.isError) return {}; // no engine, or no image: the report says so
+  const creates: number[] = [];
+  for (let i = 1; i <= CREATES; i++) {
+    const started = performance.now();
+    await call(ours, 'workspace_create', { name: `bench-docker-${i}`, runtime: 'docker' });
+    creates.push(performance.now() - started);
+    await call(ours, 'workspace_delete', { workspace: `bench-docker-${i}` });
+  }
+  const exec: number[] = [];
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const started = performance.now();
+    const out = await call(ours, 'exec', { command: ['echo', 'hi'], workspace: 'bench-docker-0' });
+    if (i >= WARMUP) exec.push(performance.now() - started);
+    if (out.stdout !== 'hi\n') throw new Error(`container exec echo hi answered ${JSON.stringify(out.stdout)}`);
+  }
+  await call(ours, 'workspace_delete', { workspace: 'bench-docker-0' });
+  return { docker: { exec: summarize(exec), createToReady: summarize(creates) } };
 }

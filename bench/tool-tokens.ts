@@ -38,7 +38,23 @@ export interface ToolTokenComparison {
   reference: ToolListTokens;
 }
 
-const isFoundationTool = (tool: Tool) => tool.name.startsWith('file_') || tool.name.startsWith('workspace_');
+/** Issue 2's tool list: the set its token target was set for, and what the reference covers. */
+const FOUNDATION_TOOLS = new Set([
+  'workspace_create',
+  'workspace_list',
+  'workspace_get',
+  'workspace_delete',
+  'file_read',
+  'file_write',
+  'file_edit',
+  'file_list',
+  'file_glob',
+  'file_search',
+  'file_move',
+  'file_delete',
+  'file_stat',
+]);
+const isFoundationTool = (tool: Tool) => FOUNDATION_TOOLS.has(tool.name);
 
 /** o200k_base (GPT-4o family) when this js-tiktoken ships it, cl100k_base otherwise. */
 function encoder(): { name: string; encoding: Tiktoken } {

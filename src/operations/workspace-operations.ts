@@ -42,14 +42,15 @@ export function workspaceOperations(workspaces: WorkspaceService, pageSize: numb
       idempotent: false,
       destructive: false,
       input: z.object({
-        name: z.string().min(1).max(64).describe('Unique per tenant: letters, digits, . _ -'),
-        path: z.string().min(1).max(4096).optional().describe('Existing directory to adopt'),
-        runtime: z.enum(['local', 'docker']).optional().describe('Default local'),
-        image: z.string().min(1).max(300).optional().describe('Docker image'),
+        name: z.string().min(1).max(64).describe('Unique; letters, digits . _ -'),
+        path: z.string().min(1).max(4096).optional().describe('Directory to adopt'),
+        runtime: z.enum(['local', 'docker']).optional(),
+        image: z.string().min(1).max(1000).optional(),
+        // Only lowers the server's caps; the registry and the service enforce the bounds.
         limits: z
           .strictObject({ memory_mb: z.number().int().min(16).optional(), cpus: z.number().min(0.1).optional(), pids: z.number().int().min(8).optional(), network: z.boolean().optional() })
           .optional()
-          .describe('Docker: lower the caps, or allow network'),
+          .describe('Docker only'),
       }),
       output: workspaceShape,
       async run(input, context, touch) {

@@ -20,10 +20,10 @@ export interface ToolDefinition {
 /**
  * Drops what costs every session tokens and tells an agent nothing it needs: bounds no
  * reasonable call reaches (the safe-integer range, lengths in the thousands), "not empty"
- * and, on outputs, `additionalProperties`. The registry still enforces every bound on input.
+ * and `additionalProperties`. The registry still enforces every bound on input.
  */
-function compact(node: unknown, io: 'input' | 'output'): unknown {
-  if (Array.isArray(node)) return node.map((child) => compact(child, io));
+function compact(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map((child) => compact(child));
   if (!node || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
@@ -32,14 +32,15 @@ function compact(node: unknown, io: 'input' | 'output'): unknown {
     if (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) continue;
     if (key === 'maxLength' && typeof value === 'number' && value >= 1000) continue;
     if (key === 'minLength' && value === 1) continue;
-    if (key === 'additionalProperties' && io === 'output') continue;
-    out[key] = compact(value, io);
+    // The registry refuses unknown fields with an error naming them; advertising it costs every tool.
+    if (key === 'additionalProperties') continue;
+    out[key] = compact(value);
   }
   return out;
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> & { type: 'object' } {
-  const json = compact(z.toJSONSchema(schema, { io, unrepresentable: 'any' }), io) as Record<string, unknown>;
+  const json = compact(z.toJSONSchema(schema, { io, unrepresentable: 'any' })) as Record<string, unknown>;
   // MCP wants `type: object` at the root; a union of object shapes comes out as a bare anyOf.
   return { type: 'object', ...json } as Record<string, unknown> & { type: 'object' };
 }
