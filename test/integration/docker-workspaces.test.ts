@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
@@ -74,11 +75,33 @@ describe.runIf(engineReady || process.env.CI)('Docker workspaces', () => {
     expect((left.structured!.stdout as string).trim()).toBe('0');
   });
 
-  it('runs terminals in the container', async () => {
+  it("runs a project's tests in the container", async () => {
+    await agent.call('file_write', { path: 'project/package.json', content: JSON.stringify({ name: 'demo', type: 'module', scripts: { test: 'node --test' } }) });
+    await agent.call('file_write', { path: 'project/sum.js', content: 'export const sum = (a, b) => a + b;\n' });
+    await agent.call('file_write', {
+      path: 'project/sum.test.js',
+      content: "import { test } from 'node:test';\nimport assert from 'node:assert';\nimport { sum } from './sum.js';\ntest('adds', () => assert.equal(sum(2, 3), 5));\n",
+    });
+    const tested = await agent.call('exec', { command: ['node', '--test'], cwd: 'project', timeout_s: 60 });
+    expect(tested.structured).toMatchObject({ exit_code: 0 });
+    expect(tested.structured!.stdout).toMatch(/# pass 1/);
+  });
+
+  it('drives an interactive program in a container terminal while a human watches live', async () => {
     const id = (await agent.call('terminal_open', { shell: '/bin/bash' })).structured!.id as string;
     await agent.call('terminal_read', { id, wait_for: '[$#] $', timeout_s: 15 });
-    await agent.call('terminal_write', { id, input: 'echo "uid-$(id -u)"', keys: ['enter'] });
-    expect((await agent.call('terminal_read', { id, wait_for: '^uid-1000$', timeout_s: 15 })).structured).toMatchObject({ matched: true });
+    const viewer = new WebSocket(`ws://${server.url.host}/ws/terminals/${id}?token=${server.token('acme', 'bot')}`);
+    let watched = '';
+    viewer.on('message', (data) => (watched += data.toString()));
+    await new Promise((resolve) => viewer.on('open', resolve));
+
+    await agent.call('terminal_write', { id, input: 'python3 -q', keys: ['enter'] });
+    expect((await agent.call('terminal_read', { id, wait_for: '>>> $', timeout_s: 15 })).structured).toMatchObject({ matched: true });
+    await agent.call('terminal_write', { id, input: 'print(6 * 7, __import__("os").getuid())', keys: ['enter'] });
+    expect((await agent.call('terminal_read', { id, wait_for: '^42 1000$', timeout_s: 15 })).structured).toMatchObject({ matched: true });
+    await expect.poll(() => watched, { timeout: 5000 }).toContain('42 1000');
+    await agent.call('terminal_write', { id, keys: ['ctrl-d'] });
+    viewer.close();
     await agent.call('terminal_close', { id });
   });
 
