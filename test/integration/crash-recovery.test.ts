@@ -1,31 +1,14 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { CLI, connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
+import { startServeProcess } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/test-server.js';
 
 const run = promisify(execFile);
-
-/** `codebuddy serve` as a real process, so it can be killed for real. */
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: URL }> {
-  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CODEBUDDY_LOG_LEVEL: 'warn' },
-  });
-  let banner = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      banner += chunk.toString();
-      const found = /serving MCP at (\S+)/.exec(banner);
-      if (found) resolve(found[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
-  });
-  return { child, url: new URL(url) };
-}
 
 const CLIENTS = 8;
 const edit = (client: number, n: number) => ({
@@ -38,7 +21,7 @@ describe('a server killed with SIGKILL mid-write', () => {
   it('keeps every acknowledged action, a valid chain, and gives retries no second effect', async () => {
     const dataDir = tempDir();
     const token = (await run(process.execPath, [CLI, '--data-dir', dataDir, 'token', 'create', '--tenant', 'acme', '--user', 'bot'])).stdout.trim();
-    let server = await startServer(dataDir);
+    let server = await startServeProcess(dataDir);
     const setup = await connectModernHttp(server.url, token);
     const root = (await setup.call('workspace_create', { name: 'w' })).structured!.root as string;
     for (let c = 0; c < CLIENTS; c++) await setup.call('file_write', { path: `c${c}.txt`, content: 'MARK\n' });
@@ -74,7 +57,7 @@ describe('a server killed with SIGKILL mid-write', () => {
     expect((await run(process.execPath, [CLI, '--data-dir', dataDir, 'audit', 'verify'])).stdout).toMatch(/^acme: ok, \d+ events$/m);
 
     // After a restart, every attempted call is retried with its key: none takes effect twice.
-    server = await startServer(dataDir);
+    server = await startServeProcess(dataDir);
     const retrier = await connectModernHttp(server.url, token);
     const outcomes: Record<string, number> = {};
     for (const { client, n } of attempted) {

@@ -1,4 +1,4 @@
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -6,6 +6,7 @@ import Docker from 'dockerode';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
+import { startServeProcess } from '../helpers/serve-process.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
 
 const run = promisify(execFile);
@@ -120,17 +121,7 @@ describe.runIf(engineReady || process.env.CI)('Docker workspaces across a server
   it('finds the same container after a SIGKILL, and marks a vanished one lost', async () => {
     const dataDir = tempDir();
     const token = (await run(process.execPath, [CLI, '--data-dir', dataDir, 'token', 'create', '--tenant', 'acme', '--user', 'bot'])).stdout.trim();
-    const start = () => {
-      const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      return new Promise<{ child: typeof child; url: URL }>((resolve) => {
-        let banner = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          banner += chunk.toString();
-          const url = /serving MCP at (\S+)/.exec(banner)?.[1];
-          if (url) resolve({ child, url: new URL(url) });
-        });
-      });
-    };
+    const start = () => startServeProcess(dataDir);
 
     const first = await start();
     const agent = await connectModernHttp(first.url, token);

@@ -1,9 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CLI, connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
+import { startServeProcess } from '../helpers/serve-process.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
 
 const run = promisify(execFile);
@@ -141,17 +142,7 @@ describe('terminals across a server restart', () => {
   it('reports the terminals of a killed server closed', async () => {
     const dataDir = tempDir();
     const token = (await run(process.execPath, [CLI, '--data-dir', dataDir, 'token', 'create', '--tenant', 'acme', '--user', 'bot'])).stdout.trim();
-    const start = () => {
-      const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      return new Promise<{ child: typeof child; url: URL }>((resolve) => {
-        let banner = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          banner += chunk.toString();
-          const url = /serving MCP at (\S+)/.exec(banner)?.[1];
-          if (url) resolve({ child, url: new URL(url) });
-        });
-      });
-    };
+    const start = () => startServeProcess(dataDir);
 
     const first = await start();
     const agent = await connectModernHttp(first.url, token);

@@ -1,11 +1,10 @@
 import { PassThrough, type Duplex } from 'node:stream';
 import { posix, relative } from 'node:path';
 import type Docker from 'dockerode';
+import { CommandWatch } from './command-watch.js';
 import { OutputCapture } from './output-capture.js';
 import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
 
-const KILL_GRACE_MS = 1_000;
-const PROGRESS_EVERY_MS = 1_000;
 
 /**
  * Commands and terminals inside one workspace container, through `docker exec`. The engine
@@ -46,8 +45,6 @@ export class DockerRuntime implements Runtime {
     const err = new PassThrough().on('data', (chunk: Buffer) => stderr.push(chunk));
     this.docker.modem.demuxStream(stream, out, err);
 
-    let timedOut = false;
-    let cancelled = false;
     const killGroup = async (signal: NodeJS.Signals) => {
       const pid = (await exec.inspect().catch(() => undefined))?.Pid;
       try {
@@ -56,35 +53,19 @@ export class DockerRuntime implements Runtime {
         // the group is gone
       }
     };
-    const stop = () => {
-      void killGroup('SIGTERM');
-      setTimeout(() => void killGroup('SIGKILL'), KILL_GRACE_MS).unref();
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop();
-    }, request.timeoutMs);
-    const onAbort = () => {
-      cancelled = true;
-      stop();
-    };
-    request.signal.addEventListener('abort', onAbort, { once: true });
-    const progress = request.onProgress
-      ? setInterval(() => request.onProgress!(performance.now() - started, stderr.latestLine || stdout.latestLine), PROGRESS_EVERY_MS)
-      : undefined;
+    const watch = new CommandWatch(request, (signal) => void killGroup(signal), () => stderr.latestLine || stdout.latestLine);
 
     await new Promise<void>((resolve) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
       stream.on('error', () => resolve());
     });
-    clearTimeout(timer);
-    if (progress) clearInterval(progress);
-    request.signal.removeEventListener('abort', onAbort);
+    watch.dispose();
     await killGroup('SIGKILL');
     const info = await exec.inspect();
     const exitCode = info.ExitCode ?? null;
     // 137 = 128 + SIGKILL: from our kill, or the kernel's OOM killer inside the container's memory cap.
+    const { timedOut, cancelled } = watch;
     const killed = exitCode === 137 || timedOut || cancelled;
     return {
       exitCode: killed ? null : exitCode,

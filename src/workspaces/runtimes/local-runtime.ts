@@ -2,14 +2,13 @@ import { spawn } from 'node:child_process';
 import { spawn as spawnPty } from 'node-pty';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CommandWatch } from './command-watch.js';
 import { OutputCapture } from './output-capture.js';
 import { ProcessCgroup, type ProcessLimits } from './process-cgroup.js';
 import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
 
 /** Joins the cgroups named (colon-separated) in $0, then becomes the command: no window to escape. */
 const JOIN_CGROUP_THEN_EXEC = 'IFS=:; for f in $0; do echo $$ > "$f"; done; unset IFS; exec "$@"';
-const KILL_GRACE_MS = 1_000;
-const PROGRESS_EVERY_MS = 1_000;
 
 export interface LocalRuntimeOptions {
   limits: ProcessLimits;
@@ -78,9 +77,6 @@ export class LocalRuntime implements Runtime {
 
     const stdout = new OutputCapture(request.maxOutputBytes);
     const stderr = new OutputCapture(request.maxOutputBytes);
-    let timedOut = false;
-    let cancelled = false;
-
     return new Promise<ExecResult>((resolve) => {
       const child = spawn(spawnFile, spawnArgs, { cwd: request.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -94,30 +90,13 @@ export class LocalRuntime implements Runtime {
         }
         if (signal === 'SIGKILL') cgroup?.killAll();
       };
-      const stop = () => {
-        killTree('SIGTERM');
-        setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS).unref();
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        stop();
-      }, request.timeoutMs);
-      const onAbort = () => {
-        cancelled = true;
-        stop();
-      };
-      request.signal.addEventListener('abort', onAbort, { once: true });
-      const progress = request.onProgress
-        ? setInterval(() => request.onProgress!(performance.now() - started, stderr.latestLine || stdout.latestLine), PROGRESS_EVERY_MS)
-        : undefined;
+      const watch = new CommandWatch(request, killTree, () => stderr.latestLine || stdout.latestLine);
 
       let settled = false;
       const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
-        if (progress) clearInterval(progress);
-        request.signal.removeEventListener('abort', onAbort);
+        watch.dispose();
         // Whatever the command left running dies with it.
         killTree('SIGKILL');
         const limit = cgroup?.memoryKilled ? 'memory' : cgroup?.pidsExhausted ? 'pids' : null;
@@ -125,8 +104,8 @@ export class LocalRuntime implements Runtime {
         resolve({
           exitCode,
           signal,
-          timedOut,
-          cancelled,
+          timedOut: watch.timedOut,
+          cancelled: watch.cancelled,
           limit,
           durationMs: performance.now() - started,
           stdout: stdout.text(),

@@ -1,0 +1,19 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { CLI } from './mcp-clients.js';
+
+/** `codebuddy serve` as a real process (so a test can SIGKILL it), once it listens. */
+export function startServeProcess(dataDir: string): Promise<{ child: ChildProcess; url: URL }> {
+  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CODEBUDDY_LOG_LEVEL: 'warn' },
+  });
+  let banner = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      banner += chunk.toString();
+      const url = /serving MCP at (\S+)/.exec(banner)?.[1];
+      if (url) resolve({ child, url: new URL(url) });
+    });
+    child.once('exit', (code) => reject(new Error(`codebuddy serve exited (${code}) before listening`)));
+  });
+}
