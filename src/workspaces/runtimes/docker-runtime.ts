@@ -2,7 +2,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import { posix, relative } from 'node:path';
 import type Docker from 'dockerode';
 import { CommandWatch } from './command-watch.js';
-import { OutputCapture } from './output-capture.js';
+import { capturedOutput, OutputCapture } from './output-capture.js';
 import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
 
 
@@ -74,11 +74,7 @@ export class DockerRuntime implements Runtime {
       cancelled,
       limit: exitCode === 137 && !timedOut && !cancelled ? 'memory' : null,
       durationMs: performance.now() - started,
-      stdout: stdout.text(),
-      stderr: stderr.text(),
-      stdoutBytes: stdout.bytes,
-      stderrBytes: stderr.bytes,
-      truncated: stdout.truncated || stderr.truncated,
+      ...capturedOutput(stdout, stderr),
     };
   }
 

@@ -3,7 +3,7 @@ import { spawn as spawnPty } from 'node-pty';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandWatch } from './command-watch.js';
-import { OutputCapture } from './output-capture.js';
+import { capturedOutput, OutputCapture } from './output-capture.js';
 import { ProcessCgroup, type ProcessLimits } from './process-cgroup.js';
 import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
 
@@ -108,11 +108,7 @@ export class LocalRuntime implements Runtime {
           cancelled: watch.cancelled,
           limit,
           durationMs: performance.now() - started,
-          stdout: stdout.text(),
-          stderr: stderr.text(),
-          stdoutBytes: stdout.bytes,
-          stderrBytes: stderr.bytes,
-          truncated: stdout.truncated || stderr.truncated,
+          ...capturedOutput(stdout, stderr),
         });
       };
       child.on('error', (error: NodeJS.ErrnoException) => {

@@ -62,3 +62,14 @@ export class OutputCapture {
     return stripVTControlCharacters(joined);
   }
 }
+
+/** A command's two streams, as an exec result reports them. */
+export function capturedOutput(stdout: OutputCapture, stderr: OutputCapture) {
+  return {
+    stdout: stdout.text(),
+    stderr: stderr.text(),
+    stdoutBytes: stdout.bytes,
+    stderrBytes: stderr.bytes,
+    truncated: stdout.truncated || stderr.truncated,
+  };
+}
