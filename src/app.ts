@@ -43,15 +43,12 @@ export interface App {
   config: Config;
   db: Db;
   logger: Logger;
-  clock: Clock;
-  ids: IdGenerator;
   tokens: TokenService;
   authenticator: Authenticator;
   workspaces: WorkspaceService;
   auditChain: AuditChain;
   actions: ActionRepository;
   ledger: Ledger;
-  policies: PolicyService;
   proposals: ProposalService;
   terminals: TerminalService;
   registry: OperationRegistry;
@@ -120,15 +117,12 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     config: { ...config, dataDir },
     db,
     logger,
-    clock,
-    ids,
     tokens,
     authenticator,
     workspaces,
     auditChain,
     actions,
     ledger,
-    policies,
     proposals,
     terminals,
     registry,

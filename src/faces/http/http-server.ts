@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import { hostHeaderValidation } from '@modelcontextprotocol/node';
 import type { App } from '../../app.js';
 import { isCodeBuddyError, toCodeBuddyError, type ErrorCode } from '../../core/errors.js';
@@ -31,7 +31,6 @@ const statusOf: Record<ErrorCode, number> = {
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
 export interface HttpServer {
-  fastify: FastifyInstance;
   mcp: HttpMcpEndpoint;
   url: string;
   close(): Promise<void>;
@@ -94,7 +93,6 @@ export async function startHttpServer(app: App, options: { host: string; port: n
   const address = await fastify.listen({ host: options.host, port: options.port });
   const url = `${address.replace('[::1]', 'localhost')}/mcp`;
   return {
-    fastify,
     mcp,
     url,
     async close() {
