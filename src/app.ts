@@ -31,7 +31,7 @@ import { auditOperations } from './operations/audit-operations.js';
 import { actionOperations } from './operations/action-operations.js';
 import { policyOperations } from './operations/policy-operations.js';
 import { execOperations } from './operations/exec-operations.js';
-import { LocalRuntime } from './workspaces/runtimes/local-runtime.js';
+import { BubblewrapSandbox } from './workspaces/runtimes/bubblewrap-sandbox.js';
 import { DockerEngine } from './workspaces/runtimes/docker-engine.js';
 import { RuntimeProvider } from './workspaces/runtimes/runtime-provider.js';
 import { terminalOperations } from './operations/terminal-operations.js';
@@ -76,9 +76,18 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     ...(overrides.unrecorded ? { unrecorded: true } : {}),
   }, logger);
   const docker = new DockerEngine(config.dockerSocket);
-  const workspaces = new WorkspaceService(new WorkspaceRepository(db), tenants, ids, clock, {
+  const sandbox = BubblewrapSandbox.detect();
+  if ('unavailable' in sandbox) {
+    logger.warn(
+      { reason: sandbox.unavailable },
+      config.allowUnsandboxed ? 'no sandbox: local commands run as the server\'s own user (CODEBUDDY_ALLOW_UNSANDBOXED)' : 'no sandbox: commands in local workspaces are refused (Docker workspaces still run them)',
+    );
+  }
+  const workspaceRepository = new WorkspaceRepository(db);
+  const workspaces = new WorkspaceService(workspaceRepository, tenants, ids, clock, {
     dataDir,
     allowedRoots: config.allowedRoots,
+    ...('sandbox' in sandbox ? { localOwner: { uid: config.sandboxUid, gid: config.sandboxGid } } : {}),
     docker: {
       engine: docker,
       image: config.dockerImage,
@@ -87,17 +96,23 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     },
   });
 
-  const localRuntime = new LocalRuntime({
-    limits: { pids: config.localPidsLimit, memoryBytes: config.localMemoryBytes },
-    homeRoot: join(dataDir, 'homes'),
-    path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-  });
-  const runtimes = new RuntimeProvider(localRuntime, docker);
+  const policies = new PolicyService(new PolicyRepository(db), clock, config.defaultPolicy);
+  const runtimes = new RuntimeProvider(
+    {
+      limits: { pids: config.localPidsLimit, memoryBytes: config.localMemoryBytes },
+      homeRoot: join(dataDir, 'homes'),
+      path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      sandbox,
+      allowUnsandboxed: config.allowUnsandboxed,
+      hiddenPaths: () => [dataDir, ...(config.configFile ? [config.configFile] : []), ...config.allowedRoots, ...workspaceRepository.allRootPaths()],
+      deniedGlobs: (workspace) => policies.deniedPaths(workspace.tenantId, workspace.id),
+    },
+    docker,
+  );
   const terminals = new TerminalService(new TerminalRepository(db), ids, clock, { scrollbackChars: 256 * 1024, maxPerWorkspace: 8, maxReadChars: 32 * 1024 });
   const files = new FileService(config);
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
-  const policies = new PolicyService(new PolicyRepository(db), clock, config.defaultPolicy);
   // Applying an approved proposal runs the operation again through the registry, built below.
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
   const registry: OperationRegistry = new OperationRegistry(

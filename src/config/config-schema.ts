@@ -7,6 +7,12 @@ const list = z
 
 const bytes = z.coerce.number().int().positive();
 
+/** A switch: a JSON boolean, or `true`/`false`/`1`/`0` from the environment. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1')]);
+
+/** A user id that is not root. */
+const unprivilegedId = z.coerce.number().int().min(1).max(2 ** 32 - 2);
+
 /**
  * Every setting, its default and its meaning. The environment variable for a key is
  * `CODEBUDDY_` + the key in SCREAMING_SNAKE_CASE (dataDir → CODEBUDDY_DATA_DIR).
@@ -32,6 +38,9 @@ export const configSchema = z.object({
   execMaxTimeoutSeconds: z.coerce.number().int().min(1).max(24 * 3600).default(600),
   localPidsLimit: z.coerce.number().int().min(8).max(100_000).default(512),
   localMemoryBytes: bytes.default(2 * 1024 * 1024 * 1024),
+  sandboxUid: unprivilegedId.default(61000),
+  sandboxGid: unprivilegedId.default(61000),
+  allowUnsandboxed: flag.default(false),
   dockerSocket: z.string().min(1).optional(),
   dockerImage: z.string().min(1).default('codebuddy-workspace:latest'),
   dockerMemoryBytes: bytes.default(2 * 1024 * 1024 * 1024),
@@ -44,8 +53,11 @@ export const configSchema = z.object({
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
 
-export type Config = z.infer<typeof configSchema>;
-export type ConfigKey = keyof Config;
+export type Config = z.infer<typeof configSchema> & {
+  /** The JSON file the settings were read from, if any: sandboxes must not see it. */
+  configFile?: string;
+};
+export type ConfigKey = keyof z.infer<typeof configSchema>;
 
 export const settingDocs: Record<ConfigKey, string> = {
   dataDir: 'Where the SQLite database and new workspaces live.',
@@ -67,6 +79,9 @@ export const settingDocs: Record<ConfigKey, string> = {
   execMaxTimeoutSeconds: 'Longest timeout_s an exec may ask for.',
   localPidsLimit: 'Processes one local command tree may have (where cgroups are writable).',
   localMemoryBytes: 'Memory one local command tree may use (where cgroups are writable).',
+  sandboxUid: 'The uid that owns new local workspaces and runs their sandboxed commands (never root, never the server\'s).',
+  sandboxGid: 'The gid that goes with `sandboxUid`.',
+  allowUnsandboxed: 'Run local commands as the server\'s own user when no sandbox can be made (off: they are refused). Unsafe with untrusted agents.',
   dockerSocket: 'Docker engine socket (default: the engine\'s usual socket, or DOCKER_HOST).',
   dockerImage: 'Image of Docker workspaces; build it offline with tools/build-workspace-image.sh.',
   dockerMemoryBytes: 'Memory cap of a workspace container (also the most a workspace may ask for).',

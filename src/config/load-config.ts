@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { CodeBuddyError } from '../core/errors.js';
 import { configSchema, envName, type Config } from './config-schema.js';
 
@@ -44,5 +45,5 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; file?: string; ov
     const key = String(issue.path[0] ?? '');
     throw new CodeBuddyError('E_CONFIG', `invalid setting ${key} (${envName(key)}): ${issue.message}`, { setting: key });
   }
-  return result.data;
+  return file ? { ...result.data, configFile: resolve(file) } : result.data;
 }

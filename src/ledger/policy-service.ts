@@ -32,6 +32,14 @@ export class PolicyService {
     });
   }
 
+  /**
+   * Path globs the workspace's deny rules name, whatever else those rules match on: a
+   * command's sandbox masks them, so a denied path stays denied to commands too.
+   */
+  deniedPaths(tenantId: string, workspaceId: string): string[] {
+    return this.get(tenantId, workspaceId).rules.flatMap((rule) => (rule.decision === 'deny' ? (rule.paths ?? []) : []));
+  }
+
   decide(tenantId: string, workspaceId: string, subject: PolicySubject): { decision: Decision; because: string } {
     return decide(this.get(tenantId, workspaceId), subject);
   }

@@ -9,11 +9,12 @@ import type { WorkspaceRepository, WorkspaceRow } from '../store/workspace-repos
 import { workspaceNamePattern, type Workspace } from './workspace.js';
 import type { ContainerLimits, DockerEngine } from './runtimes/docker-engine.js';
 
-/** How a Docker workspace's container was made, kept with the workspace. */
+/** How a workspace's runtime was made, kept with the workspace: a Docker container's image and limits, or a local one's network. */
 interface RuntimeConfig {
-  image: string;
-  limits: ContainerLimits;
-  owner: { uid: number; gid: number };
+  image?: string;
+  limits?: ContainerLimits;
+  network?: boolean;
+  owner?: { uid: number; gid: number };
 }
 
 /** The uid a Docker workspace's commands run as when CodeBuddy made its directory. */
@@ -24,6 +25,11 @@ export interface WorkspaceServiceOptions {
   dataDir: string;
   /** Directories under which existing directories may be adopted. */
   allowedRoots: readonly string[];
+  /**
+   * Who owns a new local workspace's files and runs its sandboxed commands; unset when
+   * commands run unsandboxed (as the server's user) or not at all.
+   */
+  localOwner?: { uid: number; gid: number };
   /** The Docker engine, when this server may make Docker workspaces. */
   docker?: { engine: DockerEngine; image: string; limits: ContainerLimits; networkWhenEnabled: string };
 }
@@ -49,7 +55,8 @@ function toWorkspace(row: WorkspaceRow): Workspace {
     createdBy: row.created_by,
     createdAt: row.created_at,
     ...(row.container_id ? { containerId: row.container_id } : {}),
-    ...(config ? { owner: config.owner } : {}),
+    ...(config?.owner ? { owner: config.owner } : {}),
+    network: config?.limits ? config.limits.network !== 'none' : config?.network === true,
   };
 }
 
@@ -103,10 +110,15 @@ export class WorkspaceService {
       root = await this.existingDirectory(real);
       adopted = true;
     }
-    if (!docker) return this.register(principal, { id, name: input.name, root, adopted });
+    if (!docker) {
+      const owner = await this.localOwner(root, adopted);
+      const network = input.limits?.network === true;
+      const local = owner || network ? { ...(owner ? { owner } : {}), network } : undefined;
+      return this.register(principal, { id, name: input.name, root, adopted, ...(local ? { config: local } : {}) });
+    }
 
     const owner = await this.containerOwner(root, adopted);
-    const config: RuntimeConfig = {
+    const config = {
       image: input.image ?? docker.image,
       owner,
       limits: {
@@ -177,7 +189,8 @@ export class WorkspaceService {
     const stem = basename(root).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 48) || 'workspace';
     let name = stem;
     for (let n = 2; this.repository.findByName(principal.tenantId, name); n++) name = `${stem}-${n}`;
-    return this.register(principal, { id: this.ids.next('ws'), name, root, adopted: true });
+    const owner = await this.localOwner(root, true);
+    return this.register(principal, { id: this.ids.next('ws'), name, root, adopted: true, ...(owner ? { config: { owner } } : {}) });
   }
 
   list(principal: Principal, afterName: string, limit: number): Workspace[] {
@@ -236,6 +249,23 @@ export class WorkspaceService {
     }
     await chown(root, CONTAINER_UID, CONTAINER_UID);
     return { uid: CONTAINER_UID, gid: CONTAINER_UID };
+  }
+
+  /**
+   * Who a local workspace's sandboxed commands run as: an adopted directory's owner when that
+   * is neither root nor the server's user; a directory CodeBuddy made is given to the sandbox
+   * user. An adopted directory of root's or the server's has no owner: its commands are
+   * refused (the runtime says why) rather than run as the server.
+   */
+  private async localOwner(root: string, adopted: boolean): Promise<{ uid: number; gid: number } | undefined> {
+    const sandboxUser = this.options.localOwner;
+    if (!sandboxUser) return undefined;
+    if (!adopted) {
+      await chown(root, sandboxUser.uid, sandboxUser.gid);
+      return sandboxUser;
+    }
+    const info = await stat(root);
+    return info.uid !== 0 && info.uid !== process.getuid?.() ? { uid: info.uid, gid: info.gid } : undefined;
   }
 
   private findCachedById(tenantId: string, id: string): Workspace | undefined {

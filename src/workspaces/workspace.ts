@@ -12,8 +12,10 @@ export interface Workspace {
   status: string;
   /** Docker workspaces: the container commands run in. */
   containerId?: string;
-  /** Who the files belong to, when it must not be the server's user (Docker workspaces run as this uid). */
+  /** Who the files belong to, when it must not be the server's user: commands run as this uid. */
   owner?: { uid: number; gid: number };
+  /** Whether its commands may use the network. */
+  network?: boolean;
   createdBy: string;
   createdAt: number;
 }

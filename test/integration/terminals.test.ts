@@ -49,7 +49,7 @@ describe('terminals', () => {
 
   /** Opens a shell and waits for its first prompt, as an agent should before typing. */
   const open = async (args: Record<string, unknown> = {}) => {
-    const id = (await agent.call('terminal_open', { shell: '/bin/sh', ...args })).structured!.id as string;
+    const id = (await agent.call('terminal_open', { shell: '/bin/bash', ...args })).structured!.id as string;
     expect((await agent.call('terminal_read', { id, wait_for: '[$#] $', timeout_s: 10 })).structured).toMatchObject({ matched: true });
     return id;
   };
@@ -101,7 +101,7 @@ describe('terminals', () => {
     const id = await open();
     await agent.call('terminal_write', { id, input: 'sleep 95.05 &', keys: ['enter'] });
     await expect.poll(() => processesWith('sleep 95.05'), { timeout: 5000 }).toBeGreaterThan(0);
-    expect((await agent.call('terminal_list', {})).text).toContain(`${id} /bin/sh open`);
+    expect((await agent.call('terminal_list', {})).text).toContain(`${id} /bin/bash open`);
     expect((await agent.call('terminal_close', { id })).structured).toMatchObject({ status: 'closed', close_reason: 'closed' });
     await expect.poll(() => processesWith('sleep 95.05'), { timeout: 5000 }).toBe(0);
     expect(await agent.call('terminal_read', { id })).toMatchObject({ isError: true, code: 'E_CONFLICT' });

@@ -1,49 +1,133 @@
 import { spawn } from 'node:child_process';
 import { spawn as spawnPty } from 'node-pty';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join, relative } from 'node:path';
+import { CodeBuddyError } from '../../core/errors.js';
+import type { Workspace } from '../workspace.js';
+import { environmentArgs, SANDBOX_WORKSPACE, type BubblewrapSandbox, type SandboxIdentity } from './bubblewrap-sandbox.js';
 import { CommandWatch } from './command-watch.js';
 import { capturedOutput, OutputCapture } from './output-capture.js';
 import { ProcessCgroup, type ProcessLimits } from './process-cgroup.js';
 import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
+import { planMasks, releaseMasks } from './sandbox-masks.js';
 
 /** Joins the cgroups named (colon-separated) in $0, then becomes the command: no window to escape. */
 const JOIN_CGROUP_THEN_EXEC = 'IFS=:; for f in $0; do echo $$ > "$f"; done; unset IFS; exec "$@"';
 
 export interface LocalRuntimeOptions {
   limits: ProcessLimits;
-  /** A HOME per workspace, outside it, so tools' caches do not land in the user's files. */
+  /** A HOME per command outside the workspace, for unsandboxed commands (sandboxed ones get a private /tmp). */
   homeRoot: string;
   /** The PATH commands see. */
   path: string;
+  /** The sandbox every command runs in, or why none can be made on this host. */
+  sandbox: { sandbox: BubblewrapSandbox } | { unavailable: string };
+  /** The operator's explicit choice to run commands as the server's user when there is no sandbox. */
+  allowUnsandboxed: boolean;
+  /** Host paths no command may see: the data directory, the config file, every workspace. */
+  hiddenPaths: () => string[];
+  /** Path globs the workspace's policy denies: masked inside its commands' sandbox. */
+  deniedGlobs: (workspace: Workspace) => string[];
 }
 
+/** A process about to start: what to spawn, where, with what, and what to undo afterwards. */
+interface Prepared {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  cgroup: ProcessCgroup | undefined;
+  /** Undoes what preparing made (mask stand-ins); the cgroup is removed by the caller. */
+  release: () => void;
+  /** Whether the program runs behind bwrap, which reports a signal as the shell does (128 + n). */
+  sandboxed: boolean;
+  /** For the sandbox: its further arguments (the caller's variables), written to the child's fd 3. */
+  fd3?: Buffer;
+}
+
+const signalNames = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+
 /**
- * Commands on the host. Each runs in its own process group (and, where the host allows, its
- * own cgroup with process and memory caps), with a scrubbed environment; on timeout,
+ * bwrap's init exits 128 + n when the program died of signal n, as a shell's `$?` does: read it
+ * back as the signal (a program that itself exits 137 is taken for SIGKILL, as a shell would).
+ */
+function statusThroughSandbox(status: number | null, signal: NodeJS.Signals | null): { exitCode: number | null; signal: NodeJS.Signals | null } {
+  const name = status !== null && status > 128 ? signalNames.get(status - 128) : undefined;
+  return name ? { exitCode: null, signal: name } : { exitCode: status, signal };
+}
+
+/** The fd the sandbox reads the caller's variables from (see SandboxScope.argsFd). */
+const ENV_ARGS_FD = 3;
+
+/**
+ * Commands of one workspace on this host. Each runs sandboxed (bubblewrap, as the workspace's
+ * unprivileged owner, see bubblewrap-sandbox.ts) in its own process group and, where the host
+ * allows, its own cgroup with process and memory caps, with a scrubbed environment; on timeout,
  * cancellation or exit, the whole tree is killed, including what it left in the background.
+ * Without a sandbox, commands run only where the operator allowed it explicitly.
  */
 export class LocalRuntime implements Runtime {
   readonly kind = 'local' as const;
 
-  constructor(private readonly options: LocalRuntimeOptions) {}
+  constructor(
+    private readonly options: LocalRuntimeOptions,
+    private readonly workspace: Workspace,
+  ) {}
 
-  /**
-   * What every local process gets: a scrubbed environment with a HOME of its own, and its
-   * cgroup (where possible), joined by a wrapper before the program starts.
-   */
-  private prepare(label: string, file: string, args: string[], term: string, extraEnv: Record<string, string> = {}) {
+  /** A terminal (`pty`) keeps its tty and has no variables of the caller's; a command gets a session of its own and may have some. */
+  private prepare(label: string, cwd: string, program: string[], term: string, pty: boolean, extraEnv: Record<string, string> = {}): Prepared {
+    const cgroup = ProcessCgroup.create(label, this.options.limits);
+    const procs = cgroup?.procsFiles ?? [];
+    const base = { PATH: this.options.path, LANG: 'C.UTF-8', TERM: term };
+    const setup = this.options.sandbox;
+    if ('sandbox' in setup) {
+      const identity = this.identity();
+      const plan = planMasks(this.workspace.root, this.options.deniedGlobs(this.workspace));
+      const inside = join(SANDBOX_WORKSPACE, relative(this.workspace.root, cwd));
+      const scope = {
+        root: this.workspace.root,
+        identity,
+        network: this.workspace.network === true,
+        hidden: this.options.hiddenPaths(),
+        masked: plan.masks,
+        newSession: !pty,
+        ...(pty ? {} : { argsFd: ENV_ARGS_FD }),
+      };
+      const [file, args] = setup.sandbox.command(scope, procs, inside, program);
+      const release = () => releaseMasks(this.workspace.root, plan);
+      return { file, args, cwd: '/', env: { ...base, HOME: '/tmp' }, cgroup, release, sandboxed: true, ...(pty ? {} : { fd3: environmentArgs(extraEnv) }) };
+    }
+    if (!this.options.allowUnsandboxed) {
+      cgroup?.remove();
+      throw new CodeBuddyError('E_FORBIDDEN', `commands are refused on this server: no sandbox can be made (${setup.unavailable}), and CODEBUDDY_ALLOW_UNSANDBOXED is not set; use a Docker workspace`);
+    }
     const home = join(this.options.homeRoot, label.replace(/[^\w.-]/g, '_').slice(0, 60));
     mkdirSync(home, { recursive: true });
-    const env = { PATH: this.options.path, HOME: home, LANG: 'C.UTF-8', TERM: term, ...extraEnv };
-    const cgroup = ProcessCgroup.create(label, this.options.limits);
-    const argv: [string, string[]] = cgroup ? ['/bin/sh', ['-c', JOIN_CGROUP_THEN_EXEC, cgroup.procsFiles.join(':'), file, ...args]] : [file, args];
-    return { env, cgroup, argv };
+    const env = { ...base, HOME: home, ...extraEnv };
+    const [file, args] = cgroup ? ['/bin/sh', ['-c', JOIN_CGROUP_THEN_EXEC, procs.join(':'), ...program]] : [program[0]!, program.slice(1)];
+    return { file, args, cwd, env, cgroup, release: () => undefined, sandboxed: false };
+  }
+
+  /**
+   * The uid a sandboxed command runs as: the workspace's owner, never root and never the
+   * server's own user (those would reach the server's files and processes).
+   */
+  private identity(): SandboxIdentity {
+    const owner = this.workspace.owner ?? (({ uid, gid }) => ({ uid, gid }))(statSync(this.workspace.root));
+    if (owner.uid === 0 || owner.uid === process.getuid?.()) {
+      throw new CodeBuddyError(
+        'E_FORBIDDEN',
+        `workspace ${this.workspace.name} belongs to the server's own user (uid ${owner.uid}), and commands never run as that user: give its directory to the user who should run them (chown -R)`,
+      );
+    }
+    return owner;
   }
 
   spawnPty(request: PtyRequest): PtyProcess {
-    const { env, cgroup, argv } = this.prepare(`pty-${request.label}`, request.shell, [], 'xterm-256color');
-    const pty = spawnPty(argv[0], argv[1], { name: 'xterm-256color', cols: request.cols, rows: request.rows, cwd: request.cwd, env });
+    const prepared = this.prepare(`pty-${request.label}`, request.cwd, [request.shell], 'xterm-256color', true);
+    const { cgroup } = prepared;
+    const pty = spawnPty(prepared.file, prepared.args, { name: 'xterm-256color', cols: request.cols, rows: request.rows, cwd: prepared.cwd, env: prepared.env });
     let killed = false;
     const kill = () => {
       if (killed) return;
@@ -59,6 +143,7 @@ export class LocalRuntime implements Runtime {
     pty.onExit(() => {
       kill();
       cgroup?.remove();
+      prepared.release();
     });
     return {
       onData: (listener) => void pty.onData(listener),
@@ -71,16 +156,23 @@ export class LocalRuntime implements Runtime {
 
   exec(request: ExecRequest): Promise<ExecResult> {
     const started = performance.now();
-    const [file, args] = typeof request.command === 'string' ? ['/bin/sh', ['-c', request.command]] : [request.command[0]!, request.command.slice(1)];
-    const { env, cgroup, argv } = this.prepare(`exec-${request.label}`, file, args, 'dumb', request.env);
-    const [spawnFile, spawnArgs] = argv;
+    const program = typeof request.command === 'string' ? ['/bin/sh', '-c', request.command] : request.command;
+    const prepared = this.prepare(`exec-${request.label}`, request.cwd, program, 'dumb', false, request.env);
+    const { cgroup } = prepared;
 
     const stdout = new OutputCapture(request.maxOutputBytes);
     const stderr = new OutputCapture(request.maxOutputBytes);
     return new Promise<ExecResult>((resolve) => {
-      const child = spawn(spawnFile, spawnArgs, { cwd: request.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      const child = spawn(prepared.file, prepared.args, { cwd: prepared.cwd, env: prepared.env, detached: true, stdio: ['ignore', 'pipe', 'pipe', prepared.fd3 ? 'pipe' : 'ignore'] });
+      if (prepared.fd3) {
+        const args = child.stdio[ENV_ARGS_FD] as NodeJS.WritableStream;
+        args.on('error', () => undefined); // a sandbox that failed to start reads nothing; its exit says why
+        args.end(prepared.fd3);
+      }
+      // Both are pipes (stdio above); the typing loses that once the fourth entry is chosen at run time.
+      const [out, err] = [child.stdout!, child.stderr!];
+      out.on('data', (chunk: Buffer) => stdout.push(chunk));
+      err.on('data', (chunk: Buffer) => stderr.push(chunk));
 
       const killTree = (signal: NodeJS.Signals) => {
         try {
@@ -93,14 +185,16 @@ export class LocalRuntime implements Runtime {
       const watch = new CommandWatch(request, killTree, () => stderr.latestLine || stdout.latestLine);
 
       let settled = false;
-      const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      const finish = (status: number | null, ended: NodeJS.Signals | null) => {
         if (settled) return;
+        const { exitCode, signal } = prepared.sandboxed ? statusThroughSandbox(status, ended) : { exitCode: status, signal: ended };
         settled = true;
         watch.dispose();
         // Whatever the command left running dies with it.
         killTree('SIGKILL');
         const limit = cgroup?.memoryKilled ? 'memory' : cgroup?.pidsExhausted ? 'pids' : null;
         cgroup?.remove();
+        prepared.release();
         resolve({
           exitCode,
           signal,
@@ -112,7 +206,7 @@ export class LocalRuntime implements Runtime {
         });
       };
       child.on('error', (error: NodeJS.ErrnoException) => {
-        stderr.push(Buffer.from(`${file}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`));
+        stderr.push(Buffer.from(`${program[0]}: ${error.code === 'ENOENT' ? 'command not found' : error.message}\n`));
         finish(error.code === 'ENOENT' ? 127 : 126, null);
       });
       child.on('exit', (code, signal) => {
@@ -121,7 +215,7 @@ export class LocalRuntime implements Runtime {
         const done = () => --pending === 0 && finish(code, signal);
         const grace = setTimeout(() => finish(code, signal), 200);
         grace.unref();
-        for (const stream of [child.stdout, child.stderr]) {
+        for (const stream of [out, err]) {
           if (stream.readableEnded || stream.destroyed) done();
           else stream.once('close', done);
         }

@@ -2,7 +2,7 @@ import { CodeBuddyError } from '../../core/errors.js';
 import type { Workspace } from '../workspace.js';
 import type { DockerEngine } from './docker-engine.js';
 import { DockerRuntime } from './docker-runtime.js';
-import type { LocalRuntime } from './local-runtime.js';
+import { LocalRuntime, type LocalRuntimeOptions } from './local-runtime.js';
 import type { Runtime } from './runtime.js';
 
 /** The runtime a workspace's commands and terminals run in. */
@@ -10,12 +10,12 @@ export class RuntimeProvider {
   private readonly containers = new Map<string, DockerRuntime>();
 
   constructor(
-    private readonly local: LocalRuntime,
+    private readonly local: LocalRuntimeOptions,
     private readonly engine: DockerEngine,
   ) {}
 
   for(workspace: Workspace): Runtime {
-    if (workspace.runtime === 'local') return this.local;
+    if (workspace.runtime === 'local') return new LocalRuntime(this.local, workspace);
     if (workspace.status !== 'ready' || !workspace.containerId) {
       const hint = workspace.status === 'stopped' ? '; start it with workspace_start' : workspace.status === 'lost' ? '; its container vanished: delete the workspace and create it again' : '';
       throw new CodeBuddyError('E_CONFLICT', `workspace ${workspace.name} is ${workspace.status}${hint}`);
