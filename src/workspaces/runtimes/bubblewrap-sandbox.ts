@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { CodeBuddyError } from '../../core/errors.js';
 
@@ -11,7 +11,10 @@ export const SANDBOX_WORKSPACE = '/workspace';
  * namespace, as root) before privileges are dropped: the unprivileged side can then reach the
  * workspace even when the real path runs through directories only root may enter.
  */
-const STAGING = '/run/codebuddy-sandbox';
+const SANDBOX_RUN = '/run/codebuddy-sandbox';
+const STAGING = `${SANDBOX_RUN}/workspace`;
+/** What a masked file is replaced by: empty, read-only, root's. Beside the staging point, not under it. */
+const EMPTY_FILE = `${SANDBOX_RUN}/empty`;
 
 /** Top-level entries of the host that a sandbox never sees; some get a fresh mount instead. */
 const NOT_BOUND = new Set(['proc', 'dev', 'tmp', 'run', 'home', 'root', 'mnt', 'media', 'lost+found', 'boot', 'workspace']);
@@ -58,7 +61,6 @@ interface Tools {
   setpriv: string;
   bwrap: string;
   sh: string;
-  emptyFile: string;
 }
 
 /**
@@ -99,8 +101,7 @@ export class BubblewrapSandbox {
     }
     try {
       mkdirSync(STAGING, { recursive: true, mode: 0o755 });
-      tools.emptyFile = join(STAGING, '.empty');
-      spawnSync('install', ['-m', '0444', '/dev/null', tools.emptyFile]);
+      writeFileSync(EMPTY_FILE, '', { mode: 0o444 });
     } catch (error) {
       return { unavailable: `cannot prepare ${STAGING}: ${(error as Error).message}` };
     }
@@ -141,11 +142,11 @@ export class BubblewrapSandbox {
       '--tmpfs', '/tmp',
       '--tmpfs', '/run',
       '--dir', '/home',
-      ...scope.hidden.flatMap((path) => hide(path, scope.identity, tools.emptyFile)),
+      ...scope.hidden.flatMap((path) => hide(path, scope.identity)),
       '--bind', STAGING, SANDBOX_WORKSPACE,
       ...scope.masked.flatMap(({ path, directory }) => {
         const inside = posix.join(SANDBOX_WORKSPACE, path);
-        return directory ? ['--tmpfs', inside, '--remount-ro', inside] : ['--ro-bind', tools.emptyFile, inside];
+        return directory ? ['--tmpfs', inside, '--remount-ro', inside] : ['--ro-bind', EMPTY_FILE, inside];
       }),
       '--chdir', cwd,
       '--',
@@ -188,7 +189,7 @@ function hostView(): string[] {
  * parent it may not enter) needs no cover, and bwrap could not place one there; nor does one
  * under a top-level directory the sandbox does not see.
  */
-function hide(path: string, identity: SandboxIdentity, emptyFile: string): string[] {
+function hide(path: string, identity: SandboxIdentity): string[] {
   const top = path.split('/')[1] ?? '';
   if (NOT_BOUND.has(top) || !reachable(dirname(path), identity)) return [];
   let info;
@@ -198,7 +199,7 @@ function hide(path: string, identity: SandboxIdentity, emptyFile: string): strin
     return [];
   }
   if (info.isDirectory()) return ['--tmpfs', path, '--remount-ro', path];
-  if (info.isFile()) return ['--ro-bind', emptyFile, path];
+  if (info.isFile()) return ['--ro-bind', EMPTY_FILE, path];
   return [];
 }
 
