@@ -59,11 +59,11 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
  * empty; recording stays on, as in production). `logLevel` undefined leaves the
  * server's default level in place.
  */
-export async function startCodeBuddy(options: { treeDir: string; dataDir: string; logLevel?: string; name?: string }): Promise<RunningServer> {
+export async function startCodeBuddy(options: { treeDir: string; dataDir: string; logLevel?: string; name?: string; settings?: Record<string, string> }): Promise<RunningServer> {
   rmSync(options.dataDir, { recursive: true, force: true });
   mkdirSync(options.dataDir, { recursive: true });
   const args = [join(repoRoot, 'dist/cli/main.js'), 'serve', '--stdio', '--workspace', options.treeDir, '--data-dir', options.dataDir];
-  const env = childEnv(options.logLevel === undefined ? {} : { CODEBUDDY_LOG_LEVEL: options.logLevel });
+  const env = childEnv({ ...(options.logLevel === undefined ? {} : { CODEBUDDY_LOG_LEVEL: options.logLevel }), ...options.settings });
   return connect(options.name ?? 'codebuddy', args, env);
 }
 

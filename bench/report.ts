@@ -23,7 +23,7 @@ export interface BenchResults {
   sqlite: DriverComparison;
   tokens: ToolTokenComparison;
   ledger: LedgerFigures;
-  runtime: RuntimeFigures;
+  runtime: RuntimeFigures & { unsandboxedExec: Summary };
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -225,7 +225,13 @@ export function renderResults(results: BenchResults): string {
         ['5b. tool-list tokens, whole list an agent sees, ours/reference', ratio(results.tokens.oursWhole.tokens / results.tokens.reference.tokens), '(reported)', '—'],
         ['6a. audit appends, events/s (chain on, WAL, one transaction each)', Math.round(results.ledger.append.eventsPerSecond).toLocaleString('en-US'), '≥ 20,000', met(results.ledger.append.eventsPerSecond >= 20_000)],
         ['6b. ledger added latency per call, p50', `${ms(results.ledger.latency.addedP50)} ms`, '≤ 0.2 ms', met(results.ledger.latency.addedP50 <= 0.2)],
-        ['7a. exec echo hi, local runtime, over stdio, p50 / p95', `${ms(results.runtime.exec.p50)} / ${ms(results.runtime.exec.p95)} ms`, '(recorded)', '—'],
+        ['7a. exec echo hi, local runtime (sandboxed), over stdio, p50 / p95', `${ms(results.runtime.exec.p50)} / ${ms(results.runtime.exec.p95)} ms`, '(recorded)', '—'],
+        [
+          '7e. exec echo hi with the sandbox turned off, p50 / p95 (sandboxed/unsandboxed p50)',
+          `${ms(results.runtime.unsandboxedExec.p50)} / ${ms(results.runtime.unsandboxedExec.p95)} ms (${ratio(results.runtime.exec.p50 / results.runtime.unsandboxedExec.p50)})`,
+          '(recorded)',
+          '—',
+        ],
         ['7b. terminal round trip (write a line, read its output), p50 / p95', `${ms(results.runtime.terminalRoundTrip.p50)} / ${ms(results.runtime.terminalRoundTrip.p95)} ms`, '(recorded)', '—'],
         [
           '7c. exec echo hi in a container, p50 / p95',
@@ -272,7 +278,8 @@ export function renderResults(results: BenchResults): string {
       table(
         latencyHeader,
         [
-          latencyRow('exec echo hi, local (spawn, cgroup, capture, record)', results.runtime.exec),
+          latencyRow('exec echo hi, local, sandboxed (spawn, cgroup, bubblewrap, capture, record)', results.runtime.exec),
+          latencyRow('exec echo hi, local, sandbox off (CODEBUDDY_LOCAL_SANDBOX=off)', results.runtime.unsandboxedExec),
           latencyRow('terminal round trip: terminal_write + terminal_read wait_for', results.runtime.terminalRoundTrip),
           ...(results.runtime.docker
             ? [latencyRow('exec echo hi in a container (docker exec)', results.runtime.docker.exec), latencyRow('Docker workspace create-to-ready (container created and started)', results.runtime.docker.createToReady)]
@@ -281,7 +288,7 @@ export function renderResults(results: BenchResults): string {
         latencyAlign,
       ),
       '',
-      '- Over stdio with the same v1 client as above. Each local exec runs in its own process group and, where cgroups are writable, its own cgroup. The round trip is two tool calls: type `echo rt-N` + enter, then wait for `^rt-N$` in the output since the last cursor.',
+      '- Over stdio with the same v1 client as above, in a workspace the server made. Each local exec runs in its own process group and, where cgroups are writable, its own cgroup; sandboxed, it also passes through unshare, a staging mount, setpriv and bubblewrap (new user, pid, ipc, uts, cgroup and network namespaces). The sandbox-off figure comes from a second server, started the same way with `CODEBUDDY_LOCAL_SANDBOX=off CODEBUDDY_ALLOW_UNSANDBOXED=true`, in the same run. The round trip is two tool calls: type `echo rt-N` + enter, then wait for `^rt-N$` in the output since the last cursor.',
       results.runtime.docker
         ? '- Containers: the image built by tools/build-workspace-image.sh, on an engine with the vfs storage driver (what this machine supports; it copies the image for every container, so create-to-ready is far longer than on overlay2).'
         : '- Container figures: not measured in this run (no Docker engine with the workspace image).',

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { benchFileGlob, benchFileRead, benchFileSearch } from './file-benchmarks.js';
 import { benchGlobBreakdown } from './glob-breakdown.js';
 import { benchLedger } from './ledger-benchmarks.js';
-import { benchLocalRuntime } from './runtime-benchmarks.js';
+import { benchLocalExec, benchLocalRuntime } from './runtime-benchmarks.js';
 import { closeAllServers, startCodeBuddy, startReference, type RunningServer } from './mcp-servers.js';
 import { benchReadBreakdown } from './read-breakdown.js';
 import { renderResults, type Diagnostic } from './report.js';
@@ -94,6 +94,10 @@ async function main(): Promise<void> {
     const search = await benchFileSearch(ours, treeDir, plan);
     log('7. local runtime: exec and terminal round trip…');
     const runtime = await benchLocalRuntime(ours);
+    log('   exec with the sandbox turned off…');
+    const unsandboxed = await startCodeBuddy({ treeDir, dataDir: join(workDir, 'data-unsandboxed'), logLevel: 'warn', name: 'codebuddy-unsandboxed', settings: { CODEBUDDY_LOCAL_SANDBOX: 'off', CODEBUDDY_ALLOW_UNSANDBOXED: 'true' } });
+    servers.push(unsandboxed);
+    const unsandboxedExec = await benchLocalExec(unsandboxed);
     log('   where file_read time goes…');
     const breakdown = await diagnostic(() => benchReadBreakdown({ ours, reference, treeDir, workDir, plan }));
     await closeAllServers();
@@ -107,7 +111,7 @@ async function main(): Promise<void> {
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime }),
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec } }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

@@ -1,12 +1,16 @@
 /**
  * Issue 4's figures for the local runtime, over stdio like every agent call: a one-shot
- * `exec echo hi`, and a terminal round trip (type a line, wait for its output).
+ * `exec echo hi`, and a terminal round trip (type a line, wait for its output); issue 7's
+ * cost of the sandbox (the same exec on a server whose sandbox is turned off).
+ * Commands run in a workspace the server makes (the adopted bench tree belongs to root,
+ * and sandboxed commands never run as root).
  */
 import { performance } from 'node:perf_hooks';
 import type { RunningServer } from './mcp-servers.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface RuntimeFigures {
+  /** Sandboxed (bubblewrap), as every local command runs by default. */
   exec: Summary;
   terminalRoundTrip: Summary;
   /** Undefined when no Docker engine with the workspace image was there to measure. */
@@ -24,16 +28,24 @@ async function call(server: RunningServer, name: string, args: Record<string, un
   return result.structuredContent ?? {};
 }
 
-export async function benchLocalRuntime(ours: RunningServer): Promise<RuntimeFigures> {
+const LOCAL = 'bench-local';
+
+/** `exec echo hi` in a fresh local workspace, timed. */
+export async function benchLocalExec(server: RunningServer): Promise<Summary> {
+  await call(server, 'workspace_create', { name: LOCAL });
   const exec: number[] = [];
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const started = performance.now();
-    const out = await call(ours, 'exec', { command: ['echo', 'hi'] });
+    const out = await call(server, 'exec', { command: ['echo', 'hi'], workspace: LOCAL });
     if (i >= WARMUP) exec.push(performance.now() - started);
     if (out.stdout !== 'hi\n') throw new Error(`exec echo hi answered ${JSON.stringify(out.stdout)}`);
   }
+  return summarize(exec);
+}
 
-  const { id } = (await call(ours, 'terminal_open', { shell: '/bin/sh' })) as { id: string };
+export async function benchLocalRuntime(ours: RunningServer): Promise<RuntimeFigures> {
+  const exec = await benchLocalExec(ours);
+  const { id } = (await call(ours, 'terminal_open', { shell: '/bin/sh', workspace: LOCAL })) as { id: string };
   let since = (await call(ours, 'terminal_read', { id })).next as number;
   const roundTrips: number[] = [];
   for (let i = 0; i < WARMUP + RUNS; i++) {
@@ -46,7 +58,7 @@ export async function benchLocalRuntime(ours: RunningServer): Promise<RuntimeFig
     if (i >= WARMUP) roundTrips.push(performance.now() - started);
   }
   await call(ours, 'terminal_close', { id });
-  return { exec: summarize(exec), terminalRoundTrip: summarize(roundTrips), ...(await benchDocker(ours)) };
+  return { exec, terminalRoundTrip: summarize(roundTrips), ...(await benchDocker(ours)) };
 }
 
 const CREATES = 3;

@@ -76,7 +76,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     ...(overrides.unrecorded ? { unrecorded: true } : {}),
   }, logger);
   const docker = new DockerEngine(config.dockerSocket);
-  const sandbox = BubblewrapSandbox.detect();
+  const sandbox = config.localSandbox === 'off' ? { unavailable: 'turned off (CODEBUDDY_LOCAL_SANDBOX=off)' } : BubblewrapSandbox.detect();
   if ('unavailable' in sandbox) {
     logger.warn(
       { reason: sandbox.unavailable },
