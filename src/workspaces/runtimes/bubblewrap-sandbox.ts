@@ -142,7 +142,7 @@ export class BubblewrapSandbox {
       '--tmpfs', '/tmp',
       '--tmpfs', '/run',
       '--dir', '/home',
-      ...scope.hidden.flatMap((path) => hide(path, scope.identity)),
+      ...outermost(scope.hidden).flatMap((path) => hide(path, scope.identity)),
       '--bind', STAGING, SANDBOX_WORKSPACE,
       ...scope.masked.flatMap(({ path, directory }) => {
         const inside = posix.join(SANDBOX_WORKSPACE, path);
@@ -201,6 +201,12 @@ function hide(path: string, identity: SandboxIdentity): string[] {
   if (info.isDirectory()) return ['--tmpfs', path, '--remount-ro', path];
   if (info.isFile()) return ['--ro-bind', EMPTY_FILE, path];
   return [];
+}
+
+/** The paths not inside another of them: covering the data directory covers every workspace in it. */
+function outermost(paths: readonly string[]): string[] {
+  const sorted = [...new Set(paths)].sort();
+  return sorted.filter((path, index) => !sorted.slice(0, index).some((other) => path.startsWith(`${other}/`)));
 }
 
 /** Whether `identity` may walk down to `directory` (search permission on every step). */
