@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import type { App } from '../../app.js';
 import { bearerOf } from '../../auth/authenticator.js';
@@ -75,6 +76,9 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     return reply.code(statusOf[failure.code]).send({ error: { code: failure.code, message: failure.message, ...details } });
   });
 
+  // First, so that its hooks know an upgrade for what it is even when a later hook refuses it
+  // (and then close the upgraded socket, which no HTTP machinery would).
+  await fastify.register(websocket);
   await registerSecurityHeaders(fastify);
   fastify.addHook('onRequest', async (request) => guard.check(request.headers.host, request.headers.origin));
   await registerCors(fastify, guard.corsOrigins);
@@ -101,7 +105,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     },
   });
   registerRestApi(fastify, app);
-  await registerTerminalSocket(fastify, app);
+  registerTerminalSocket(fastify, app);
 
   const address = await fastify.listen({ host: options.host, port: options.port });
   guard.listeningOn((fastify.server.address() as AddressInfo).port);

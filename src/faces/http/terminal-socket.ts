@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
 import { toCodeBuddyError } from '../../core/errors.js';
@@ -11,8 +10,7 @@ import { toCodeBuddyError } from '../../core/errors.js';
  * failed authentication is answered here, as close code 4401. Read-only: typing into an
  * agent's terminal from outside would go around the action log.
  */
-export async function registerTerminalSocket(fastify: FastifyInstance, app: App): Promise<void> {
-  await fastify.register(websocket);
+export function registerTerminalSocket(fastify: FastifyInstance, app: App): void {
   fastify.get('/ws/terminals/:id', { websocket: true, config: { socketAuth: true } }, async (socket, request) => {
     // 4xxx: application close codes; the HTTP status of the error, as a WebSocket code.
     if (!request.caller) return socket.close(4401, 'The token is missing, invalid or revoked.');
