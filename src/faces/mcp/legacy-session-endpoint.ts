@@ -66,6 +66,8 @@ export class LegacySessionEndpoint {
       const session = this.sessions.get(sessionId);
       if (!session || session.binding !== bindingOf(authenticated)) return jsonRpcError(404, 'Session not found');
       session.lastUsed = Date.now();
+      // The same credential renewed (a fresh JWT of the same issuer and subject) keeps the session alive.
+      session.credential = authenticated.credential;
       return session.transport.handleRequest(request, options);
     }
     if (request.method !== 'POST' || !isInitialize(options.parsedBody)) {
