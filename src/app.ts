@@ -16,6 +16,7 @@ import { WorkspaceRepository } from './store/workspace-repository.js';
 import { Authenticator } from './auth/authenticator.js';
 import { TokenService } from './auth/token-service.js';
 import { AuditChain } from './ledger/audit-chain.js';
+import { FailedAuthTrail } from './ledger/failed-auth-trail.js';
 import { Ledger } from './ledger/ledger.js';
 import { PolicyService } from './ledger/policy-service.js';
 import { ProposalService } from './ledger/proposal-service.js';
@@ -45,6 +46,7 @@ export interface App {
   logger: Logger;
   tokens: TokenService;
   authenticator: Authenticator;
+  failedAuths: FailedAuthTrail;
   workspaces: WorkspaceService;
   auditChain: AuditChain;
   actions: ActionRepository;
@@ -68,8 +70,9 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const tenants = new TenantRepository(db);
   const actions = new ActionRepository(db);
   const auditChain = new AuditChain(new AuditRepository(db));
-  const tokens = new TokenService(new TokenRepository(db), tenants, ids, clock);
+  const tokens = new TokenService(new TokenRepository(db), tenants, ids, clock, db, auditChain);
   const authenticator = new Authenticator(config, tokens, tenants, clock);
+  const failedAuths = new FailedAuthTrail(db, auditChain, clock);
   const ledger = new Ledger(db, actions, auditChain, new IdempotencyRepository(db), clock, ids, {
     secretKeys: config.redactKeys,
     idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
@@ -134,6 +137,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     logger,
     tokens,
     authenticator,
+    failedAuths,
     workspaces,
     auditChain,
     actions,
@@ -143,6 +147,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     registry,
     close: () => {
       terminals.shutdown();
+      failedAuths.close();
       db.close();
     },
   };

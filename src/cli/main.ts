@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { createApp } from '../app.js';
+import { createApp, type App } from '../app.js';
 import { roles, tenantIdSchema, userIdSchema, type Role } from '../auth/principal.js';
 import { loadConfig } from '../config/load-config.js';
 import { isCodeBuddyError } from '../core/errors.js';
 import { auditExport, auditVerify } from './audit-command.js';
 import { runAsOperator } from './operator-command.js';
 import { serveHttpCommand, serveStdioCommand } from './serve-command.js';
+import { formatTokenList, revokeToken } from './token-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -60,6 +61,27 @@ token
     app.close();
     process.stdout.write(`${created.token}\n`);
   });
+
+/** Prints what `use` answers from an app over the data directory, closed afterwards whatever happens. */
+function printFromApp(use: (app: App) => string): void {
+  const app = appFrom(program.opts<GlobalOptions>());
+  try {
+    process.stdout.write(`${use(app)}\n`);
+  } finally {
+    app.close();
+  }
+}
+
+token
+  .command('list')
+  .description('list API tokens: id, tenant, user, role, created, last used, revoked (never secrets)')
+  .option('--tenant <tenant>', 'only this tenant')
+  .action((options: { tenant?: string }) => printFromApp((app) => formatTokenList(app.tokens.list(options.tenant))));
+token
+  .command('revoke')
+  .description('revoke an API token by id: refused from then on, its open sessions end')
+  .argument('<id>', 'token id (tok_…), as token list shows it')
+  .action((id: string) => printFromApp((app) => revokeToken(app, id)));
 
 /** An operator command: one registry operation, run as an admin of --tenant, its text printed. */
 function operatorCommand(parent: Command, name: string, description: string, operation: string, toArgs: (positional: string[], options: Record<string, unknown>) => Record<string, unknown>): Command {

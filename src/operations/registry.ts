@@ -89,7 +89,7 @@ export class OperationRegistry {
 
   async invoke(name: string, args: unknown, context: CallContext): Promise<OperationResult> {
     const descriptor = this.byName.get(name);
-    if (!descriptor) throw new CodeBuddyError('E_NOT_FOUND', `unknown operation ${name}`);
+    if (!descriptor) return this.refuseUnknown(name, args, context);
     const { operation, input } = descriptor;
 
     const idempotencyKey = operation.effect === 'read' ? undefined : idempotencyKeyOf(args, context);
@@ -146,6 +146,12 @@ export class OperationRegistry {
       logger: this.services.logger.child({ actionId: proposal.action_id }),
     });
     return { output, text: operation.render(output) };
+  }
+
+  /** A call to no operation is refused like any failed call: recorded, with its caller. Nothing ran, so it is a read. */
+  private async refuseUnknown(name: string, args: unknown, context: CallContext): Promise<never> {
+    const request = { operation: name.slice(0, 100), effect: 'read' as const, principal: context.principal, correlationId: context.correlationId, arguments: args };
+    return this.services.ledger.run(request, () => Promise.reject(new CodeBuddyError('E_NOT_FOUND', `unknown operation ${name.slice(0, 100)}`))) as Promise<never>;
   }
 
   private async hold(operation: WorkspaceOperation, input: Record<string, unknown>, workspace: Workspace, principal: Principal, actionId: string) {

@@ -1,10 +1,15 @@
-import Fastify, { type FastifyRequest } from 'fastify';
-import { hostHeaderValidation } from '@modelcontextprotocol/node';
+import type { AddressInfo } from 'node:net';
+import websocket from '@fastify/websocket';
+import Fastify from 'fastify';
 import type { App } from '../../app.js';
+import { bearerOf } from '../../auth/authenticator.js';
 import { isCodeBuddyError, toCodeBuddyError, type ErrorCode } from '../../core/errors.js';
 import { isSchemaCurrent } from '../../store/database.js';
 import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
 import { authInfoFor } from '../mcp/principal-auth-info.js';
+import { registerCors, registerSecurityHeaders } from './browser-policy.js';
+import { OriginGuard } from './origin-guard.js';
+import { registerAuthentication } from './request-authentication.js';
 import { registerRestApi } from './rest-api.js';
 import { registerTerminalSocket } from './terminal-socket.js';
 
@@ -24,11 +29,10 @@ const statusOf: Record<ErrorCode, number> = {
   E_IDEMPOTENCY_MISMATCH: 422,
   E_STALE_PROPOSAL: 409,
   E_OUTCOME_UNKNOWN: 409,
+  E_RATE_LIMITED: 429,
   E_CONFIG: 500,
   E_INTERNAL: 500,
 };
-
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
 
 export interface HttpServer {
   mcp: HttpMcpEndpoint;
@@ -37,20 +41,28 @@ export interface HttpServer {
 }
 
 /**
- * The HTTP face: `/mcp` (both MCP eras), `/api/*` (REST), both bearer-authenticated;
- * `/healthz`, `/readyz`.
- * Authentication happens here, before any MCP handling; the MCP layer receives the
- * principal and never reads credentials itself.
+ * The HTTP face: `/mcp` (both MCP eras), `/api/*` (REST), `/ws/terminals/:id`, all
+ * bearer-authenticated; `/healthz`, `/readyz`.
+ * Every request, WebSocket upgrades included, passes the same hooks in this order, before
+ * any body is read: security headers, Host and Origin checks, CORS (only when configured),
+ * authentication and rate limits. Routes find the caller on `request.caller`; the MCP layer
+ * receives the principal and never reads credentials itself.
  */
 export async function startHttpServer(app: App, options: { host: string; port: number }): Promise<HttpServer> {
   // A body holds at most one file's content, JSON-escaped (which can double it), plus the envelope.
+  // Only an authenticated request gets that far: authentication runs before the body is read.
   const fastify = Fastify({ bodyLimit: app.config.maxFileBytes * 2 + 1024 * 1024 });
-  const mcp = new HttpMcpEndpoint(app.registry, app.logger);
-  // DNS-rebinding guard: a browser page on another origin must not reach a loopback server.
-  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(options.host);
-  const validateHost = loopback || app.config.allowedHosts.length > 0 ? hostHeaderValidation([...(loopback ? LOOPBACK_NAMES : []), ...app.config.allowedHosts]) : undefined;
+  const mcp = new HttpMcpEndpoint(app.registry, app.logger, {
+    maxSessions: app.config.maxSessions,
+    maxPerPrincipal: app.config.maxSessionsPerPrincipal,
+    isCurrent: (credential) => app.authenticator.isCurrent(credential),
+  });
+  const guard = new OriginGuard({ host: options.host, allowedHosts: app.config.allowedHosts, allowedOrigins: app.config.allowedOrigins });
 
   fastify.setErrorHandler((error, request, reply) => {
+    // Refused before authentication: the body, if any, was never read; do not read it on
+    // behalf of keep-alive either, close the connection once the answer is out.
+    if (!request.caller) void reply.header('connection', 'close');
     const statusCode = (error as { statusCode?: number }).statusCode;
     // Fastify's own refusals (malformed JSON, body too large, unsupported media type) keep their status.
     if (!isCodeBuddyError(error) && statusCode !== undefined && statusCode < 500) {
@@ -59,12 +71,21 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     const failure = toCodeBuddyError(error);
     if (failure.code === 'E_INTERNAL') app.logger.error({ err: error, url: request.url }, 'http request failed');
     if (failure.code === 'E_UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="codebuddy"');
+    if (failure.code === 'E_RATE_LIMITED') void reply.header('retry-after', String(failure.details?.retry_after_s ?? 60));
     const details = failure.details?.field !== undefined ? { field: failure.details.field } : {};
     return reply.code(statusOf[failure.code]).send({ error: { code: failure.code, message: failure.message, ...details } });
   });
 
-  fastify.get('/healthz', async () => ({ status: 'ok' }));
-  fastify.get('/readyz', async (_request, reply) => {
+  // First, so that its hooks know an upgrade for what it is even when a later hook refuses it
+  // (and then close the upgraded socket, which no HTTP machinery would).
+  await fastify.register(websocket);
+  await registerSecurityHeaders(fastify);
+  fastify.addHook('onRequest', async (request) => guard.check(request.headers.host, request.headers.origin));
+  await registerCors(fastify, guard.corsOrigins);
+  await registerAuthentication(fastify, app);
+
+  fastify.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+  fastify.get('/readyz', { config: { public: true } }, async (_request, reply) => {
     let ready = false;
     try {
       ready = app.db.prepare('SELECT 1').pluck().get() === 1 && isSchemaCurrent(app.db);
@@ -74,23 +95,20 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database: ready ? 'open' : 'unavailable' });
   });
 
-  const authenticate = (request: FastifyRequest) => app.authenticator.authenticate(request.headers.authorization);
-
   fastify.route({
     method: ['GET', 'POST', 'DELETE'],
     url: '/mcp',
     handler: async (request, reply) => {
-      const principal = await authenticate(request);
       reply.hijack();
-      if (validateHost && !validateHost(request.raw, reply.raw)) return;
-      const token = request.headers.authorization!.replace(/^Bearer\s+/i, '').trim();
-      await mcp.handle(Object.assign(request.raw, { auth: authInfoFor(principal, token) }), reply.raw, request.body);
+      const auth = authInfoFor(request.caller!, bearerOf(request.headers.authorization)!);
+      await mcp.handle(Object.assign(request.raw, { auth }), reply.raw, request.body);
     },
   });
-  registerRestApi(fastify, app, authenticate);
-  await registerTerminalSocket(fastify, app);
+  registerRestApi(fastify, app);
+  registerTerminalSocket(fastify, app);
 
   const address = await fastify.listen({ host: options.host, port: options.port });
+  guard.listeningOn((fastify.server.address() as AddressInfo).port);
   const url = `${address.replace('[::1]', 'localhost')}/mcp`;
   return {
     mcp,

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
-import type { Principal } from '../../auth/principal.js';
 import { correlationIdOf } from '../../core/correlation.js';
 
 /** The REST routes and the operation each one invokes. */
@@ -23,13 +22,13 @@ const headersOf = (request: FastifyRequest) => ({ get: (name: string) => (reques
  * operation, so validation, tenancy and recording are the same as over MCP. The answer is
  * the operation's structured output; errors go through the server's error handler.
  */
-export function registerRestApi(fastify: FastifyInstance, app: App, authenticate: (request: FastifyRequest) => Promise<Principal>): void {
+export function registerRestApi(fastify: FastifyInstance, app: App): void {
   for (const route of routes) {
     fastify.route({
       method: route.method,
       url: route.url,
       handler: async (request, reply) => {
-        const principal = await authenticate(request);
+        const { principal } = request.caller!;
         const correlationId = correlationIdOf(undefined, headersOf(request));
         const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
         const result = await app.registry.invoke(route.operation, route.input(request), {

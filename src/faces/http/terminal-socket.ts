@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
 import { toCodeBuddyError } from '../../core/errors.js';
@@ -6,24 +5,22 @@ import { toCodeBuddyError } from '../../core/errors.js';
 /**
  * `/ws/terminals/:id`: humans watching a terminal live. The stream is the terminal's raw
  * output (what xterm.js writes as is): first what it kept, then every new byte, to any number
- * of viewers. Authenticated like every route (bearer header, or `?token=` for browsers, which
- * cannot set headers on a WebSocket) and tenant-scoped. Read-only: typing into an agent's
- * terminal from outside would go around the action log.
+ * of viewers. Authenticated like every route, by the server's hook (bearer header, or
+ * `?token=` for browsers, which cannot set headers on a WebSocket), and tenant-scoped; a
+ * failed authentication is answered here, as close code 4401. Read-only: typing into an
+ * agent's terminal from outside would go around the action log.
  */
-export async function registerTerminalSocket(fastify: FastifyInstance, app: App): Promise<void> {
-  await fastify.register(websocket);
-  fastify.get('/ws/terminals/:id', { websocket: true }, async (socket, request) => {
-    const token = (request.query as { token?: string }).token;
-    const authorization = request.headers.authorization ?? (token ? `Bearer ${token}` : undefined);
+export function registerTerminalSocket(fastify: FastifyInstance, app: App): void {
+  fastify.get('/ws/terminals/:id', { websocket: true, config: { socketAuth: true } }, async (socket, request) => {
+    // 4xxx: application close codes; the HTTP status of the error, as a WebSocket code.
+    if (!request.caller) return socket.close(4401, 'The token is missing, invalid or revoked.');
     try {
-      const principal = await app.authenticator.authenticate(authorization);
-      const detach = app.terminals.attach(principal, (request.params as { id: string }).id, (data) => socket.send(data));
+      const detach = app.terminals.attach(request.caller.principal, (request.params as { id: string }).id, (data) => socket.send(data));
       socket.on('close', detach);
       socket.on('message', () => undefined);
     } catch (error) {
       const failure = toCodeBuddyError(error);
-      // 4xxx: application close codes; the HTTP status of the error, as a WebSocket code.
-      socket.close(failure.code === 'E_UNAUTHENTICATED' ? 4401 : failure.code === 'E_NOT_FOUND' ? 4404 : 4409, failure.message.slice(0, 120));
+      socket.close(failure.code === 'E_NOT_FOUND' ? 4404 : 4409, failure.message.slice(0, 120));
     }
   });
 }

@@ -3,7 +3,7 @@ import { toNodeHandler, type NodeMcpRequestHandler } from '@modelcontextprotocol
 import type { Principal } from '../../auth/principal.js';
 import type { Logger } from '../../core/logger.js';
 import type { OperationRegistry } from '../../operations/registry.js';
-import { LegacySessionEndpoint } from './legacy-session-endpoint.js';
+import { LegacySessionEndpoint, type SessionLimits } from './legacy-session-endpoint.js';
 import { createMcpServer } from './mcp-server-factory.js';
 import { principalOf } from './principal-auth-info.js';
 import { buildToolCatalog } from './tool-catalog.js';
@@ -17,12 +17,12 @@ export class HttpMcpEndpoint {
   readonly handle: NodeMcpRequestHandler;
   private readonly legacy: LegacySessionEndpoint;
 
-  constructor(registry: OperationRegistry, logger: Logger) {
+  constructor(registry: OperationRegistry, logger: Logger, sessionLimits: SessionLimits) {
     const catalog = buildToolCatalog(registry);
     const serverFor = (principal: Principal) => createMcpServer(registry, catalog, { principal }, logger);
     const onerror = (error: Error) => logger.warn({ err: error }, 'mcp http error');
     const modern = createMcpHandler((context) => serverFor(principalOf(context.authInfo)), { legacy: 'reject', onerror });
-    this.legacy = new LegacySessionEndpoint(serverFor);
+    this.legacy = new LegacySessionEndpoint(serverFor, sessionLimits);
     this.handle = toNodeHandler(
       {
         fetch: async (request: Request, options: McpHandlerRequestOptions = {}) =>

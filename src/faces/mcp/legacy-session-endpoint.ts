@@ -1,15 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport, type McpHandlerRequestOptions, type Server } from '@modelcontextprotocol/server';
+import { bindingOf, type Authenticated, type Credential } from '../../auth/credential.js';
 import type { Principal } from '../../auth/principal.js';
-import { principalOf } from './principal-auth-info.js';
+import { authenticatedOf } from './principal-auth-info.js';
 
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
-  owner: string;
+  /** The credential, tenant and role that opened it: the only ones it answers. */
+  binding: string;
+  /** Tenant and user, for the per-principal cap. */
+  holder: string;
+  credential: Credential;
   lastUsed: number;
 }
 
-const ownerKey = (principal: Principal) => `${principal.tenantId}\u0000${principal.userId}`;
+export interface SessionLimits {
+  maxSessions: number;
+  maxPerPrincipal: number;
+  /** Whether the credential that opened a session would still authenticate (not revoked, not expired). */
+  isCurrent(credential: Credential): boolean;
+  idleMs?: number;
+  /** How often sessions are checked for idleness and for revoked or expired credentials. */
+  sweepMs?: number;
+}
+
+const holderOf = (principal: Principal) => `${principal.tenantId}\u0000${principal.userId}`;
 
 function jsonRpcError(status: number, message: string): Response {
   return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }), {
@@ -20,18 +35,24 @@ function jsonRpcError(status: number, message: string): Response {
 
 /**
  * Streamable HTTP for 2025-era clients, with sessions (`initialize`, `Mcp-Session-Id`,
- * GET streams, DELETE). A session belongs to the principal that opened it: presenting
- * its id with another tenant's or user's token answers 404, as for an unknown session.
+ * GET streams, DELETE). A session belongs to the credential that opened it (the API token,
+ * or the JWT's issuer and subject) with that tenant and role: any other credential, even
+ * the same user's token with another role, gets 404 as for an unknown session, so an
+ * agent token cannot ride an approver's session. Sessions are capped per user and in all
+ * (the longest idle one is closed to make room), and a session ends once its token is
+ * revoked or its JWT expires.
  */
 export class LegacySessionEndpoint {
   private readonly sessions = new Map<string, Session>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly idleMs: number;
 
   constructor(
     private readonly createServer: (principal: Principal) => Server,
-    private readonly idleMs = 30 * 60_000,
+    private readonly limits: SessionLimits,
   ) {
-    this.sweeper = setInterval(() => this.closeIdle(), Math.min(idleMs, 60_000)).unref();
+    this.idleMs = limits.idleMs ?? 30 * 60_000;
+    this.sweeper = setInterval(() => this.sweep(), limits.sweepMs ?? 5_000).unref();
   }
 
   get size(): number {
@@ -39,12 +60,14 @@ export class LegacySessionEndpoint {
   }
 
   async handle(request: Request, options: McpHandlerRequestOptions): Promise<Response> {
-    const principal = principalOf(options.authInfo);
+    const authenticated = authenticatedOf(options.authInfo);
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
       const session = this.sessions.get(sessionId);
-      if (!session || session.owner !== ownerKey(principal)) return jsonRpcError(404, 'Session not found');
+      if (!session || session.binding !== bindingOf(authenticated)) return jsonRpcError(404, 'Session not found');
       session.lastUsed = Date.now();
+      // The same credential renewed (a fresh JWT of the same issuer and subject) keeps the session alive.
+      session.credential = authenticated.credential;
       return session.transport.handleRequest(request, options);
     }
     if (request.method !== 'POST' || !isInitialize(options.parsedBody)) {
@@ -52,14 +75,12 @@ export class LegacySessionEndpoint {
     }
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
-      onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, owner: ownerKey(principal), lastUsed: Date.now() });
-      },
+      onsessioninitialized: (id) => this.open(id, transport, authenticated),
       onsessionclosed: (id) => {
         this.sessions.delete(id);
       },
     });
-    await this.createServer(principal).connect(transport);
+    await this.createServer(authenticated.principal).connect(transport);
     return transport.handleRequest(request, options);
   }
 
@@ -70,15 +91,38 @@ export class LegacySessionEndpoint {
     await Promise.allSettled(open.map((session) => session.transport.close()));
   }
 
-  private closeIdle(): void {
+  /** Registers a new session, first closing the longest-idle ones that would put it over a cap. */
+  private open(id: string, transport: WebStandardStreamableHTTPServerTransport, authenticated: Authenticated): void {
+    const holder = holderOf(authenticated.principal);
+    for (;;) {
+      const held = [...this.sessions].filter(([, session]) => session.holder === holder);
+      if (held.length < this.limits.maxPerPrincipal) break;
+      this.end(longestIdle(held));
+    }
+    while (this.sessions.size >= this.limits.maxSessions) this.end(longestIdle([...this.sessions]));
+    this.sessions.set(id, { transport, binding: bindingOf(authenticated), holder, credential: authenticated.credential, lastUsed: Date.now() });
+  }
+
+  private end(id: string): void {
+    const session = this.sessions.get(id);
+    this.sessions.delete(id);
+    void session?.transport.close();
+  }
+
+  private sweep(): void {
     const cutoff = Date.now() - this.idleMs;
+    // Many sessions share a credential: ask about each credential once per sweep.
+    const current = new Map<string, boolean>();
     for (const [id, session] of this.sessions) {
-      if (session.lastUsed < cutoff) {
-        this.sessions.delete(id);
-        void session.transport.close();
-      }
+      const key = session.credential.key;
+      if (!current.has(key)) current.set(key, this.limits.isCurrent(session.credential));
+      if (session.lastUsed < cutoff || !current.get(key)) this.end(id);
     }
   }
+}
+
+function longestIdle(sessions: [string, Session][]): string {
+  return sessions.reduce((oldest, entry) => (entry[1].lastUsed < oldest[1].lastUsed ? entry : oldest))[0];
 }
 
 function isInitialize(body: unknown): boolean {
