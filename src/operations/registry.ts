@@ -80,7 +80,9 @@ export class OperationRegistry {
   ) {
     for (const operation of operations) {
       if (this.byName.has(operation.name)) throw new Error(`duplicate operation ${operation.name}`);
-      let input = operation.scope === 'workspace' && !operation.workspaceOf ? operation.input.extend({ workspace: workspaceField }) : operation.input;
+      // An operation may declare `workspace` itself (required, for a delete): the registry resolves it all the same.
+      const addsWorkspace = operation.scope === 'workspace' && !operation.workspaceOf && !('workspace' in operation.input.shape);
+      let input = addsWorkspace ? operation.input.extend({ workspace: workspaceField }) : operation.input;
       // Reads have no effect to repeat: only calls that change something take a key.
       if (operation.effect !== 'read') input = input.extend({ idempotency_key: idempotencyKeyField });
       const holdable = operation.scope === 'workspace' && operation.preview !== undefined;

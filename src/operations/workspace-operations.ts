@@ -3,7 +3,8 @@ import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { moreMarker } from '../core/more-marker.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import type { WorkspaceService } from '../workspaces/workspace-service.js';
-import { tenantOperation, type Operation } from './operation.js';
+import { subtreePaths } from '../files/subtree-paths.js';
+import { tenantOperation, workspaceOperation, type Operation } from './operation.js';
 
 const workspaceShape = z.object({
   id: z.string(),
@@ -92,34 +93,45 @@ export function workspaceOperations(workspaces: WorkspaceService, pageSize: numb
       },
       render: (w) => `${line(w)}\nroot ${w.root}\ncreated ${w.created_at}`,
     }),
+    // Stop, start and delete act on an existing workspace: they are workspace operations, so
+    // its policy judges them like any write (read-only refuses them, review holds them).
     ...(['stop', 'start'] as const).map((verb) =>
-      tenantOperation({
+      workspaceOperation({
         name: `workspace_${verb}`,
         description: verb === 'stop' ? "Stop a Docker workspace's container (files stay)." : "Start a Docker workspace's container again.",
         effect: 'write',
         idempotent: true,
         destructive: false,
-        input: z.object({ workspace: reference.optional().describe('Workspace id or name; default if omitted') }),
+        input: z.object({}),
         output: workspaceShape,
-        async run(input, context, touch) {
-          const workspace = await workspaces.setRunning(context.principal, input.workspace, verb === 'start', context.defaultWorkspaceId);
-          touch(workspace.id);
-          return describe(workspace);
-        },
+        preview: async (_input, workspace) => ({ text: `${verb} the container of workspace ${workspace.name} (${workspace.id})`, bases: {} }),
+        run: async (_input, workspace, context) => describe(await workspaces.setRunning(context.principal, workspace.id, verb === 'start')),
         render: (w) => `${verb === 'stop' ? 'stopped' : 'started'} ${line(w)}`,
       }),
     ),
-    tenantOperation({
+    workspaceOperation({
       name: 'workspace_delete',
       description: 'Delete a workspace; an adopted directory is unregistered, never deleted.',
       effect: 'write',
       idempotent: false,
       destructive: true,
+      // Named, never defaulted: deleting is not something to do to whichever workspace is implied.
       input: z.object({ workspace: reference }),
       output: z.object({ id: z.string(), name: z.string(), deleted_files: z.boolean() }),
-      async run(input, context, touch) {
-        const { workspace, deletedFiles } = await workspaces.delete(context.principal, input.workspace);
-        touch(workspace.id);
+      // Every file goes with a workspace CodeBuddy made: a path rule on any of them applies.
+      policySubject: async (_input, workspace) => {
+        if (workspace.adopted) return { paths: [] };
+        const below = await subtreePaths(workspace.root, '');
+        return below.complete ? { paths: below.paths } : { paths: below.paths, pathsComplete: false };
+      },
+      async preview(_input, workspace) {
+        if (workspace.adopted) return { text: `unregister workspace ${workspace.name} (${workspace.id}); its directory ${workspace.root} is kept`, bases: {} };
+        const below = await subtreePaths(workspace.root, '');
+        const count = below.complete ? `${below.paths.length}` : `more than ${below.paths.length}`;
+        return { text: `delete workspace ${workspace.name} (${workspace.id}) and its ${count} files and directories`, bases: {} };
+      },
+      async run(_input, workspace, context) {
+        const { deletedFiles } = await workspaces.delete(context.principal, workspace.id);
         return { id: workspace.id, name: workspace.name, deleted_files: deletedFiles };
       },
       render: (out) => `deleted workspace ${out.name} (${out.id}); ${out.deleted_files ? 'its files were removed' : 'its directory was kept'}`,

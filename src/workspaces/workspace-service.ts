@@ -130,8 +130,8 @@ export class WorkspaceService {
   }
 
   /** Stops or starts a Docker workspace's container; its files stay where they are. */
-  async setRunning(principal: Principal, reference: string | undefined, running: boolean, defaultId?: string): Promise<Workspace> {
-    const workspace = this.resolve(principal, reference, defaultId);
+  async setRunning(principal: Principal, reference: string, running: boolean): Promise<Workspace> {
+    const workspace = this.resolve(principal, reference);
     if (workspace.runtime !== 'docker' || !workspace.containerId) {
       throw new CodeBuddyError('E_INVALID_ARGUMENT', `workspace ${workspace.name} runs locally: there is no container to ${running ? 'start' : 'stop'}`, { field: 'workspace' });
     }
