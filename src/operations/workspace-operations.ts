@@ -15,6 +15,7 @@ const workspaceShape = z.object({
   status: z.string(),
   created_at: z.string(),
   container_id: z.string().optional(),
+  disk_mb: z.number().optional(),
 });
 
 function describe(workspace: Workspace): z.infer<typeof workspaceShape> {
@@ -27,10 +28,11 @@ function describe(workspace: Workspace): z.infer<typeof workspaceShape> {
     status: workspace.status,
     created_at: new Date(workspace.createdAt).toISOString(),
     ...(workspace.containerId ? { container_id: workspace.containerId } : {}),
+    ...(workspace.diskBytes ? { disk_mb: Math.round(workspace.diskBytes / 1024 / 1024) } : {}),
   };
 }
 
-const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runtime} ${w.status}${w.adopted ? ` adopted ${w.root}` : ''}`;
+const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runtime} ${w.status}${w.adopted ? ` adopted ${w.root}` : ''}${w.disk_mb ? ` disk ${w.disk_mb} MiB` : ''}`;
 
 const reference = z.string().min(1).max(200).describe('Workspace id or name');
 
@@ -49,9 +51,15 @@ export function workspaceOperations(workspaces: WorkspaceService, pageSize: numb
         image: z.string().min(1).max(1000).optional(),
         // Only lowers the server's caps; the registry and the service enforce the bounds.
         limits: z
-          .strictObject({ memory_mb: z.number().int().min(16).optional(), cpus: z.number().min(0.1).optional(), pids: z.number().int().min(8).optional(), network: z.boolean().optional() })
+          .strictObject({
+            memory_mb: z.number().int().min(16).optional(),
+            cpus: z.number().min(0.1).optional(),
+            pids: z.number().int().min(8).optional(),
+            network: z.boolean().optional(),
+            disk_mb: z.number().int().min(16).optional().describe('Any runtime; not for adopted directories'),
+          })
           .optional()
-          .describe('Docker only'),
+          .describe('Docker only, but disk_mb'),
       }),
       output: workspaceShape,
       async run(input, context, touch) {

@@ -14,6 +14,8 @@ export interface Workspace {
   containerId?: string;
   /** Who the files belong to, when it must not be the server's user (Docker workspaces run as this uid). */
   owner?: { uid: number; gid: number };
+  /** Size of the workspace's own file system: writes past it fail (E_DISK_FULL, ENOSPC). */
+  diskBytes?: number;
   createdBy: string;
   createdAt: number;
 }
