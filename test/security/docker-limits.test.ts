@@ -90,6 +90,17 @@ describe.runIf(canMount || process.env.CI)('workspace disk limit', () => {
     expect(readdirSync(join(server.dataDir, 'disks', 'acme'))).toEqual([]);
   });
 
+  it('mounts a workspace disk again at start when its mount is gone (a reboot)', async () => {
+    const root = (await agent.call('workspace_create', { name: 'rebooted', limits: { disk_mb: 16 } })).structured!.root as string;
+    await agent.call('file_write', { workspace: 'rebooted', path: 'kept.txt', content: 'on the disk\n' });
+    spawnSync('umount', [root]);
+    expect(existsSync(join(root, 'kept.txt'))).toBe(false);
+    await server.app.workspaces.reconcile();
+    expect(mounted(root)).toBe(true);
+    expect(readFileSync(join(root, 'kept.txt'), 'utf8')).toBe('on the disk\n');
+    await agent.call('workspace_delete', { workspace: 'rebooted' });
+  });
+
   it('fails a file_write past the limit with E_DISK_FULL and leaves nothing partial; exec gets ENOSPC', async () => {
     const created = await agent.call('workspace_create', { name: 'small', limits: { disk_mb: 32 } });
     expect(created.structured).toMatchObject({ disk_mb: 32 });
@@ -113,6 +124,7 @@ describe.runIf(canMount || process.env.CI)('workspace disk limit', () => {
 
   it.runIf(engineReady || process.env.CI)('holds in a Docker workspace too: the container writes to the same disk', async () => {
     const created = await agent.call('workspace_create', { name: 'boxed', runtime: 'docker', limits: { disk_mb: 32 } });
+    expect(created.text).not.toMatch(/^E_/);
     expect(created.structured).toMatchObject({ status: 'ready', disk_mb: 32 });
     const dd = await agent.call('exec', { workspace: 'boxed', command: 'dd if=/dev/zero of=fill.bin bs=1M count=64 2>&1; echo "exit $?"' });
     expect(dd.structured!.stdout).toMatch(/No space left on device/);
