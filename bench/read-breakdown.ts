@@ -80,7 +80,7 @@ async function inProcessSteps(treeDir: string, dataDir: string, targets: string[
       ['argument validation (zod, strict input schema)', async (i) => parseArguments(descriptor.input, { path: target(i) })],
       ['render: numbered text of 4 KiB', async (i) => descriptor.operation.render(outputs[i % outputs.length]! as never)],
       ['Ledger.run around a no-op (SQLite transaction: action row + hash-chained audit event)', (i) =>
-        ledger.run({ operation: 'file_read', effect: 'read', principal, correlationId: context.correlationId, arguments: { path: target(i) } }, async () => ({ result: null, summary: 'noop' }))],
+        ledger.run({ operation: 'file_read', effect: 'read', principal, correlationId: context.correlationId, arguments: { path: target(i) } }, { authorize: async () => null, perform: async () => ({ result: null, summary: 'noop' }) })],
       ['registry.invoke file_read: the whole operation, no transport', (i) => app.registry.invoke('file_read', { path: target(i) }, context)],
     ];
     const rows: BreakdownRow[] = [];

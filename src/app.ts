@@ -22,6 +22,7 @@ import { PolicyService } from './ledger/policy-service.js';
 import { ProposalService } from './ledger/proposal-service.js';
 import { ChangePreviewer } from './files/change-preview.js';
 import { WorkspaceService } from './workspaces/workspace-service.js';
+import { WorkspaceDisks } from './workspaces/workspace-disk.js';
 import { FileService } from './files/file-service.js';
 import { FileFinder } from './files/file-finder.js';
 import { TextSearch } from './files/text-search.js';
@@ -96,7 +97,10 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       image: config.dockerImage,
       limits: { memoryBytes: config.dockerMemoryBytes, cpus: config.dockerCpus, pids: config.dockerPidsLimit, network: 'none' },
       networkWhenEnabled: config.dockerNetworkMode,
+      allowedImages: config.dockerAllowedImages,
+      agentNetwork: config.dockerAgentNetwork,
     },
+    disks: { manager: new WorkspaceDisks(join(dataDir, 'disks'), logger), maxBytes: config.workspaceDiskBytes },
   });
 
   const policies = new PolicyService(new PolicyRepository(db), clock, config.defaultPolicy);

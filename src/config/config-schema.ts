@@ -7,8 +7,8 @@ const list = z
 
 const bytes = z.coerce.number().int().positive();
 
-/** A switch: a JSON boolean, or `true`/`false`/`1`/`0` from the environment. */
-const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1')]);
+/** A yes/no setting: `true`/`false` (or 1/0) from the environment as well as from JSON. */
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((value) => value === true || value === 'true' || value === '1');
 
 /** A user id that is not root. */
 const unprivilegedId = z.coerce.number().int().min(1).max(2 ** 32 - 2);
@@ -54,6 +54,9 @@ export const configSchema = z.object({
   dockerCpus: z.coerce.number().min(0.1).max(256).default(2),
   dockerPidsLimit: z.coerce.number().int().min(8).max(100_000).default(512),
   dockerNetworkMode: z.string().min(1).default('bridge'),
+  dockerAllowedImages: list.default([]),
+  dockerAgentNetwork: flag.default(false),
+  workspaceDiskBytes: z.coerce.number().int().min(0).default(2 * 1024 * 1024 * 1024),
   defaultPolicy: z.enum(presets).default('trusted'),
   proposalTtlMinutes: z.coerce.number().min(1 / 60, 'at least one second (1/60)').max(60 * 24 * 30).default(60),
   idempotencyTtlHours: z.coerce.number().min(24, 'keys are kept at least 24 hours').max(24 * 365).default(24),
@@ -102,6 +105,9 @@ export const settingDocs: Record<ConfigKey, string> = {
   dockerCpus: 'CPU cap of a workspace container.',
   dockerPidsLimit: 'Process cap of a workspace container.',
   dockerNetworkMode: 'Docker network of workspaces created with network: true (others have none).',
+  dockerAllowedImages: 'Comma-separated images any role may create Docker workspaces from, besides dockerImage; other images need the admin role.',
+  dockerAgentNetwork: 'Let roles other than admin create Docker workspaces with network: true (default false: admin only).',
+  workspaceDiskBytes: 'Disk of each workspace CodeBuddy creates (a loop-mounted ext4 image; needs root), also the most limits.disk_mb may ask; 0 turns disk limits off.',
   defaultPolicy: 'Policy preset of workspaces that have none set: `trusted`, `review-writes`, `review-all` or `read-only`.',
   proposalTtlMinutes: 'How long a held action waits for a decision before it expires.',
   idempotencyTtlHours: 'How long an idempotency key and its first outcome are kept (at least 24).',

@@ -46,6 +46,9 @@ function fsError(error: unknown, relative: string): never {
     case 'EEXIST':
     case 'ENOTEMPTY':
       throw new CodeBuddyError('E_CONFLICT', `${shown} exists`, { field: 'path' });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      throw new CodeBuddyError('E_DISK_FULL', `no space left writing ${shown}: the workspace is at its disk limit (limits.disk_mb, at most the server's workspaceDiskBytes; workspace_get shows it); nothing was written, delete files to make room`, { field: 'path' });
     case 'ENAMETOOLONG':
       throw new CodeBuddyError('E_INVALID_ARGUMENT', 'path is too long', { field: 'path' });
     default:

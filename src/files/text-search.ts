@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
+import { compileSafeRegex } from '../core/safe-regex.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { resolveExisting } from './path-resolver.js';
 import { decodeText, splitLines } from './text-content.js';
@@ -49,10 +50,6 @@ const MAX_MATCHES = 20_000;
 const MAX_LINE_CHARS = 500;
 
 const clip = (text: string) => (text.length > MAX_LINE_CHARS ? `${text.slice(0, MAX_LINE_CHARS)}…` : text);
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 let ripgrepOnPath: boolean | undefined;
 function hasRipgrep(): boolean {
@@ -141,12 +138,8 @@ export class TextSearch {
   }
 
   private async builtin(root: string, start: string, startIsDirectory: boolean, input: SearchInput, context: number): Promise<Collected> {
-    let matcher: RegExp;
-    try {
-      matcher = new RegExp(input.regex ? input.pattern : escapeRegex(input.pattern), input.ignore_case ? 'i' : '');
-    } catch (error) {
-      throw new CodeBuddyError('E_INVALID_ARGUMENT', `invalid pattern: ${(error as Error).message}`, { field: 'pattern' });
-    }
+    // Linear time: an agent's pattern must not backtrack for seconds on a crafted line.
+    const matcher = compileSafeRegex(input.pattern, { field: 'pattern', literal: !input.regex, ignoreCase: !!input.ignore_case });
     const globMatches = input.glob ? picomatch(input.glob, { dot: true, basename: !input.glob.includes('/') }) : undefined;
     const prefix = !startIsDirectory ? start.lastIndexOf('/') + 1 : start === '' ? 0 : start.length + 1;
     const collected: Collected = new Map();

@@ -10,7 +10,7 @@ import type { IdempotencyRepository, IdempotencyRow } from '../store/idempotency
 import type { Principal } from '../auth/principal.js';
 import { describePrincipal } from '../auth/principal.js';
 import type { AuditChain } from './audit-chain.js';
-import { redactArguments } from './redaction.js';
+import { redactArguments, redactOutcome } from './redaction.js';
 
 export type Effect = 'read' | 'write' | 'exec' | 'admin';
 
@@ -65,17 +65,40 @@ function requestHash(operation: string, args: unknown): string {
 }
 
 /**
+ * Answers that refuse a call rather than report what it did: never stored under a key, so
+ * a refused call does not use up (or poison) the key for a caller who may make it, and a
+ * retry after the cause is fixed runs. A fault of ours (E_INTERNAL) is not worth keeping either.
+ */
+const unstoredCodes: ReadonlySet<string> = new Set(['E_FORBIDDEN', 'E_INVALID_ARGUMENT', 'E_UNAUTHENTICATED', 'E_CONFIG', 'E_INTERNAL']);
+
+/** A call in two steps: deciding whether it may run at all, then running it. */
+export interface LedgerCall<A, T> {
+  /** Role, arguments, workspace, policy: throws to refuse. Runs before any idempotency key is consulted. */
+  authorize(draft: ActionDraft): Promise<A>;
+  perform(authorized: A, draft: ActionDraft): Promise<ActionOutcome<T>>;
+}
+
+interface Timing {
+  startedAt: number;
+  started: number;
+}
+
+/**
  * The entry point every operation call passes through. It records one action row and one
  * audit event per call, in one transaction, whatever the outcome; a call whose record
  * cannot be written fails rather than going unrecorded.
  *
- * With an idempotency key, the first call's outcome is stored in that same transaction and
- * every retry gets it back (and is itself recorded) with no second effect; a retry with
- * other arguments is refused. A concurrent retry waits for the first call to finish.
+ * With an idempotency key, the call is authorized first, exactly as without one: a replay
+ * is only ever answered to a caller who may make the call now. The first call's outcome
+ * (redacted like the arguments) is stored in the transaction that records it, and every
+ * retry gets it back (and is itself recorded) with no second effect; a retry with other
+ * arguments is refused; refusals are not stored. Keys are per user: another user of the
+ * tenant presenting the same key has a key of their own, so nobody replays, takes or
+ * poisons a key someone else uses. A concurrent retry waits for the first call to finish.
  */
 export class Ledger {
   private readonly commit: (action: ActionRow, completeKey?: { key: string; outcome: string }) => void;
-  /** First calls still running in this process, by tenant and key. */
+  /** First calls still running in this process, by tenant, user and key. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
   private claimsSincePurge = 0;
 
@@ -101,7 +124,7 @@ export class Ledger {
         correlationId: action.correlation_id,
         payload: { operation: action.operation, effect: action.effect, status: action.status, error_code: action.error_code },
       });
-      if (completeKey) keys.complete(action.tenant_id, completeKey.key, action.id, completeKey.outcome);
+      if (completeKey) keys.complete(action.tenant_id, action.user_id, completeKey.key, action.id, completeKey.outcome);
     });
     // Calls that were running when a previous process died may have taken effect before their
     // record was written: a retry must not run them again blindly.
@@ -110,27 +133,32 @@ export class Ledger {
     keys.expireBefore(clock.now() - options.idempotencyTtlMs);
   }
 
-  async run<T>(request: ActionRequest, perform: (draft: ActionDraft) => Promise<ActionOutcome<T>>): Promise<LedgerResult<T>> {
-    if (this.options.unrecorded) {
-      const id = this.ids.next('act');
-      return { actionId: id, result: (await perform({ id, workspaceId: null })).result };
+  async run<A, T>(request: ActionRequest, call: LedgerCall<A, T>): Promise<LedgerResult<T>> {
+    const draft: ActionDraft = { id: this.ids.next('act'), workspaceId: null };
+    if (this.options.unrecorded) return { actionId: draft.id, result: (await call.perform(await call.authorize(draft), draft)).result };
+    const timing: Timing = { startedAt: this.clock.now(), started: this.clock.monotonic() };
+    let authorized: A;
+    try {
+      authorized = await call.authorize(draft);
+    } catch (error) {
+      return this.settle(request, draft, timing, () => Promise.reject(error));
     }
     const key = request.idempotencyKey;
-    if (key === undefined) return this.execute(request, perform);
+    if (key === undefined) return this.settle(request, draft, timing, () => call.perform(authorized, draft));
 
-    const tenantId = request.principal.tenantId;
-    const slot = `${tenantId}\u0000${key}`;
+    const { tenantId, userId } = request.principal;
+    const slot = `${tenantId}\u0000${userId}\u0000${key}`;
     const running = this.inFlight.get(slot);
     if (running) await running.catch(() => undefined);
 
     // From here to the claim nothing awaits, so two calls of this process cannot both claim.
     const hash = requestHash(request.operation, request.arguments);
-    const existing = this.keys.find(tenantId, key);
-    if (existing) return this.answerRetry(request, existing, hash);
-    this.keys.claim({ tenant_id: tenantId, key, operation: request.operation, request_hash: hash, created_at: this.clock.now() });
+    const existing = this.keys.find(tenantId, userId, key);
+    if (existing) return this.answerRetry(request, draft, timing, existing, hash);
+    this.keys.claim({ tenant_id: tenantId, user_id: userId, key, operation: request.operation, request_hash: hash, created_at: this.clock.now() });
     this.purgeExpiredNowAndThen();
 
-    const first = this.execute(request, perform, key);
+    const first = this.settle(request, draft, timing, () => call.perform(authorized, draft), key);
     this.inFlight.set(slot, first);
     try {
       return await first;
@@ -139,29 +167,26 @@ export class Ledger {
     }
   }
 
-  private async execute<T>(request: ActionRequest, perform: (draft: ActionDraft) => Promise<ActionOutcome<T>>, key?: string): Promise<LedgerResult<T>> {
-    const draft: ActionDraft = { id: this.ids.next('act'), workspaceId: null };
-    const startedAt = this.clock.now();
-    const started = this.clock.monotonic();
+  /** Runs the body, records the action (and the key's outcome, or releases the key), and answers. */
+  private async settle<T>(request: ActionRequest, draft: ActionDraft, timing: Timing, body: () => Promise<ActionOutcome<T>>, key?: string): Promise<LedgerResult<T>> {
     let outcome: ActionOutcome<T> | undefined;
     let failure: CodeBuddyError | undefined;
     try {
-      outcome = await perform(draft);
+      outcome = await body();
     } catch (error) {
       failure = toCodeBuddyError(error);
       if (failure !== error) this.logger.error({ err: error, correlationId: request.correlationId, operation: request.operation }, 'operation failed unexpectedly');
     }
 
-    const action = this.actionRow(request, draft, startedAt, this.clock.monotonic() - started, failure, outcome);
-    if (key !== undefined && failure?.code === 'E_INTERNAL') {
-      // A fault of ours is not an answer worth keeping: let a retry run the call again.
-      this.keys.release(request.principal.tenantId, key);
+    const action = this.actionRow(request, draft, timing.startedAt, this.clock.monotonic() - timing.started, failure, outcome);
+    if (key !== undefined && failure && unstoredCodes.has(failure.code)) {
+      this.keys.release(request.principal.tenantId, request.principal.userId, key);
       this.commit(action);
     } else if (key !== undefined) {
       const stored: StoredOutcome<T> = failure
         ? { ok: false, error: { code: failure.code, message: failure.message, ...(failure.details ? { details: failure.details } : {}) } }
         : { ok: true, result: outcome!.result, summary: outcome!.summary };
-      this.commit(action, { key, outcome: JSON.stringify(stored) });
+      this.commit(action, { key, outcome: JSON.stringify(redactOutcome(stored, this.options.secretKeys, request.arguments)) });
     } else {
       this.commit(action);
     }
@@ -173,10 +198,10 @@ export class Ledger {
     return { actionId: draft.id, result: outcome!.result };
   }
 
-  /** A call whose key was used before: replay the first outcome, or refuse other arguments. Recorded either way. */
-  private async answerRetry<T>(request: ActionRequest, existing: IdempotencyRow, hash: string): Promise<LedgerResult<T>> {
+  /** A call whose key this user used before: replay the first outcome, or refuse other arguments. Recorded either way. */
+  private async answerRetry<T>(request: ActionRequest, draft: ActionDraft, timing: Timing, existing: IdempotencyRow, hash: string): Promise<LedgerResult<T>> {
     const original = existing.action_id ?? undefined;
-    const replayed = await this.execute<T>(request, async () => {
+    const replayed = await this.settle<T>(request, draft, timing, async () => {
       if (existing.request_hash !== hash || existing.operation !== request.operation) {
         throw new CodeBuddyError(
           'E_IDEMPOTENCY_MISMATCH',

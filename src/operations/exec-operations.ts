@@ -45,7 +45,7 @@ export function execOperations(runtimeFor: (workspace: Workspace) => Runtime, ma
       }),
       async policySubject(input, workspace) {
         const cwd = await resolveExisting(workspace.root, input.cwd ?? '', 'directory');
-        return { paths: [cwd.relative], command: commandLine(input.command) };
+        return { paths: [cwd.relative], command: commandLine(input.command), script: input.command };
       },
       async preview(input, workspace) {
         // A held call keeps its arguments until a human decides: env values would sit there in clear.

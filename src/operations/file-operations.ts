@@ -4,6 +4,7 @@ import type { ChangePreviewer } from '../files/change-preview.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import type { FileFinder } from '../files/file-finder.js';
 import type { FileService } from '../files/file-service.js';
+import { subtreePaths } from '../files/subtree-paths.js';
 import type { SearchMatch, TextSearch } from '../files/text-search.js';
 import { workspaceOperation, type Operation } from './operation.js';
 
@@ -46,6 +47,19 @@ function renderMatches(matches: SearchMatch[]): string {
 
 export function fileOperations(files: FileService, finder: FileFinder, search: TextSearch, previews: ChangePreviewer): Operation[] {
   const resolved = async (workspace: Workspace, ...paths: string[]) => ({ paths: await Promise.all(paths.map(async (path) => (await files.resolve(workspace, path)).relative)) });
+  /**
+   * Deleting or moving a directory touches everything in it: the policy sees every path
+   * below it (and, for a move, where each would land), so a rule on a file binds a call on
+   * its directory. A tree too large to list leaves the subject incomplete, judged strictly.
+   */
+  const withSubtree = async (workspace: Workspace, path: string, destination?: string) => {
+    const source = await files.resolve(workspace, path);
+    const target = destination === undefined ? undefined : await files.resolve(workspace, destination);
+    const below = await subtreePaths(source.absolute, source.relative);
+    const landed = target === undefined ? [] : below.paths.map((inside) => `${target.relative}${target.relative === '' ? '' : '/'}${inside.slice(source.relative.length + 1)}`);
+    const paths = [source.relative, ...(target ? [target.relative] : []), ...below.paths, ...landed];
+    return below.complete ? { paths } : { paths, pathsComplete: false };
+  };
   return [
     workspaceOperation({
       name: 'file_read',
@@ -196,7 +210,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe('Replace an existing file at to') }),
       output: z.object({ from: z.string(), to: z.string() }),
       run: (input, workspace) => files.move(workspace, input),
-      policySubject: (input, workspace) => resolved(workspace, input.from, input.to),
+      policySubject: (input, workspace) => withSubtree(workspace, input.from, input.to),
       preview: (input, workspace) => previews.move(workspace, input),
       render: (out) => `moved ${out.from} -> ${out.to}`,
     }),
@@ -209,7 +223,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       input: z.object({ path, recursive: z.boolean().optional() }),
       output: z.object({ path: z.string(), type: z.enum(['file', 'directory', 'symlink']) }),
       run: (input, workspace) => files.delete(workspace, input),
-      policySubject: (input, workspace) => resolved(workspace, input.path),
+      policySubject: (input, workspace) => (input.recursive ? withSubtree(workspace, input.path) : resolved(workspace, input.path)),
       preview: (input, workspace) => previews.delete(workspace, input),
       render: (out) => `deleted ${out.type} ${out.path}`,
     }),

@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.js';
 import type { Principal, Role } from '../auth/principal.js';
 import type { ChangePreview } from '../files/change-preview.js';
 import type { Effect } from '../ledger/ledger.js';
+import type { PolicySubject } from '../ledger/policy.js';
 import type { Workspace } from '../workspaces/workspace.js';
 
 /** What every call carries besides its arguments. */
@@ -50,7 +51,7 @@ export interface WorkspaceOperation<I extends z.ZodObject = z.ZodObject, O exten
    * What a workspace policy judges a call by: the paths it would touch (resolved, so a
    * symlink cannot lead a call around a rule) and, for commands, the command line.
    */
-  policySubject?(input: z.output<I>, workspace: Workspace): Promise<{ paths: string[]; command?: string }>;
+  policySubject?(input: z.output<I>, workspace: Workspace): Promise<Omit<PolicySubject, 'operation' | 'effect'>>;
   /**
    * What the call would change, computed without changing it. An operation with a preview
    * can be held for approval; applying it later re-computes the preview to refuse a stale one.

@@ -43,6 +43,11 @@ export interface OperationDescriptor {
   output: z.ZodType;
 }
 
+/** A call that passed authorization: its parsed input, its workspace, and whether it must be held. */
+type AuthorizedCall =
+  | { operation: Extract<Operation, { scope: 'tenant' }>; input: Record<string, unknown>; hold: false; workspace?: undefined }
+  | { operation: WorkspaceOperation; input: Record<string, unknown>; workspace: Workspace; hold: boolean };
+
 /** The domain services the registry orchestrates for every call. */
 export interface RegistryServices {
   ledger: Ledger;
@@ -75,7 +80,9 @@ export class OperationRegistry {
   ) {
     for (const operation of operations) {
       if (this.byName.has(operation.name)) throw new Error(`duplicate operation ${operation.name}`);
-      let input = operation.scope === 'workspace' && !operation.workspaceOf ? operation.input.extend({ workspace: workspaceField }) : operation.input;
+      // An operation may declare `workspace` itself (required, for a delete): the registry resolves it all the same.
+      const addsWorkspace = operation.scope === 'workspace' && !operation.workspaceOf && !('workspace' in operation.input.shape);
+      let input = addsWorkspace ? operation.input.extend({ workspace: workspaceField }) : operation.input;
       // Reads have no effect to repeat: only calls that change something take a key.
       if (operation.effect !== 'read') input = input.extend({ idempotency_key: idempotencyKeyField });
       const holdable = operation.scope === 'workspace' && operation.preview !== undefined;
@@ -90,35 +97,49 @@ export class OperationRegistry {
   async invoke(name: string, args: unknown, context: CallContext): Promise<OperationResult> {
     const descriptor = this.byName.get(name);
     if (!descriptor) return this.refuseUnknown(name, args, context);
-    const { operation, input } = descriptor;
+    const { operation } = descriptor;
 
     const idempotencyKey = operation.effect === 'read' ? undefined : idempotencyKeyOf(args, context);
     const request = { operation: name, effect: operation.effect, principal: context.principal, correlationId: context.correlationId, arguments: args, ...(idempotencyKey ? { idempotencyKey } : {}) };
-    const { actionId, result, replayOf } = await this.services.ledger.run(request, async (draft) => {
-      if (operation.roles && !operation.roles.includes(context.principal.role)) {
-        throw new CodeBuddyError('E_FORBIDDEN', `${name} needs the ${operation.roles.join(' or ')} role; this token has ${context.principal.role}`);
-      }
-      const { idempotency_key: _key, ...parsed } = parseArguments(input, args ?? {});
-      if (operation.scope === 'tenant') {
-        const output = await operation.run(parsed, context, (workspaceId) => (draft.workspaceId = workspaceId));
-        return this.outcome(operation, output);
-      }
-      const { workspace: named, ...rest } = parsed as { workspace?: string };
-      const reference = operation.workspaceOf ? operation.workspaceOf(rest, context.principal) : named;
-      const workspace = this.services.workspaces.resolve(context.principal, reference, context.defaultWorkspaceId);
-      draft.workspaceId = workspace.id;
-      // Reads always run and admin operations answer to roles: only writes and exec consult the policy.
-      if (operation.effect === 'write' || operation.effect === 'exec') {
-        const subject = (await operation.policySubject?.(rest, workspace)) ?? { paths: [] };
-        const verdict = this.services.policies.decide(context.principal.tenantId, workspace.id, { operation: name, effect: operation.effect, ...subject });
-        if (verdict.decision === 'deny') {
-          throw new CodeBuddyError('E_FORBIDDEN', `the policy of workspace ${workspace.name} denies ${name} (${verdict.because})`);
+    const { actionId, result, replayOf } = await this.services.ledger.run(request, {
+      // Everything that may refuse the call runs before its idempotency key is looked at.
+      authorize: (draft) => this.authorize(descriptor, args, context, draft),
+      perform: async (call, draft) => {
+        if (call.operation.scope === 'tenant') {
+          return this.outcome(call.operation, await call.operation.run(call.input, context, (workspaceId) => (draft.workspaceId = workspaceId)));
         }
-        if (verdict.decision === 'review') return this.hold(operation, rest, workspace, context.principal, draft.id);
-      }
-      return this.outcome(operation, await operation.run(rest, workspace, context));
+        if (call.hold) return this.hold(call.operation, call.input, call.workspace!, context.principal, draft.id);
+        return this.outcome(call.operation, await call.operation.run(call.input, call.workspace!, context));
+      },
     });
     return { actionId, ...result, ...(replayOf ? { replayOf } : {}) };
+  }
+
+  /**
+   * The role, the arguments, the workspace (within the caller's tenant) and its policy: a
+   * call refused here has no effect and leaves no idempotency outcome. A `review` verdict
+   * is not a refusal: the call goes on to be held.
+   */
+  private async authorize(descriptor: OperationDescriptor, args: unknown, context: CallContext, draft: { workspaceId: string | null }): Promise<AuthorizedCall> {
+    const { operation, input } = descriptor;
+    const name = operation.name;
+    if (operation.roles && !operation.roles.includes(context.principal.role)) {
+      throw new CodeBuddyError('E_FORBIDDEN', `${name} needs the ${operation.roles.join(' or ')} role; this token has ${context.principal.role}`);
+    }
+    const { idempotency_key: _key, ...parsed } = parseArguments(input, args ?? {});
+    if (operation.scope === 'tenant') return { operation, input: parsed, hold: false };
+    const { workspace: named, ...rest } = parsed as { workspace?: string };
+    const reference = operation.workspaceOf ? operation.workspaceOf(rest, context.principal) : named;
+    const workspace = this.services.workspaces.resolve(context.principal, reference, context.defaultWorkspaceId);
+    draft.workspaceId = workspace.id;
+    // Reads always run and admin operations answer to roles: only writes and exec consult the policy.
+    if (operation.effect !== 'write' && operation.effect !== 'exec') return { operation, input: rest, workspace, hold: false };
+    const subject = (await operation.policySubject?.(rest, workspace)) ?? { paths: [] };
+    const verdict = this.services.policies.decide(context.principal.tenantId, workspace.id, { operation: name, effect: operation.effect, ...subject });
+    if (verdict.decision === 'deny') {
+      throw new CodeBuddyError('E_FORBIDDEN', `the policy of workspace ${workspace.name} denies ${name} (${verdict.because})`);
+    }
+    return { operation, input: rest, workspace, hold: verdict.decision === 'review' };
   }
 
   /**
@@ -151,7 +172,8 @@ export class OperationRegistry {
   /** A call to no operation is refused like any failed call: recorded, with its caller. Nothing ran, so it is a read. */
   private async refuseUnknown(name: string, args: unknown, context: CallContext): Promise<never> {
     const request = { operation: name.slice(0, 100), effect: 'read' as const, principal: context.principal, correlationId: context.correlationId, arguments: args };
-    return this.services.ledger.run(request, () => Promise.reject(new CodeBuddyError('E_NOT_FOUND', `unknown operation ${name.slice(0, 100)}`))) as Promise<never>;
+    const refuse = () => Promise.reject(new CodeBuddyError('E_NOT_FOUND', `unknown operation ${name.slice(0, 100)}`));
+    return this.services.ledger.run(request, { authorize: refuse, perform: refuse }) as Promise<never>;
   }
 
   private async hold(operation: WorkspaceOperation, input: Record<string, unknown>, workspace: Workspace, principal: Principal, actionId: string) {

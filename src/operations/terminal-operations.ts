@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { CodeBuddyError } from '../core/errors.js';
+import { compileSafeRegex } from '../core/safe-regex.js';
 import { resolveExisting } from '../files/path-resolver.js';
 import type { TerminalRow } from '../store/terminal-repository.js';
 import type { TerminalService } from '../terminals/terminal-service.js';
@@ -33,14 +34,6 @@ const line = (t: z.infer<typeof terminalView>) => `${t.id} ${t.shell} ${t.status
 
 function defaultShell(): string {
   return existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
-}
-
-function regex(pattern: string): RegExp {
-  try {
-    return new RegExp(pattern, 'm');
-  } catch (error) {
-    throw new CodeBuddyError('E_INVALID_ARGUMENT', `wait_for: ${(error as Error).message}`, { field: 'wait_for' });
-  }
 }
 
 export function terminalOperations(terminals: TerminalService, runtimeFor: (workspace: Workspace) => Runtime): Operation[] {
@@ -88,7 +81,8 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
         keys: z.array(z.enum(Object.keys(keySequences) as [Key, ...Key[]])).max(100).optional(),
       }),
       output: z.object({ id: z.string(), bytes: z.number() }),
-      policySubject: async (input) => ({ paths: [], command: input.input ?? '' }),
+      // What is typed is a shell line as far as command rules can tell; keys alone are not.
+      policySubject: async (input) => ({ paths: [], command: input.input ?? '', script: input.input ?? '' }),
       preview: async (input) => ({ text: `type into ${input.id}: ${JSON.stringify(input.input ?? '')}${input.keys ? ` then ${input.keys.join(', ')}` : ''}`, bases: {} }),
       async run(input, _workspace, context) {
         const data = (input.input ?? '') + (input.keys ?? []).map((key) => keySequences[key]).join('');
@@ -130,7 +124,7 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
         }
         const read = await terminals.readRaw(context.principal, input.id, {
           ...(input.since !== undefined ? { since: input.since } : {}),
-          ...(input.wait_for !== undefined ? { waitFor: regex(input.wait_for) } : {}),
+          ...(input.wait_for !== undefined ? { waitFor: compileSafeRegex(input.wait_for, { field: 'wait_for', multiline: true }) } : {}),
           timeoutMs: (input.timeout_s ?? (input.wait_for ? 10 : 0)) * 1000,
           signal: context.signal,
         });

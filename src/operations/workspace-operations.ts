@@ -3,7 +3,8 @@ import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { moreMarker } from '../core/more-marker.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import type { WorkspaceService } from '../workspaces/workspace-service.js';
-import { tenantOperation, type Operation } from './operation.js';
+import { subtreePaths } from '../files/subtree-paths.js';
+import { tenantOperation, workspaceOperation, type Operation } from './operation.js';
 
 const workspaceShape = z.object({
   id: z.string(),
@@ -14,6 +15,7 @@ const workspaceShape = z.object({
   status: z.string(),
   created_at: z.string(),
   container_id: z.string().optional(),
+  disk_mb: z.number().optional(),
 });
 
 function describe(workspace: Workspace): z.infer<typeof workspaceShape> {
@@ -26,10 +28,11 @@ function describe(workspace: Workspace): z.infer<typeof workspaceShape> {
     status: workspace.status,
     created_at: new Date(workspace.createdAt).toISOString(),
     ...(workspace.containerId ? { container_id: workspace.containerId } : {}),
+    ...(workspace.diskBytes ? { disk_mb: Math.round(workspace.diskBytes / 1024 / 1024) } : {}),
   };
 }
 
-const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runtime} ${w.status}${w.adopted ? ` adopted ${w.root}` : ''}`;
+const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runtime} ${w.status}${w.adopted ? ` adopted ${w.root}` : ''}${w.disk_mb ? ` disk ${w.disk_mb} MiB` : ''}`;
 
 const reference = z.string().min(1).max(200).describe('Workspace id or name');
 
@@ -48,9 +51,15 @@ export function workspaceOperations(workspaces: WorkspaceService, pageSize: numb
         image: z.string().min(1).max(1000).optional(),
         // Only lowers the server's caps; the registry and the service enforce the bounds.
         limits: z
-          .strictObject({ memory_mb: z.number().int().min(16).optional(), cpus: z.number().min(0.1).optional(), pids: z.number().int().min(8).optional(), network: z.boolean().optional() })
+          .strictObject({
+            memory_mb: z.number().int().min(16).optional(),
+            cpus: z.number().min(0.1).optional(),
+            pids: z.number().int().min(8).optional(),
+            network: z.boolean().optional(),
+            disk_mb: z.number().int().min(16).optional().describe('Any runtime; not for adopted directories'),
+          })
           .optional()
-          .describe('Docker only'),
+          .describe('Docker only, but disk_mb'),
       }),
       output: workspaceShape,
       async run(input, context, touch) {
@@ -92,34 +101,45 @@ export function workspaceOperations(workspaces: WorkspaceService, pageSize: numb
       },
       render: (w) => `${line(w)}\nroot ${w.root}\ncreated ${w.created_at}`,
     }),
+    // Stop, start and delete act on an existing workspace: they are workspace operations, so
+    // its policy judges them like any write (read-only refuses them, review holds them).
     ...(['stop', 'start'] as const).map((verb) =>
-      tenantOperation({
+      workspaceOperation({
         name: `workspace_${verb}`,
         description: verb === 'stop' ? "Stop a Docker workspace's container (files stay)." : "Start a Docker workspace's container again.",
         effect: 'write',
         idempotent: true,
         destructive: false,
-        input: z.object({ workspace: reference.optional().describe('Workspace id or name; default if omitted') }),
+        input: z.object({}),
         output: workspaceShape,
-        async run(input, context, touch) {
-          const workspace = await workspaces.setRunning(context.principal, input.workspace, verb === 'start', context.defaultWorkspaceId);
-          touch(workspace.id);
-          return describe(workspace);
-        },
+        preview: async (_input, workspace) => ({ text: `${verb} the container of workspace ${workspace.name} (${workspace.id})`, bases: {} }),
+        run: async (_input, workspace, context) => describe(await workspaces.setRunning(context.principal, workspace.id, verb === 'start')),
         render: (w) => `${verb === 'stop' ? 'stopped' : 'started'} ${line(w)}`,
       }),
     ),
-    tenantOperation({
+    workspaceOperation({
       name: 'workspace_delete',
       description: 'Delete a workspace; an adopted directory is unregistered, never deleted.',
       effect: 'write',
       idempotent: false,
       destructive: true,
+      // Named, never defaulted: deleting is not something to do to whichever workspace is implied.
       input: z.object({ workspace: reference }),
       output: z.object({ id: z.string(), name: z.string(), deleted_files: z.boolean() }),
-      async run(input, context, touch) {
-        const { workspace, deletedFiles } = await workspaces.delete(context.principal, input.workspace);
-        touch(workspace.id);
+      // Every file goes with a workspace CodeBuddy made: a path rule on any of them applies.
+      policySubject: async (_input, workspace) => {
+        if (workspace.adopted) return { paths: [] };
+        const below = await subtreePaths(workspace.root, '');
+        return below.complete ? { paths: below.paths } : { paths: below.paths, pathsComplete: false };
+      },
+      async preview(_input, workspace) {
+        if (workspace.adopted) return { text: `unregister workspace ${workspace.name} (${workspace.id}); its directory ${workspace.root} is kept`, bases: {} };
+        const below = await subtreePaths(workspace.root, '');
+        const count = below.complete ? `${below.paths.length}` : `more than ${below.paths.length}`;
+        return { text: `delete workspace ${workspace.name} (${workspace.id}) and its ${count} files and directories`, bases: {} };
+      },
+      async run(_input, workspace, context) {
+        const { deletedFiles } = await workspaces.delete(context.principal, workspace.id);
         return { id: workspace.id, name: workspace.name, deleted_files: deletedFiles };
       },
       render: (out) => `deleted workspace ${out.name} (${out.id}); ${out.deleted_files ? 'its files were removed' : 'its directory was kept'}`,

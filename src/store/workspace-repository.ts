@@ -25,6 +25,7 @@ export class WorkspaceRepository {
   private readonly allRootsStmt;
   private readonly runtimeStateStmt;
   private readonly dockerStmt;
+  private readonly createdStmt;
 
   constructor(db: Db) {
     this.insertStmt = db.prepare(
@@ -39,6 +40,7 @@ export class WorkspaceRepository {
     this.allRootsStmt = db.prepare('SELECT root_path FROM workspaces').pluck();
     this.runtimeStateStmt = db.prepare('UPDATE workspaces SET status = ?, container_id = coalesce(?, container_id) WHERE tenant_id = ? AND id = ?');
     this.dockerStmt = db.prepare("SELECT * FROM workspaces WHERE runtime = 'docker'");
+    this.createdStmt = db.prepare('SELECT * FROM workspaces WHERE adopted = 0');
   }
 
   insert(row: WorkspaceRow): void {
@@ -73,6 +75,11 @@ export class WorkspaceRepository {
 
   setRuntimeState(tenantId: string, id: string, status: string, containerId: string | null = null): void {
     this.runtimeStateStmt.run(status, containerId, tenantId, id);
+  }
+
+  /** Workspaces CodeBuddy created (not adopted), of every tenant: their disks are mounted again at start. */
+  allCreated(): WorkspaceRow[] {
+    return this.createdStmt.all() as WorkspaceRow[];
   }
 
   /** Docker workspaces of every tenant: what reconciliation at start walks. */

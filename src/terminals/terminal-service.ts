@@ -2,6 +2,7 @@ import headless from '@xterm/headless';
 import { stripVTControlCharacters } from 'node:util';
 import type { Clock } from '../core/clock.js';
 import { CodeBuddyError } from '../core/errors.js';
+import type { SafeRegex } from '../core/safe-regex.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Principal } from '../auth/principal.js';
 import { describePrincipal } from '../auth/principal.js';
@@ -11,6 +12,19 @@ import type { Workspace } from '../workspaces/workspace.js';
 import { Scrollback } from './scrollback.js';
 
 const { Terminal: ScreenEmulator } = headless;
+
+/**
+ * How much of the newest output a `wait_for` check scans. The pattern runs in linear time,
+ * but it runs again on every chunk of output while a reader waits: without a bound, a
+ * full scrollback re-scanned per chunk would cost every tenant's event loop.
+ */
+const WAIT_FOR_WINDOW_CHARS = 64 * 1024;
+
+/** Whether the newest output since `since` (at most the window) matches. */
+function tailMatches(pattern: SafeRegex, output: Scrollback, since: number): boolean {
+  const { text } = output.since(Math.max(since, output.end - WAIT_FOR_WINDOW_CHARS));
+  return pattern.test(plain(text));
+}
 
 /** What an agent reads and matches against: no escape sequences, `\n` line ends (a PTY sends `\r\n`). */
 function plain(text: string): string {
@@ -114,13 +128,13 @@ export class TerminalService {
 
   /**
    * New output since `since`, escape sequences stripped. With `waitFor`, returns as soon as
-   * the output since `since` matches, the program exits, or the timeout passes.
+   * the output since `since` (its newest 64 KiB) matches, the program exits, or the timeout passes.
    */
-  async readRaw(principal: Principal, id: string, input: { since?: number; waitFor?: RegExp; timeoutMs: number; signal: AbortSignal }): Promise<RawRead> {
+  async readRaw(principal: Principal, id: string, input: { since?: number; waitFor?: SafeRegex; timeoutMs: number; signal: AbortSignal }): Promise<RawRead> {
     const terminal = this.find(principal, id);
     const since = input.since ?? 0;
     const deadline = Date.now() + input.timeoutMs;
-    const matches = () => !input.waitFor || input.waitFor.test(plain(terminal.output.since(since).text));
+    const matches = () => !input.waitFor || tailMatches(input.waitFor, terminal.output, since);
     while (!matches() && !terminal.exit && Date.now() < deadline && !input.signal.aborted) {
       await new Promise<void>((resolve) => {
         const wake = () => {
@@ -140,7 +154,7 @@ export class TerminalService {
       next: from + shown.length,
       dropped,
       more: cut,
-      matched: input.waitFor ? input.waitFor.test(plain(text)) : true,
+      matched: input.waitFor ? tailMatches(input.waitFor, terminal.output, since) : true,
       exited: terminal.exit !== undefined,
       exit_code: terminal.exit?.exitCode ?? null,
     };

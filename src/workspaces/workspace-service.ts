@@ -8,13 +8,16 @@ import type { TenantRepository } from '../store/tenant-repository.js';
 import type { WorkspaceRepository, WorkspaceRow } from '../store/workspace-repository.js';
 import { workspaceNamePattern, type Workspace } from './workspace.js';
 import type { ContainerLimits, DockerEngine } from './runtimes/docker-engine.js';
+import type { WorkspaceDisks } from './workspace-disk.js';
 
-/** How a workspace's runtime was made, kept with the workspace: a Docker container's image and limits, or a local one's network. */
+/** How a workspace was made, kept with it: a Docker workspace's container or a local one's network, its owner, and a disk limit. */
 interface RuntimeConfig {
   image?: string;
   limits?: ContainerLimits;
   network?: boolean;
   owner?: { uid: number; gid: number };
+  /** Size of the workspace's own file system (workspace-disk.ts), when it has one. */
+  diskBytes?: number;
 }
 
 /** The uid a Docker workspace's commands run as when CodeBuddy made its directory. */
@@ -31,7 +34,18 @@ export interface WorkspaceServiceOptions {
    */
   localOwner?: { uid: number; gid: number };
   /** The Docker engine, when this server may make Docker workspaces. */
-  docker?: { engine: DockerEngine; image: string; limits: ContainerLimits; networkWhenEnabled: string };
+  docker?: {
+    engine: DockerEngine;
+    image: string;
+    limits: ContainerLimits;
+    networkWhenEnabled: string;
+    /** Images other than `image` that any role may ask for; others need the admin role. */
+    allowedImages: readonly string[];
+    /** Whether roles other than admin may ask for network. */
+    agentNetwork: boolean;
+  };
+  /** Each created workspace's own disk, of at most `maxBytes` (0: no disk limits). */
+  disks?: { manager: WorkspaceDisks; maxBytes: number };
 }
 
 export interface CreateWorkspaceInput {
@@ -39,7 +53,7 @@ export interface CreateWorkspaceInput {
   path?: string;
   runtime?: 'local' | 'docker';
   image?: string;
-  limits?: { memory_mb?: number; cpus?: number; pids?: number; network?: boolean };
+  limits?: { memory_mb?: number; cpus?: number; pids?: number; network?: boolean; disk_mb?: number };
 }
 
 function toWorkspace(row: WorkspaceRow): Workspace {
@@ -57,6 +71,7 @@ function toWorkspace(row: WorkspaceRow): Workspace {
     ...(row.container_id ? { containerId: row.container_id } : {}),
     ...(config?.owner ? { owner: config.owner } : {}),
     network: config?.limits ? config.limits.network !== 'none' : config?.network === true,
+    ...(config?.diskBytes ? { diskBytes: config.diskBytes } : {}),
   };
 }
 
@@ -89,6 +104,8 @@ export class WorkspaceService {
   async create(principal: Principal, input: CreateWorkspaceInput): Promise<Workspace> {
     this.assertNameFree(principal.tenantId, input.name);
     const docker = input.runtime === 'docker' ? this.dockerOrFail() : undefined;
+    this.assertChoicesAllowed(principal, docker, input);
+    const diskBytes = input.path === undefined ? this.diskBytesFor(input.limits?.disk_mb) : undefined;
     if (docker && !(await docker.engine.available())) {
       throw new CodeBuddyError('E_CONFIG', 'the Docker engine is not reachable (CODEBUDDY_DOCKER_SOCKET): Docker workspaces are unavailable', { field: 'runtime' });
     }
@@ -100,6 +117,12 @@ export class WorkspaceService {
       await mkdir(made, { recursive: true });
       root = await realpath(made);
       adopted = false;
+      if (diskBytes !== undefined) {
+        await this.options.disks!.manager.attach(principal.tenantId, id, root, diskBytes).catch(async (error: unknown) => {
+          await rm(root, { recursive: true, force: true });
+          throw error;
+        });
+      }
     } else {
       // Until the path is known to lie under an allowed root, every failure answers alike:
       // telling "missing" from "a file" from "forbidden" would let a tenant map the host.
@@ -111,16 +134,19 @@ export class WorkspaceService {
       adopted = true;
     }
     if (!docker) {
-      const owner = await this.localOwner(root, adopted);
-      const network = input.limits?.network === true;
-      const local = owner || network ? { ...(owner ? { owner } : {}), network } : undefined;
-      return this.register(principal, { id, name: input.name, root, adopted, ...(local ? { config: local } : {}) });
+      return this.undoIfFails(principal.tenantId, id, root, adopted, async () => {
+        const owner = await this.localOwner(root, adopted);
+        const network = input.limits?.network === true;
+        const config: RuntimeConfig = { ...(owner ? { owner } : {}), ...(network ? { network } : {}), ...(diskBytes !== undefined ? { diskBytes } : {}) };
+        return this.register(principal, { id, name: input.name, root, adopted, ...(Object.keys(config).length > 0 ? { config } : {}) });
+      });
     }
 
-    const owner = await this.containerOwner(root, adopted);
-    const config = {
+    const owner = await this.undoIfFails(principal.tenantId, id, root, adopted, () => this.containerOwner(root, adopted));
+    const config: RuntimeConfig = {
       image: input.image ?? docker.image,
       owner,
+      ...(diskBytes !== undefined ? { diskBytes } : {}),
       limits: {
         memoryBytes: Math.min(input.limits?.memory_mb ? input.limits.memory_mb * 1024 * 1024 : docker.limits.memoryBytes, docker.limits.memoryBytes),
         cpus: Math.min(input.limits?.cpus ?? docker.limits.cpus, docker.limits.cpus),
@@ -128,22 +154,62 @@ export class WorkspaceService {
         network: input.limits?.network ? docker.networkWhenEnabled : 'none',
       },
     };
-    const workspace = this.register(principal, { id, name: input.name, root, adopted, runtime: 'docker', config });
-    try {
-      const containerId = await docker.engine.create({ workspaceId: id, tenantId: principal.tenantId, image: config.image, hostRoot: root, user: `${owner.uid}:${owner.gid}`, limits: config.limits });
+    const workspace = await this.undoIfFails(principal.tenantId, id, root, adopted, async () => this.register(principal, { id, name: input.name, root, adopted, runtime: 'docker', config }));
+    // No workspace without its container: a failure undoes the registration (and the directory we made).
+    return this.undoIfFails(principal.tenantId, id, root, adopted, async () => {
+      const containerId = await docker.engine.create({ workspaceId: id, tenantId: principal.tenantId, image: config.image!, hostRoot: root, user: `${owner.uid}:${owner.gid}`, limits: config.limits! });
       this.repository.setRuntimeState(principal.tenantId, id, 'ready', containerId);
       return { ...workspace, status: 'ready', containerId };
+    });
+  }
+
+  /**
+   * Network and images beyond the allowed ones widen what workspace code can reach (the
+   * network, anything an image ships): the admin role decides that, unless the operator
+   * allowed it for everyone.
+   */
+  /** An image outside the allowed ones, or network (for a container or a local sandbox alike), is the admin's choice. */
+  private assertChoicesAllowed(principal: Principal, docker: WorkspaceServiceOptions['docker'], input: CreateWorkspaceInput): void {
+    if (principal.role === 'admin') return;
+    if (docker && input.image !== undefined && input.image !== docker.image && !docker.allowedImages.includes(input.image)) {
+      throw new CodeBuddyError('E_FORBIDDEN', `image ${input.image} is not among the images this server allows (dockerImage, dockerAllowedImages); only an admin may choose another`, { field: 'image' });
+    }
+    if (input.limits?.network && !this.options.docker?.agentNetwork) {
+      throw new CodeBuddyError('E_FORBIDDEN', 'network access for a workspace needs the admin role (or the server setting dockerAgentNetwork)', { field: 'limits.network' });
+    }
+  }
+
+  /** The disk a new workspace gets: the server's size, or less when asked; undefined when disk limits are off. */
+  private diskBytesFor(diskMb: number | undefined): number | undefined {
+    const disks = this.options.disks;
+    if (!disks || disks.maxBytes === 0 || !disks.manager.available()) {
+      if (diskMb !== undefined) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'limits.disk_mb: this server gives workspaces no disk limits', { field: 'limits.disk_mb' });
+      return undefined;
+    }
+    const asked = diskMb === undefined ? disks.maxBytes : diskMb * 1024 * 1024;
+    if (asked > disks.maxBytes) {
+      throw new CodeBuddyError('E_INVALID_ARGUMENT', `limits.disk_mb: at most ${Math.floor(disks.maxBytes / 1024 / 1024)} on this server`, { field: 'limits.disk_mb' });
+    }
+    return asked;
+  }
+
+  /** Runs a step of creating a workspace; when it fails, what was made so far goes again. */
+  private async undoIfFails<T>(tenantId: string, id: string, root: string, adopted: boolean, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
     } catch (error) {
-      // No workspace without its container: undo the registration (and the directory we made).
-      this.repository.delete(principal.tenantId, id);
-      if (!adopted) await rm(root, { recursive: true, force: true });
+      this.repository.delete(tenantId, id);
+      if (!adopted) {
+        await this.options.disks?.manager.detach(tenantId, id, root);
+        await rm(root, { recursive: true, force: true });
+      }
       throw error;
     }
   }
 
   /** Stops or starts a Docker workspace's container; its files stay where they are. */
-  async setRunning(principal: Principal, reference: string | undefined, running: boolean, defaultId?: string): Promise<Workspace> {
-    const workspace = this.resolve(principal, reference, defaultId);
+  async setRunning(principal: Principal, reference: string, running: boolean): Promise<Workspace> {
+    const workspace = this.resolve(principal, reference);
     if (workspace.runtime !== 'docker' || !workspace.containerId) {
       throw new CodeBuddyError('E_INVALID_ARGUMENT', `workspace ${workspace.name} runs locally: there is no container to ${running ? 'start' : 'stop'}`, { field: 'workspace' });
     }
@@ -162,6 +228,9 @@ export class WorkspaceService {
    */
   async reconcile(): Promise<{ ready: number; stopped: number; lost: number }> {
     const counts = { ready: 0, stopped: 0, lost: 0 };
+    // Disks first: a container started below must find its files, not the empty mount point.
+    const disks = this.options.disks?.manager;
+    if (disks?.available()) await disks.remount(this.repository.allCreated().map((row) => ({ tenantId: row.tenant_id, id: row.id, root: row.root_path })));
     const engine = this.options.docker?.engine;
     const rows = this.repository.allDocker();
     if (rows.length === 0 || !engine || !(await engine.available())) return counts;
@@ -227,7 +296,10 @@ export class WorkspaceService {
     this.byId.delete(`${principal.tenantId}\0${workspace.id}`);
     if (workspace.containerId) await this.options.docker?.engine.remove(workspace.containerId);
     this.repository.delete(principal.tenantId, workspace.id);
-    if (!workspace.adopted) await rm(workspace.root, { recursive: true, force: true });
+    if (!workspace.adopted) {
+      await this.options.disks?.manager.detach(principal.tenantId, workspace.id, workspace.root);
+      await rm(workspace.root, { recursive: true, force: true });
+    }
     return { workspace, deletedFiles: !workspace.adopted };
   }
 

@@ -16,6 +16,8 @@ export interface Workspace {
   owner?: { uid: number; gid: number };
   /** Whether its commands may use the network. */
   network?: boolean;
+  /** Size of the workspace's own file system: writes past it fail (E_DISK_FULL, ENOSPC). */
+  diskBytes?: number;
   createdBy: string;
   createdAt: number;
 }

@@ -5,7 +5,8 @@ import { CLI } from './mcp-clients.js';
 export function startServeProcess(dataDir: string): Promise<{ child: ChildProcess; url: URL }> {
   const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CODEBUDDY_LOG_LEVEL: 'warn' },
+    // No workspace disks: a killed server's loop mounts would outlive the test.
+    env: { ...process.env, CODEBUDDY_LOG_LEVEL: 'warn', CODEBUDDY_WORKSPACE_DISK_BYTES: '0' },
   });
   let banner = '';
   return new Promise((resolve, reject) => {

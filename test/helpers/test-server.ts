@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/app.js';
@@ -24,7 +25,8 @@ export function tempDir(prefix = 'codebuddy-test-'): string {
 /** A real HTTP server on an ephemeral loopback port over a fresh SQLite file. */
 export async function startTestServer(settings: Partial<Record<keyof Config, unknown>> = {}): Promise<TestServer> {
   const dataDir = tempDir();
-  const config = loadConfig({ env: {}, overrides: { dataDir, port: 0, logLevel: 'silent', ...settings } });
+  // Workspace disks (loop mounts) only where a test asks for them: they need root and outlive the process.
+  const config = loadConfig({ env: {}, overrides: { dataDir, port: 0, logLevel: 'silent', workspaceDiskBytes: 0, ...settings } });
   const app = createApp(config);
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   return {
@@ -36,7 +38,17 @@ export async function startTestServer(settings: Partial<Record<keyof Config, unk
     async close() {
       await http.close();
       app.close();
+      unmountUnder(app.config.dataDir);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Workspace disks mounted under a test's data directory: unmounted, so the directory can go. */
+export function unmountUnder(directory: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((point): point is string => point !== undefined && point.startsWith(`${directory}/`));
+  for (const point of points.reverse()) execFileSync('umount', ['-l', point]);
 }

@@ -163,7 +163,7 @@ describe('proposals over time', () => {
 
   it('survive a restart, and an approval after it still applies', async () => {
     const dataDir = tempDir();
-    const config = loadConfig({ env: {}, overrides: { dataDir, logLevel: 'silent', defaultPolicy: 'review-writes', port: 0 } });
+    const config = loadConfig({ env: {}, overrides: { dataDir, logLevel: 'silent', defaultPolicy: 'review-writes', port: 0, workspaceDiskBytes: 0 } });
     const first = createApp(config);
     const firstHttp = await startHttpServer(first, { host: '127.0.0.1', port: 0 });
     const token = first.tokens.create({ tenantId: 'acme', userId: 'bot', role: 'agent' }).token;

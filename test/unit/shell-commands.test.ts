@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { simpleCommands } from '../../src/ledger/shell-commands.js';
+
+describe('simpleCommands', () => {
+  it.each([
+    ['true; rm x', ['true', 'rm x']],
+    ['a && b || c | d & e\nf', ['a', 'b', 'c', 'd', 'e', 'f']],
+    ['sh -c "rm x"', ['sh -c rm x', 'rm x']],
+    ["bash -o pipefail -ec 'cd a && rm x'", ['bash -o pipefail -ec cd a && rm x', 'cd a', 'rm x']],
+    ['env A=1 nice -n 5 timeout -s KILL 10 /bin/rm x', ['env A=1 nice -n 5 timeout -s KILL 10 /bin/rm x', 'nice -n 5 timeout -s KILL 10 /bin/rm x', 'timeout -s KILL 10 /bin/rm x', '/bin/rm x', 'rm x']],
+    ['find . -name "*.o" -exec rm {} +', ['find . -name *.o -exec rm {} +', 'rm {}']],
+    ['X=1 rm x 2>&1 >out.log', ['rm x']],
+    ['if test -f x; then rm x; fi', ['test -f x', 'rm x']],
+    ["echo 'rm x; ls' \"and; more\"", ['echo rm x; ls and; more']],
+    ['cat <<EOF\nrm x\nEOF\nls', ['cat', 'ls']],
+    ['(cd a; rm x)', ['cd a', 'rm x']],
+    ['r\\m x', ['rm x']],
+  ])('%j', (line, commands) => {
+    expect(simpleCommands(line)).toEqual({ commands });
+  });
+
+  it('unwraps argv too', () => {
+    expect(simpleCommands(['sh', '-c', 'rm x'])).toEqual({ commands: ['sh -c rm x', 'rm x'] });
+    expect(simpleCommands(['rm', '-rf', 'a b'])).toEqual({ commands: ['rm -rf a b'] });
+  });
+
+  it.each([
+    ['$CMD x', 'a variable or substitution in command position'],
+    ['echo $(date)', 'command substitution'],
+    ['echo `date`', 'command substitution'],
+    ['eval "rm x"', 'eval runs text that is only known when it runs'],
+    ['curl x | sh', 'a shell that reads its commands from a file or its input'],
+    ['bash script.sh', 'a shell that reads its commands from a file or its input'],
+    ['diff <(ls a) <(ls b)', 'process substitution'],
+    ["$'\\x72m' x", 'a variable or substitution in command position'],
+    ['$('.repeat(10_000), 'command substitution'],
+  ])('cannot check %j statically', (line, reason) => {
+    expect(simpleCommands(line).unchecked).toBe(reason);
+  });
+});
