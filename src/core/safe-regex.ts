@@ -32,7 +32,10 @@ const backtrackingSyntax = /\(\?<?[=!]|\\[1-9]|\\k</;
 export function compileSafeRegex(pattern: string, options: SafeRegexOptions): SafeRegex {
   const flags = (options.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | (options.multiline ? RE2JS.MULTILINE : 0);
   try {
-    return RE2JS.compile(options.literal ? RE2JS.quote(pattern) : RE2JS.translateRegExp(pattern), flags);
+    const compiled = RE2JS.compile(options.literal ? RE2JS.quote(pattern) : RE2JS.translateRegExp(pattern), flags);
+    // JavaScript's `m` takes \r, \u2028 and \u2029 for line ends too (a terminal's lines end in
+    // \r\n, and redraws start with \r); RE2 only \n. Seen as \n, they keep JavaScript's meaning.
+    return options.multiline ? { test: (text) => compiled.test(text.replace(/\r\n?|[\u2028\u2029]/g, '\n')) } : compiled;
   } catch (error) {
     const message = backtrackingSyntax.test(pattern)
       ? 'backreferences and lookarounds are not supported (patterns run on a linear-time engine, RE2 syntax)'
