@@ -29,12 +29,12 @@ export async function resolveInWorkspace(root: string, path: string): Promise<Re
 }
 
 /** What a path names, checked to exist: a search or walk below a missing path is a mistake worth saying. */
-export async function resolveExisting(root: string, path: string, expect: 'directory' | 'any'): Promise<ResolvedPath & { isDirectory: boolean }> {
+export async function resolveExisting(root: string, path: string, expect: 'directory' | 'any'): Promise<ResolvedPath & { isDirectory: boolean; isFile: boolean }> {
   const entry = locateInWorkspace(root, path, { last: 'follow' });
   closeSync(entry.dir);
   const shown = entry.relative || '(workspace root)';
   if (!entry.info) throw new CodeBuddyError('E_NOT_FOUND', `${shown} not found`, { field: 'path' });
   const isDirectory = entry.info.isDirectory();
   if (expect === 'directory' && !isDirectory) throw new CodeBuddyError('E_NOT_A_DIRECTORY', `${entry.relative} is not a directory`, { field: 'path' });
-  return { absolute: entry.relative === '' ? root : join(root, entry.relative), relative: entry.relative, isDirectory };
+  return { absolute: entry.relative === '' ? root : join(root, entry.relative), relative: entry.relative, isDirectory, isFile: entry.info.isFile() };
 }

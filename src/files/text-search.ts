@@ -106,7 +106,8 @@ export class TextSearch {
       if (state.q !== query) throw new CodeBuddyError('E_INVALID_CURSOR', 'that cursor belongs to another file_search query', { field: 'cursor' });
       skip = state.skip;
     }
-    const files = await this.candidates(workspace.root, start.relative, start.isDirectory, input.glob);
+    // A single file is searched only if it is a regular one: ripgrep would block on a FIFO.
+    const files = start.isDirectory || start.isFile ? await this.candidates(workspace.root, start.relative, start.isDirectory, input.glob) : [];
     const collected =
       this.engine === 'ripgrep' ? await this.ripgrep(workspace.root, files, input, context, signal) : await this.builtin(workspace.root, files, input, context);
 
