@@ -1,11 +1,11 @@
-import { lstat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstatSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { resolveExisting, resolveInWorkspace } from './path-resolver.js';
 import { walkTree, type TreeEntry } from './tree-walker.js';
+import { at, ParentDirectories } from './workspace-handle.js';
 
 export interface ListedEntry {
   path: string;
@@ -32,6 +32,15 @@ function pageOf<T>(kind: string, query: string, skip: number, size: number, all:
   return skip + size < all.length ? { items, next_cursor: encodeCursor(kind, { q: query, skip: skip + size }) } : { items };
 }
 
+function sizeOf(parents: ParentDirectories, path: string): number | undefined {
+  try {
+    const { dir, name } = parents.parentOf(path);
+    return lstatSync(at(dir, name)).size;
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
 /** Listing and name globbing over a workspace tree, .gitignore honoured, paged. */
 export class FileFinder {
   constructor(private readonly pageSize: number) {}
@@ -42,14 +51,17 @@ export class FileFinder {
     const query = `${start.relative}\0${depth}`;
     const skip = pageStart('file_list', query, input.cursor);
     const page = pageOf('file_list', query, skip, this.pageSize, await walkTree(workspace.root, start.relative, { maxDepth: depth }));
-    // Sizes only for the entries shown: a page costs a page of stat calls, not a tree of them.
-    const items = await Promise.all(
-      page.items.map(async ({ path, type }): Promise<ListedEntry> => {
-        const size = type === 'file' ? (await lstat(join(workspace.root, path)).catch(() => undefined))?.size : undefined;
+    // Sizes only for the entries shown: a page costs a page of lstat calls (through directory handles), not a tree of them.
+    const parents = new ParentDirectories(workspace.root);
+    try {
+      const items = page.items.map(({ path, type }): ListedEntry => {
+        const size = type === 'file' ? sizeOf(parents, path) : undefined;
         return size === undefined ? { path, type } : { path, type, size };
-      }),
-    );
-    return { ...page, items };
+      });
+      return { ...page, items };
+    } finally {
+      parents.close();
+    }
   }
 
   /**
@@ -68,8 +80,8 @@ export class FileFinder {
     const query = `${walkFrom}\0${pattern}`;
     const skip = pageStart('file_glob', query, input.cursor);
     const prefix = start.relative === '' ? 0 : start.relative.length + 1;
-    const exists = await lstat(join(workspace.root, walkFrom)).catch(() => undefined);
-    const entries = exists?.isDirectory() ? await walkTree(workspace.root, walkFrom) : [];
+    // A literal prefix that is missing or not a directory simply has no files below it.
+    const entries = await walkTree(workspace.root, walkFrom);
     const found = entries.filter((entry) => entry.type === 'file' && matches(entry.path.slice(prefix))).map((entry) => entry.path);
     return pageOf('file_glob', query, skip, this.pageSize, found);
   }

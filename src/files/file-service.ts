@@ -1,18 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { chown, lstat, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { planEdits, type Edit } from './edit-plan.js';
+import { fsError, notFound } from './fs-errors.js';
 import { PathLock } from './path-lock.js';
-import { resolveEntryInWorkspace, resolveInWorkspace, type ResolvedPath } from './path-resolver.js';
+import { resolveInWorkspace, type ResolvedPath } from './path-resolver.js';
+import { readOpenFile, writeOpenFile } from './regular-file.js';
+import { removeTree } from './remove-tree.js';
 import { decodeText, sha256, splitLines } from './text-content.js';
+import { at, locateInWorkspace, openWorkspaceFile, READ_FILE, type Located } from './workspace-handle.js';
 
 export type { Edit };
 
-const SYNC_READ_LIMIT = 256 * 1024;
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
 
 export interface FileLimits {
   maxFileBytes: number;
@@ -32,59 +34,49 @@ export interface ReadResult {
   next_cursor?: string;
 }
 
-/** Errors from the file system, in the words (and codes) an agent can act on. */
-function fsError(error: unknown, relative: string): never {
-  const code = (error as NodeJS.ErrnoException).code;
-  const shown = relative === '' ? '(workspace root)' : relative;
-  switch (code) {
-    case 'ENOENT':
-      throw new CodeBuddyError('E_NOT_FOUND', `${shown} not found`, { field: 'path' });
-    case 'EISDIR':
-      throw new CodeBuddyError('E_NOT_A_FILE', `${shown} is a directory`, { field: 'path' });
-    case 'ENOTDIR':
-      throw new CodeBuddyError('E_NOT_A_DIRECTORY', `a parent of ${shown} is a file`, { field: 'path' });
-    case 'EEXIST':
-    case 'ENOTEMPTY':
-      throw new CodeBuddyError('E_CONFLICT', `${shown} exists`, { field: 'path' });
-    case 'ENOSPC':
-    case 'EDQUOT':
-      throw new CodeBuddyError('E_DISK_FULL', `no space left writing ${shown}: the workspace is at its disk limit (limits.disk_mb, at most the server's workspaceDiskBytes; workspace_get shows it); nothing was written, delete files to make room`, { field: 'path' });
-    case 'ENAMETOOLONG':
-      throw new CodeBuddyError('E_INVALID_ARGUMENT', 'path is too long', { field: 'path' });
-    default:
-      throw error;
-  }
-}
+const shown = (relative: string) => relative || '(workspace root)';
 
 /**
- * Files of a workspace, always through confined paths. Writes are atomic (a temporary
- * file renamed over the target) and serialized per path, so no reader ever sees half a
- * file and no concurrent edit is lost.
+ * Files of a workspace, always through handles walked from the workspace root
+ * (workspace-handle.ts), so no symlink swapped in mid-call can lead a read, a write or a
+ * delete outside. Writes are atomic (a temporary file renamed over the target, in the same
+ * directory handle) and serialized per path, so no reader ever sees half a file and no
+ * concurrent edit is lost.
  */
 export class FileService {
   private readonly locks = new PathLock();
 
   constructor(private readonly limits: FileLimits) {}
 
+  /** Where a path leads, as a name (for policies and previews): never used to reach the file. */
   resolve(workspace: Workspace, path: string): Promise<ResolvedPath> {
     return resolveInWorkspace(workspace.root, path);
   }
 
   async read(workspace: Workspace, input: { path: string; offset_line?: number; limit_lines?: number; cursor?: string }): Promise<ReadResult> {
-    const target = await this.resolve(workspace, input.path);
-    let startLine = input.offset_line ?? 1;
-    if (input.cursor !== undefined) {
-      const cursor = decodeCursor<{ path: string; line: number }>('file_read', input.cursor);
-      if (cursor.path !== target.relative) throw new CodeBuddyError('E_INVALID_CURSOR', `that cursor belongs to ${cursor.path}`, { field: 'cursor' });
-      startLine = cursor.line;
+    const { fd, relative } = openWorkspaceFile(workspace.root, input.path);
+    let buffer: Buffer;
+    try {
+      let startLine = input.offset_line ?? 1;
+      if (input.cursor !== undefined) {
+        const cursor = decodeCursor<{ path: string; line: number }>('file_read', input.cursor);
+        if (cursor.path !== relative) throw new CodeBuddyError('E_INVALID_CURSOR', `that cursor belongs to ${cursor.path}`, { field: 'cursor' });
+        startLine = cursor.line;
+      }
+      buffer = await this.readOpen(fd, relative);
+      return this.page(relative, buffer, startLine, input.limit_lines);
+    } finally {
+      closeSync(fd);
     }
-    const buffer = await this.readBuffer(target);
+  }
+
+  private page(relative: string, buffer: Buffer, startLine: number, limitLines: number | undefined): ReadResult {
     const text = decodeText(buffer);
-    const base = { path: target.relative, size: buffer.length, sha256: sha256(buffer) };
+    const base = { path: relative, size: buffer.length, sha256: sha256(buffer) };
     if (text === undefined) return { ...base, binary: true };
 
     const lines = splitLines(text);
-    const limit = Math.min(input.limit_lines ?? this.limits.readPageLines, this.limits.readPageLines);
+    const limit = Math.min(limitLines ?? this.limits.readPageLines, this.limits.readPageLines);
     const first = Math.min(Math.max(startLine, 1), lines.length + 1);
     let end = first - 1;
     let bytes = 0;
@@ -101,115 +93,167 @@ export class FileService {
       end_line: end,
       content: lines.slice(first - 1, end).join('\n'),
     };
-    if (end < lines.length) result.next_cursor = encodeCursor('file_read', { path: target.relative, line: end + 1 });
+    if (end < lines.length) result.next_cursor = encodeCursor('file_read', { path: relative, line: end + 1 });
     return result;
   }
 
   async write(workspace: Workspace, input: { path: string; content: string; expected_sha256?: string }): Promise<{ path: string; sha256: string; size: number; created: boolean }> {
-    const target = await this.resolve(workspace, input.path);
     const data = Buffer.from(input.content, 'utf8');
     this.assertSize(data.length);
-    return this.locks.run(target.absolute, async () => {
-      const current = await this.currentState(target, input.expected_sha256 !== undefined);
-      if (input.expected_sha256 !== undefined && current?.sha256 !== input.expected_sha256.toLowerCase()) {
-        throw new CodeBuddyError(
-          'E_CONFLICT',
-          current ? `${target.relative} changed: its sha256 is ${current.sha256 ?? '(not a regular file)'}; read it again and retry` : `${target.relative} does not exist, but expected_sha256 was given`,
-          { field: 'expected_sha256', actual_sha256: current?.sha256 ?? null },
-        );
-      }
-      await this.atomicWrite(workspace, target, data, current?.mode);
-      return { path: target.relative, sha256: sha256(data), size: data.length, created: current === undefined };
-    });
+    const expected = input.expected_sha256?.toLowerCase();
+    let target: Located;
+    try {
+      // Missing directories are made only for a write that needs no existing file.
+      target = locateInWorkspace(workspace.root, input.path, { last: 'follow', ...(expected === undefined ? { createParents: this.ownerOf(workspace) } : {}) });
+    } catch (error) {
+      if (expected !== undefined && error instanceof CodeBuddyError && error.code === 'E_NOT_FOUND') throw this.changed((await this.resolve(workspace, input.path)).relative, undefined);
+      throw error;
+    }
+    try {
+      return await this.locks.run(this.lockKey(workspace, target.relative), async () => {
+        const current = await this.currentState(target, expected !== undefined);
+        if (expected !== undefined && current?.sha256 !== expected) throw this.changed(target.relative, current);
+        await this.atomicWrite(workspace, target, data, current?.mode);
+        return { path: target.relative, sha256: sha256(data), size: data.length, created: current === undefined };
+      });
+    } finally {
+      closeSync(target.dir);
+    }
+  }
+
+  private changed(relative: string, current: { sha256?: string } | undefined): CodeBuddyError {
+    return new CodeBuddyError(
+      'E_CONFLICT',
+      current ? `${relative} changed: its sha256 is ${current.sha256 ?? '(not a regular file)'}; read it again and retry` : `${relative} does not exist, but expected_sha256 was given`,
+      { field: 'expected_sha256', actual_sha256: current?.sha256 ?? null },
+    );
   }
 
   /** Exact replacements applied in order, all or nothing. */
   async edit(workspace: Workspace, input: { path: string; edits: Edit[] }): Promise<{ path: string; sha256: string; replacements: number; first_changed_line: number }> {
-    const target = await this.resolve(workspace, input.path);
-    return this.locks.run(target.absolute, async () => {
-      const plan = planEdits(target.relative, await this.readText(target), input.edits);
-      const data = Buffer.from(plan.content, 'utf8');
-      this.assertSize(data.length);
-      const mode = (await stat(target.absolute)).mode;
-      await this.atomicWrite(workspace, target, data, mode);
-      return { path: target.relative, sha256: sha256(data), replacements: plan.replacements, first_changed_line: plan.firstChangedLine };
-    });
+    const target = locateInWorkspace(workspace.root, input.path, { last: 'follow' });
+    try {
+      return await this.locks.run(this.lockKey(workspace, target.relative), async () => {
+        const { buffer, info } = await this.readEntry(target);
+        const text = decodeText(buffer);
+        if (text === undefined) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative} is binary; use file_write`, { field: 'path' });
+        const plan = planEdits(target.relative, text, input.edits);
+        const data = Buffer.from(plan.content, 'utf8');
+        this.assertSize(data.length);
+        await this.atomicWrite(workspace, target, data, info.mode);
+        return { path: target.relative, sha256: sha256(data), replacements: plan.replacements, first_changed_line: plan.firstChangedLine };
+      });
+    } finally {
+      closeSync(target.dir);
+    }
   }
 
   /**
    * What is at a path now, for previews and stale checks: its text (undefined for binary),
-   * its sha256, or nothing when there is no file.
+   * its sha256, or nothing when there is no file. Anything but a regular file (a FIFO
+   * included) exists without a hash and is never opened.
    */
   async snapshot(workspace: Workspace, path: string): Promise<{ path: string; exists: boolean; sha256: string | null; text?: string }> {
-    const target = await this.resolve(workspace, path);
-    const info = await lstat(target.absolute).catch(() => undefined);
-    if (!info) return { path: target.relative, exists: false, sha256: null };
-    if (!info.isFile()) return { path: target.relative, exists: true, sha256: null };
-    const buffer = await this.readBuffer(target);
-    const text = decodeText(buffer);
-    return text === undefined ? { path: target.relative, exists: true, sha256: sha256(buffer) } : { path: target.relative, exists: true, sha256: sha256(buffer), text };
-  }
-
-  /** The text of a file, for edits: binary files are refused. */
-  private async readText(target: ResolvedPath): Promise<string> {
-    const text = decodeText(await this.readBuffer(target));
-    if (text === undefined) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative} is binary; use file_write`, { field: 'path' });
-    return text;
+    let target: Located;
+    try {
+      target = locateInWorkspace(workspace.root, path, { last: 'follow' });
+    } catch (error) {
+      // A missing parent (or a file where a directory would be): nothing there.
+      if (error instanceof CodeBuddyError && (error.code === 'E_NOT_FOUND' || error.code === 'E_NOT_A_DIRECTORY')) {
+        return { path: (await this.resolve(workspace, path)).relative, exists: false, sha256: null };
+      }
+      throw error;
+    }
+    try {
+      if (!target.info) return { path: target.relative, exists: false, sha256: null };
+      if (!target.info.isFile()) return { path: target.relative, exists: true, sha256: null };
+      const { buffer } = await this.readEntry(target);
+      const text = decodeText(buffer);
+      return text === undefined ? { path: target.relative, exists: true, sha256: sha256(buffer) } : { path: target.relative, exists: true, sha256: sha256(buffer), text };
+    } finally {
+      closeSync(target.dir);
+    }
   }
 
   async move(workspace: Workspace, input: { from: string; to: string; overwrite?: boolean }): Promise<{ from: string; to: string }> {
-    const source = await resolveEntryInWorkspace(workspace.root, input.from);
-    const destination = await resolveEntryInWorkspace(workspace.root, input.to);
-    if (source.relative === '') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'the workspace root cannot be moved', { field: 'from' });
-    if (destination.relative === source.relative) return { from: source.relative, to: destination.relative };
-    if (destination.relative.startsWith(`${source.relative}/`)) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'cannot move a directory into itself', { field: 'to' });
-    return this.locks.runAll([source.absolute, destination.absolute], async () => {
-      await lstat(source.absolute).catch((error: unknown) => fsError(error, source.relative));
-      const existing = await lstat(destination.absolute).catch(() => undefined);
-      if (existing && !input.overwrite) throw new CodeBuddyError('E_CONFLICT', `${destination.relative} exists; pass overwrite: true to replace it`, { field: 'to' });
-      if (existing?.isDirectory()) throw new CodeBuddyError('E_CONFLICT', `${destination.relative} is a directory and is never overwritten`, { field: 'to' });
-      await this.ensureDirectory(workspace, dirname(destination.absolute)).catch((error: unknown) => fsError(error, destination.relative));
-      await rename(source.absolute, destination.absolute).catch((error: unknown) => fsError(error, destination.relative));
-      return { from: source.relative, to: destination.relative };
-    });
+    const source = locateInWorkspace(workspace.root, input.from, { last: 'entry' });
+    let destination: Located | undefined;
+    try {
+      if (source.relative === '') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'the workspace root cannot be moved', { field: 'from' });
+      if (!source.info) throw notFound(source.relative);
+      // Only once the source is known to exist may the destination's directories be made.
+      destination = locateInWorkspace(workspace.root, input.to, { last: 'entry', createParents: this.ownerOf(workspace) });
+      const to = destination;
+      if (to.relative === source.relative) return { from: source.relative, to: to.relative };
+      if (to.relative.startsWith(`${source.relative}/`)) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'cannot move a directory into itself', { field: 'to' });
+      return await this.locks.runAll([this.lockKey(workspace, source.relative), this.lockKey(workspace, to.relative)], async () => {
+        lstatOrThrow(source);
+        const existing = lstatOrUndefined(to);
+        if (existing && !input.overwrite) throw new CodeBuddyError('E_CONFLICT', `${shown(to.relative)} exists; pass overwrite: true to replace it`, { field: 'to' });
+        if (existing?.isDirectory()) throw new CodeBuddyError('E_CONFLICT', `${shown(to.relative)} is a directory and is never overwritten`, { field: 'to' });
+        try {
+          renameSync(at(source.dir, source.name), at(to.dir, to.name));
+        } catch (error) {
+          throw fsError(error, to.relative);
+        }
+        return { from: source.relative, to: to.relative };
+      });
+    } finally {
+      closeSync(source.dir);
+      if (destination) closeSync(destination.dir);
+    }
   }
 
   async delete(workspace: Workspace, input: { path: string; recursive?: boolean }): Promise<{ path: string; type: 'file' | 'directory' | 'symlink' }> {
-    const target = await resolveEntryInWorkspace(workspace.root, input.path);
-    if (target.relative === '') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'the workspace root cannot be deleted; use workspace_delete', { field: 'path' });
-    return this.locks.run(target.absolute, async () => {
-      const info = await lstat(target.absolute).catch((error: unknown) => fsError(error, target.relative));
-      if (info.isDirectory()) {
-        if (!input.recursive) {
-          await rm(target.absolute, { recursive: false }).catch((error: unknown) => {
-            if (['ENOTEMPTY', 'EEXIST', 'ERR_FS_EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) {
+    const target = locateInWorkspace(workspace.root, input.path, { last: 'entry' });
+    try {
+      if (target.relative === '') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'the workspace root cannot be deleted; use workspace_delete', { field: 'path' });
+      return await this.locks.run(this.lockKey(workspace, target.relative), async () => {
+        const info = lstatOrThrow(target);
+        if (!info.isDirectory()) {
+          try {
+            unlinkSync(at(target.dir, target.name));
+          } catch (error) {
+            throw fsError(error, target.relative);
+          }
+          return { path: target.relative, type: info.isSymbolicLink() ? ('symlink' as const) : ('file' as const) };
+        }
+        if (input.recursive) await removeTree(target.dir, target.name, target.relative);
+        else {
+          try {
+            rmdirSync(at(target.dir, target.name));
+          } catch (error) {
+            if (['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) {
               throw new CodeBuddyError('E_CONFLICT', `${target.relative} is a directory that is not empty; pass recursive: true`, { field: 'recursive' });
             }
-            fsError(error, target.relative);
-          });
-          return { path: target.relative, type: 'directory' as const };
+            throw fsError(error, target.relative);
+          }
         }
-        await rm(target.absolute, { recursive: true, force: true });
         return { path: target.relative, type: 'directory' as const };
-      }
-      await unlink(target.absolute).catch((error: unknown) => fsError(error, target.relative));
-      return { path: target.relative, type: info.isSymbolicLink() ? ('symlink' as const) : ('file' as const) };
-    });
+      });
+    } finally {
+      closeSync(target.dir);
+    }
   }
 
   async stat(workspace: Workspace, input: { path: string }) {
-    const target = await resolveEntryInWorkspace(workspace.root, input.path);
-    const info = await lstat(target.absolute).catch((error: unknown) => fsError(error, target.relative));
-    const type = info.isDirectory() ? 'directory' : info.isFile() ? 'file' : info.isSymbolicLink() ? 'symlink' : 'other';
-    const result: { path: string; type: typeof type; size: number; modified: string; mode: string; sha256?: string } = {
-      path: target.relative,
-      type,
-      size: info.size,
-      modified: info.mtime.toISOString(),
-      mode: (info.mode & 0o7777).toString(8).padStart(4, '0'),
-    };
-    if (type === 'file' && info.size <= this.limits.maxFileBytes) result.sha256 = sha256(await readFile(target.absolute));
-    return result;
+    const target = locateInWorkspace(workspace.root, input.path, { last: 'entry' });
+    try {
+      const info = target.info;
+      if (!info) throw notFound(target.relative);
+      const type = info.isDirectory() ? 'directory' : info.isFile() ? 'file' : info.isSymbolicLink() ? 'symlink' : 'other';
+      const result: { path: string; type: typeof type; size: number; modified: string; mode: string; sha256?: string } = {
+        path: target.relative,
+        type,
+        size: info.size,
+        modified: info.mtime.toISOString(),
+        mode: (info.mode & 0o7777).toString(8).padStart(4, '0'),
+      };
+      if (type === 'file' && info.size <= this.limits.maxFileBytes) result.sha256 = sha256((await this.readEntry(target)).buffer);
+      return result;
+    } finally {
+      closeSync(target.dir);
+    }
   }
 
   private assertSize(size: number): void {
@@ -218,59 +262,100 @@ export class FileService {
     }
   }
 
-  private async readBuffer(target: ResolvedPath): Promise<Buffer> {
-    let info;
-    try {
-      info = statSync(target.absolute);
-    } catch (error) {
-      fsError(error, target.relative);
-    }
-    if (info.isDirectory()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative || '(workspace root)'} is a directory; use file_list`, { field: 'path' });
-    if (!info.isFile()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative} is not a regular file`, { field: 'path' });
+  private lockKey(workspace: Workspace, relative: string): string {
+    return `${workspace.root}\0${relative}`;
+  }
+
+  private ownerOf(workspace: Workspace): { owner?: { uid: number; gid: number } } {
+    return workspace.owner ? { owner: workspace.owner } : {};
+  }
+
+  /**
+   * The content of an open file, checked on its handle: a regular file (a directory, a FIFO,
+   * a device are refused, never read) no larger than maxFileBytes by its fstat, and never
+   * more than that read even if it grows meanwhile.
+   */
+  private async readOpen(fd: number, relative: string): Promise<Buffer> {
+    const info = fstatSync(fd);
+    if (info.isDirectory()) throw new CodeBuddyError('E_NOT_A_FILE', `${shown(relative)} is a directory; use file_list`, { field: 'path' });
+    if (!info.isFile()) throw new CodeBuddyError('E_NOT_A_FILE', `${relative} is not a regular file`, { field: 'path' });
     if (info.size > this.limits.maxFileBytes) {
-      throw new CodeBuddyError('E_TOO_LARGE', `${target.relative} is ${info.size} bytes; the limit is ${this.limits.maxFileBytes}; use file_search to find what you need`, { field: 'path' });
+      throw new CodeBuddyError('E_TOO_LARGE', `${relative} is ${info.size} bytes; the limit is ${this.limits.maxFileBytes}; use file_search to find what you need`, { field: 'path' });
+    }
+    return readOpenFile(fd, info.size);
+  }
+
+  /** Reads the located entry itself (a symlink swapped in there since is refused, not followed). */
+  private async readEntry(target: Located): Promise<{ buffer: Buffer; info: Stats }> {
+    let fd: number;
+    try {
+      fd = openSync(target.name === '' ? at(target.dir) : at(target.dir, target.name), target.name === '' ? READ_FILE & ~O_NOFOLLOW : READ_FILE);
+    } catch (error) {
+      throw fsError(error, target.relative);
     }
     try {
-      // Source files are small: reading them synchronously costs microseconds, where the promise
-      // API costs four thread-pool round trips. Large files stay off the event loop.
-      return info.size <= SYNC_READ_LIMIT ? readFileSync(target.absolute) : await readFile(target.absolute);
-    } catch (error) {
-      fsError(error, target.relative);
+      const buffer = await this.readOpen(fd, target.relative);
+      return { buffer, info: fstatSync(fd) };
+    } finally {
+      closeSync(fd);
     }
   }
 
   /** What is at the target now: its mode, and its hash only when a caller must compare it. */
-  private async currentState(target: ResolvedPath, withHash: boolean): Promise<{ sha256?: string; mode: number } | undefined> {
-    const info = await lstat(target.absolute).catch(() => undefined);
+  private async currentState(target: Located, withHash: boolean): Promise<{ sha256?: string; mode: number } | undefined> {
+    const info = lstatOrUndefined(target);
     if (!info) return undefined;
-    if (info.isDirectory()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative || '(workspace root)'} is a directory`, { field: 'path' });
+    if (info.isDirectory()) throw new CodeBuddyError('E_NOT_A_FILE', `${shown(target.relative)} is a directory`, { field: 'path' });
     if (!info.isFile()) return { mode: 0o644 };
-    return withHash ? { sha256: sha256(await readFile(target.absolute)), mode: info.mode } : { mode: info.mode };
+    return withHash ? { sha256: sha256((await this.readEntry(target)).buffer), mode: info.mode } : { mode: info.mode };
   }
 
   /**
-   * mkdir -p, with every directory it makes given to the workspace's owner (a Docker
-   * workspace's commands run as that user and must be able to use them).
+   * A temporary file created beside the target in the target's directory handle (O_EXCL,
+   * O_NOFOLLOW: never through anything already there), given to the workspace's owner,
+   * then renamed over the target within that same directory: readers see the old file or
+   * the new one, never a mix, and nothing can redirect either step.
    */
-  private async ensureDirectory(workspace: Workspace, directory: string): Promise<void> {
-    const first = await mkdir(directory, { recursive: true });
-    if (!workspace.owner || first === undefined) return;
-    const made = relative(dirname(first), directory).split(sep);
-    for (let depth = 1; depth <= made.length; depth++) await chown(join(dirname(first), ...made.slice(0, depth)), workspace.owner.uid, workspace.owner.gid);
-  }
-
-  /** Temp file beside the target, then rename: readers see the old file or the new one, never a mix. */
-  private async atomicWrite(workspace: Workspace, target: ResolvedPath, data: Buffer, mode: number | undefined): Promise<void> {
-    const directory = dirname(target.absolute);
-    await this.ensureDirectory(workspace, directory).catch((error: unknown) => fsError(error, target.relative));
-    const temporary = join(directory, `.${basename(target.absolute)}.${randomBytes(6).toString('hex')}.cb-tmp`);
+  private async atomicWrite(workspace: Workspace, target: Located, data: Buffer, mode: number | undefined): Promise<void> {
+    const temporary = `.${target.name.slice(0, 64)}.${randomBytes(6).toString('hex')}.cb-tmp`;
+    const temporaryPath = at(target.dir, temporary);
     try {
-      await writeFile(temporary, data, { flag: 'wx', mode: mode === undefined ? 0o644 : mode & 0o7777 });
-      if (workspace.owner) await chown(temporary, workspace.owner.uid, workspace.owner.gid);
-      await rename(temporary, target.absolute);
+      const fd = openSync(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode === undefined ? 0o644 : mode & 0o7777);
+      try {
+        if (workspace.owner) fchownSync(fd, workspace.owner.uid, workspace.owner.gid);
+        await writeOpenFile(fd, data);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temporaryPath, at(target.dir, target.name));
     } catch (error) {
-      await unlink(temporary).catch(() => undefined);
-      fsError(error, target.relative);
+      try {
+        unlinkSync(temporaryPath);
+      } catch {
+        // never created, or already renamed
+      }
+      throw fsError(error, target.relative);
     }
+  }
+}
+
+/** The entry now (not as the walk saw it); the root is its own handle. */
+function lstatNow(entry: Located): Stats {
+  return entry.name === '' ? fstatSync(entry.dir) : lstatSync(at(entry.dir, entry.name));
+}
+
+function lstatOrUndefined(entry: Located): Stats | undefined {
+  try {
+    return lstatNow(entry);
+  } catch {
+    return undefined;
+  }
+}
+
+function lstatOrThrow(entry: Located): Stats {
+  try {
+    return lstatNow(entry);
+  } catch (error) {
+    throw fsError(error, entry.relative);
   }
 }

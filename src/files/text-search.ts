@@ -1,15 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import { compileSafeRegex } from '../core/safe-regex.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { resolveExisting } from './path-resolver.js';
+import { readRegularFileAt } from './regular-file.js';
 import { decodeText, splitLines } from './text-content.js';
 import { walkTree } from './tree-walker.js';
+import { ParentDirectories } from './workspace-handle.js';
 
 export interface SearchInput {
   pattern: string;
@@ -48,6 +48,10 @@ type Collected = Map<string, FileLines>;
 
 const MAX_MATCHES = 20_000;
 const MAX_LINE_CHARS = 500;
+/** How long one search may run before ripgrep is killed (a file swapped for a FIFO mid-search would block it for ever). */
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** Bytes of file names per ripgrep run: well under Linux's argument limits (2 MiB in all, 128 KiB per argument). */
+const MAX_ARGUMENT_BYTES = 256 * 1024;
 
 const clip = (text: string) => (text.length > MAX_LINE_CHARS ? `${text.slice(0, MAX_LINE_CHARS)}…` : text);
 
@@ -59,11 +63,30 @@ function hasRipgrep(): boolean {
 
 /**
  * Content search over a workspace: ripgrep when it is on PATH (fast, parallel), a
- * built-in walk otherwise; both honour .gitignore, skip binary files, and answer in
+ * built-in scan otherwise; both search the same files, skip binary files, and answer in
  * path-then-line order so pages are stable.
+ *
+ * Which files: both engines take them from the server's own walk (tree-walker.ts), which
+ * reads each .gitignore safely (a regular file of sane size, through directory handles)
+ * and never follows a symlink. ripgrep runs as the server's user and, left to walk on its
+ * own, would open every .gitignore (and .ignore, and those of the directories above the
+ * workspace) by name: following a symlinked one to a host file (an oracle on its content,
+ * or /dev/zero), or blocking for ever on a FIFO. So it is given the walk's files as
+ * explicit paths, with --no-ignore (it reads no ignore file at all), --no-config and
+ * --no-follow. The walk costs about what ripgrep's own walk did, the results equal the
+ * built-in engine's, and the explicit list is searched in parallel as before.
+ *
+ * ripgrep still opens those files by name. A directory swapped for a symlink between the
+ * walk and its open would make it read a host file; so every file it reports a match in
+ * is read again through handles and its reported lines compared, and a file whose lines
+ * differ is dropped. A timeout kills ripgrep whatever it is blocked on.
  */
 export class TextSearch {
-  constructor(private readonly options: { engine: 'auto' | 'ripgrep' | 'builtin'; pageSize: number; maxFileBytes: number }) {}
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: { engine: 'auto' | 'ripgrep' | 'builtin'; pageSize: number; maxFileBytes: number; timeoutMs?: number }) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
 
   get engine(): 'ripgrep' | 'builtin' {
     if (this.options.engine === 'auto') return hasRipgrep() ? 'ripgrep' : 'builtin';
@@ -80,10 +103,10 @@ export class TextSearch {
       if (state.q !== query) throw new CodeBuddyError('E_INVALID_CURSOR', 'that cursor belongs to another file_search query', { field: 'cursor' });
       skip = state.skip;
     }
+    // A single file is searched only if it is a regular one: ripgrep would block on a FIFO.
+    const files = start.isDirectory || start.isFile ? await this.candidates(workspace.root, start.relative, start.isDirectory, input.glob) : [];
     const collected =
-      this.engine === 'ripgrep'
-        ? await this.ripgrep(workspace.root, start.relative, input, context, signal)
-        : await this.builtin(workspace.root, start.relative, start.isDirectory, input, context);
+      this.engine === 'ripgrep' ? await this.ripgrep(workspace.root, files, input, context, signal) : await this.builtin(workspace.root, files, input, context);
 
     const all = flatten(collected, context);
     const page: SearchPage = { matches: all.slice(skip, skip + this.options.pageSize), total: all.length, capped: all.length >= MAX_MATCHES };
@@ -91,16 +114,42 @@ export class TextSearch {
     return page;
   }
 
-  private async ripgrep(root: string, start: string, input: SearchInput, context: number, signal?: AbortSignal): Promise<Collected> {
-    const args = ['--json', '--hidden', '--no-require-git', '--glob', '!.git', '--max-filesize', String(this.options.maxFileBytes)];
+  /** The files to search, in walk order: .gitignore honoured, the glob matched against paths relative to the start directory. */
+  private async candidates(root: string, start: string, startIsDirectory: boolean, glob: string | undefined): Promise<string[]> {
+    const globMatches = glob ? picomatch(glob, { dot: true, basename: !glob.includes('/') }) : undefined;
+    const prefix = !startIsDirectory ? start.lastIndexOf('/') + 1 : start === '' ? 0 : start.length + 1;
+    const entries = startIsDirectory ? await walkTree(root, start) : [{ path: start, type: 'file' as const }];
+    return entries.filter((entry) => entry.type === 'file' && (!globMatches || globMatches(entry.path.slice(prefix)))).map((entry) => entry.path);
+  }
+
+  private async ripgrep(root: string, files: string[], input: SearchInput, context: number, signal?: AbortSignal): Promise<Collected> {
+    const args = ['--json', '--no-config', '--no-ignore', '--no-follow', '--max-filesize', String(this.options.maxFileBytes)];
     if (!input.regex) args.push('--fixed-strings');
     if (input.ignore_case) args.push('--ignore-case');
     if (context > 0) args.push('--context', String(context));
-    if (input.glob) args.push('--glob', input.glob);
     // After `--` the pattern is positional, so one that starts with `-` is not read as a flag.
-    args.push('--', input.pattern, start === '' ? '.' : start);
+    args.push('--', input.pattern);
 
+    const collected: Collected = new Map();
+    const deadline = Date.now() + this.timeoutMs;
+    // No files: ripgrep still checks the pattern, on empty input (stdin is /dev/null).
+    // Each name as ./name: a file called `-` is a file, not stdin.
+    for (const batch of files.length === 0 ? [['-']] : batches(files.map((file) => `./${file}`))) {
+      const full = await this.ripgrepBatch(root, [...args, ...batch], collected, deadline, signal);
+      if (full) break;
+    }
+    await this.verify(root, collected);
+    return collected;
+  }
+
+  /** One ripgrep run over some files, its matches added to `collected`; true once the match cap is reached. */
+  private async ripgrepBatch(root: string, args: string[], collected: Collected, deadline: number, signal?: AbortSignal): Promise<boolean> {
     const child = spawn('rg', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], signal });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, Math.max(0, deadline - Date.now()));
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk.slice(0, 4000)));
     const exited = new Promise<number | null>((resolve, reject) => {
@@ -108,61 +157,117 @@ export class TextSearch {
       child.on('error', reject);
     });
 
-    const collected: Collected = new Map();
-    let matches = 0;
-    for await (const line of createInterface({ input: child.stdout })) {
-      const event = JSON.parse(line) as { type: string; data: { path?: { text?: string }; lines?: { text?: string }; line_number?: number } };
-      if (event.type !== 'match' && event.type !== 'context') continue;
-      const path = event.data.path?.text;
-      const text = event.data.lines?.text;
-      const number = event.data.line_number;
-      if (path === undefined || text === undefined || number === undefined) continue; // non-UTF-8 names or content
-      const file = fileEntry(collected, path.startsWith('./') ? path.slice(2) : path);
-      file.text.set(number, text.replace(/\r?\n$/, ''));
-      if (event.type === 'match') {
-        file.matches.push(number);
-        if (++matches >= MAX_MATCHES) {
-          child.kill();
-          break;
+    let matches = [...collected.values()].reduce((sum, file) => sum + file.matches.length, 0);
+    const binary = new Set<string>();
+    try {
+      for await (const line of createInterface({ input: child.stdout })) {
+        const event = JSON.parse(line) as { type: string; data: { path?: { text?: string }; lines?: { text?: string }; line_number?: number; binary_offset?: number | null } };
+        const path = event.data.path?.text;
+        // An explicit path is searched even when it is binary; the end event says so, and the file is dropped as a walk would have skipped it.
+        if (event.type === 'end' && path !== undefined && event.data.binary_offset != null) binary.add(path.slice(2));
+        if (event.type !== 'match' && event.type !== 'context') continue;
+        const text = event.data.lines?.text;
+        const number = event.data.line_number;
+        if (path === undefined || text === undefined || number === undefined) continue; // non-UTF-8 names or content
+        const file = fileEntry(collected, path.slice(2));
+        file.text.set(number, text.replace(/\r?\n$/, ''));
+        if (event.type === 'match') {
+          file.matches.push(number);
+          if (++matches >= MAX_MATCHES) {
+            child.kill();
+            break;
+          }
         }
       }
+      const code = await exited.catch((error: unknown) => {
+        if ((error as Error).name === 'AbortError') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'search cancelled');
+        throw error;
+      });
+      if (timedOut) throw new CodeBuddyError('E_TOO_LARGE', `the search took longer than ${Math.round(this.timeoutMs / 1000)} s and was stopped; narrow it with path or glob`);
+      if (code === 2 && matches === 0 && /regex parse error|unrecognized/i.test(stderr)) {
+        throw new CodeBuddyError('E_INVALID_ARGUMENT', `invalid pattern: ${stderr.trim().split('\n').slice(-3).join(' ')}`, { field: 'pattern' });
+      }
+    } finally {
+      clearTimeout(timer);
     }
-    const code = await exited.catch((error: unknown) => {
-      if ((error as Error).name === 'AbortError') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'search cancelled');
-      throw error;
-    });
-    if (code === 2 && matches === 0 && /regex parse error|error parsing glob|unrecognized/i.test(stderr)) {
-      throw new CodeBuddyError('E_INVALID_ARGUMENT', `invalid pattern: ${stderr.trim().split('\n').slice(-3).join(' ')}`, { field: /glob/i.test(stderr) ? 'glob' : 'pattern' });
-    }
-    return collected;
+    for (const path of binary) collected.delete(path);
+    return matches >= MAX_MATCHES;
   }
 
-  private async builtin(root: string, start: string, startIsDirectory: boolean, input: SearchInput, context: number): Promise<Collected> {
+  /**
+   * Keeps only what the files really say: each file ripgrep reported is read again through
+   * handles, and dropped if it is no longer a regular text file within the size limit or
+   * if any reported line differs (ripgrep read something else by that name: a race).
+   */
+  private async verify(root: string, collected: Collected): Promise<void> {
+    const parents = new ParentDirectories(root);
+    try {
+      for (const [path, file] of collected) {
+        const lines = await this.readText(parents, path).then((text) => (text === undefined ? undefined : splitLines(text)));
+        const same = lines !== undefined && [...file.text].every(([number, text]) => lines[number - 1] === text);
+        if (!same) collected.delete(path);
+      }
+    } finally {
+      parents.close();
+    }
+  }
+
+  /** A candidate's text through directory handles, or undefined when it cannot be searched (gone, not a regular file, too large, binary). */
+  private async readText(parents: ParentDirectories, path: string): Promise<string | undefined> {
+    let parent;
+    try {
+      parent = parents.parentOf(path);
+    } catch {
+      return undefined;
+    }
+    const buffer = await readRegularFileAt(parent.dir, parent.name, this.options.maxFileBytes);
+    return buffer === undefined ? undefined : decodeText(buffer);
+  }
+
+  private async builtin(root: string, files: string[], input: SearchInput, context: number): Promise<Collected> {
     // Linear time: an agent's pattern must not backtrack for seconds on a crafted line.
     const matcher = compileSafeRegex(input.pattern, { field: 'pattern', literal: !input.regex, ignoreCase: !!input.ignore_case });
-    const globMatches = input.glob ? picomatch(input.glob, { dot: true, basename: !input.glob.includes('/') }) : undefined;
-    const prefix = !startIsDirectory ? start.lastIndexOf('/') + 1 : start === '' ? 0 : start.length + 1;
     const collected: Collected = new Map();
     let matches = 0;
-    const entries = startIsDirectory ? await walkTree(root, start) : [{ path: start, type: 'file' as const }];
-    for (const entry of entries) {
-      if (entry.type !== 'file' || (globMatches && !globMatches(entry.path.slice(prefix)))) continue;
-      const buffer = await readFile(join(root, entry.path)).catch(() => undefined);
-      if (!buffer || buffer.length > this.options.maxFileBytes) continue;
-      const text = decodeText(buffer);
-      if (text === undefined) continue;
-      const lines = splitLines(text);
-      lines.forEach((line, index) => {
-        if (matches >= MAX_MATCHES || !matcher.test(line)) return;
-        matches++;
-        const file = fileEntry(collected, entry.path);
-        file.matches.push(index + 1);
-        for (let n = Math.max(0, index - context); n <= Math.min(lines.length - 1, index + context); n++) file.text.set(n + 1, lines[n]!);
-      });
-      if (matches >= MAX_MATCHES) break;
+    const parents = new ParentDirectories(root);
+    try {
+      for (const path of files) {
+        const text = await this.readText(parents, path);
+        if (text === undefined) continue;
+        const lines = splitLines(text);
+        lines.forEach((line, index) => {
+          if (matches >= MAX_MATCHES || !matcher.test(line)) return;
+          matches++;
+          const file = fileEntry(collected, path);
+          file.matches.push(index + 1);
+          for (let n = Math.max(0, index - context); n <= Math.min(lines.length - 1, index + context); n++) file.text.set(n + 1, lines[n]!);
+        });
+        if (matches >= MAX_MATCHES) break;
+      }
+    } finally {
+      parents.close();
     }
     return collected;
   }
+}
+
+/** File names split so that no one ripgrep command line grows past MAX_ARGUMENT_BYTES. */
+function batches(files: string[]): string[][] {
+  const out: string[][] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    const size = Buffer.byteLength(file) + 1;
+    if (current.length > 0 && bytes + size > MAX_ARGUMENT_BYTES) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(file);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 function fileEntry(collected: Collected, path: string): FileLines {

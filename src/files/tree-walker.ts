@@ -1,6 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import ignore, { type Ignore } from 'ignore';
+import { LifoSlots } from './lifo-slots.js';
+import { readRegularFileAt } from './regular-file.js';
+import { at, DIRECTORY } from './workspace-handle.js';
 
 export interface TreeEntry {
   /** Workspace-relative, `/`-separated. */
@@ -15,13 +18,19 @@ interface IgnoreScope {
   rules: Ignore;
 }
 
-async function loadGitignore(root: string, directory: string): Promise<IgnoreScope | undefined> {
-  try {
-    const text = await readFile(join(root, directory, '.gitignore'), 'utf8');
-    return { base: directory, rules: ignore().add(text) };
-  } catch {
-    return undefined;
-  }
+/** A .gitignore larger than this is not a list of patterns someone wrote: it is ignored. */
+export const MAX_GITIGNORE_BYTES = 1024 * 1024;
+/** Directories read at once by one walk (the thread pool has 4 threads by default). */
+const WALK_SLOTS = 8;
+
+/**
+ * The rules of the .gitignore in the open directory `dir`, if it is a regular file of a
+ * sane size. A FIFO, a device, a socket or a symlink named .gitignore is never opened
+ * blocking, never followed and never read (workspace code writes these on purpose).
+ */
+async function loadGitignore(dir: number, base: string): Promise<IgnoreScope | undefined> {
+  const content = await readRegularFileAt(dir, '.gitignore', MAX_GITIGNORE_BYTES);
+  return content === undefined ? undefined : { base, rules: ignore().add(content.toString('utf8')) };
 }
 
 function isIgnored(scopes: readonly IgnoreScope[], path: string, isDirectory: boolean): boolean {
@@ -34,10 +43,28 @@ function isIgnored(scopes: readonly IgnoreScope[], path: string, isDirectory: bo
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** A directory handle shared by the walks of its subdirectories: closed when the last one has opened its own. */
+class SharedDirectory {
+  private refs = 1;
+
+  constructor(readonly fd: number) {}
+
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+
+  release(): void {
+    if (--this.refs === 0) closeSync(this.fd);
+  }
+}
+
 /**
- * Every entry below `start` (workspace-relative) in depth-first, name-sorted order,
- * honouring each .gitignore on the way down (and those above `start`) and never entering
- * `.git`. Symlinks are reported, never followed, so a walk cannot leave the workspace.
+ * Every entry below `start` (workspace-relative, canonical) in depth-first, name-sorted
+ * order, honouring each .gitignore on the way down (and those above `start`) and never
+ * entering `.git`. Each directory is opened from its parent's handle without following a
+ * symlink (workspace-handle.ts), so neither a link nor one swapped in mid-walk leads it
+ * outside: symlinks are reported, never followed.
  *
  * Sibling directories are read concurrently (the file system works in parallel on the
  * thread pool) and stitched back in order, so the result is deterministic: callers page
@@ -46,35 +73,74 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
 export async function walkTree(root: string, start: string, options: { maxDepth?: number } = {}): Promise<TreeEntry[]> {
   const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
   const scopes: IgnoreScope[] = [];
-  const ancestors = start === '' ? [] : start.split('/').map((_, index, parts) => parts.slice(0, index).join('/'));
-  for (const directory of ancestors) {
-    const scope = await loadGitignore(root, directory);
-    if (scope) scopes.push(scope);
+  let fd: number;
+  try {
+    fd = openSync(root, DIRECTORY);
+  } catch {
+    return [];
   }
-  return walkDirectory(root, start, 1, maxDepth, scopes);
+  // Down to `start`, reading the .gitignore of each directory above it.
+  const parts = start === '' ? [] : start.split('/');
+  for (let index = 0; index < parts.length; index++) {
+    const scope = await loadGitignore(fd, parts.slice(0, index).join('/'));
+    if (scope) scopes.push(scope);
+    let next: number;
+    try {
+      next = openSync(at(fd, parts[index]!), DIRECTORY);
+    } catch {
+      next = -1; // gone, or no longer a directory (a link now): nothing to list there
+    } finally {
+      closeSync(fd);
+    }
+    if (next < 0) return [];
+    fd = next;
+  }
+  return readDirectory(new LifoSlots(WALK_SLOTS), new SharedDirectory(fd), start, 1, maxDepth, scopes);
 }
 
-async function walkDirectory(root: string, directory: string, depth: number, maxDepth: number, inherited: readonly IgnoreScope[]): Promise<TreeEntry[]> {
-  let entries;
+/** Opens the subdirectory `name` of `parent` (taking over one reference to it) once a slot is free, and walks it. */
+async function walkSubdirectory(slots: LifoSlots, parent: SharedDirectory, name: string, directory: string, depth: number, maxDepth: number, inherited: readonly IgnoreScope[]): Promise<TreeEntry[]> {
+  await slots.acquire();
+  let fd: number;
   try {
-    entries = await readdir(join(root, directory), { withFileTypes: true });
+    fd = openSync(at(parent.fd, name), DIRECTORY);
   } catch {
-    return []; // vanished or unreadable meanwhile: nothing to list there
+    slots.release();
+    return []; // vanished or replaced meanwhile: nothing to list there
+  } finally {
+    parent.release();
   }
-  // Only a directory that has a .gitignore pays for reading one.
-  const own = entries.some((entry) => entry.name === '.gitignore' && entry.isFile()) ? await loadGitignore(root, directory) : undefined;
-  const scopes = own ? [...inherited, own] : inherited;
+  return readDirectory(slots, new SharedDirectory(fd), directory, depth, maxDepth, inherited, true);
+}
 
-  entries.sort(byName);
+/** Lists the open directory `dir` (taking over one reference to it) and walks its subdirectories. */
+async function readDirectory(slots: LifoSlots, dir: SharedDirectory, directory: string, depth: number, maxDepth: number, inherited: readonly IgnoreScope[], holdsSlot = false): Promise<TreeEntry[]> {
+  if (!holdsSlot) await slots.acquire();
   const kept: TreeEntry[] = [];
   const subtrees: Promise<TreeEntry[]>[] = [];
-  for (const entry of entries) {
-    if (entry.name === '.git') continue;
-    const path = directory === '' ? entry.name : `${directory}/${entry.name}`;
-    const isDirectory = entry.isDirectory();
-    if (isIgnored(scopes, path, isDirectory)) continue;
-    kept.push({ path, type: isDirectory ? 'directory' : entry.isFile() ? 'file' : entry.isSymbolicLink() ? 'symlink' : 'other', depth });
-    if (isDirectory && depth < maxDepth) subtrees.push(walkDirectory(root, path, depth + 1, maxDepth, scopes));
+  try {
+    let entries;
+    try {
+      entries = await readdir(at(dir.fd), { withFileTypes: true });
+    } catch {
+      return []; // vanished or unreadable meanwhile: nothing to list there
+    }
+    // Only a directory that has a .gitignore pays for reading one.
+    const own = entries.some((entry) => entry.name === '.gitignore' && entry.isFile()) ? await loadGitignore(dir.fd, directory) : undefined;
+    const scopes = own ? [...inherited, own] : inherited;
+
+    entries.sort(byName);
+    for (const entry of entries) {
+      if (entry.name === '.git') continue;
+      const path = directory === '' ? entry.name : `${directory}/${entry.name}`;
+      const isDirectory = entry.isDirectory();
+      if (isIgnored(scopes, path, isDirectory)) continue;
+      kept.push({ path, type: isDirectory ? 'directory' : entry.isFile() ? 'file' : entry.isSymbolicLink() ? 'symlink' : 'other', depth });
+      if (isDirectory && depth < maxDepth) subtrees.push(walkSubdirectory(slots, dir.retain(), entry.name, path, depth + 1, maxDepth, scopes));
+    }
+  } finally {
+    slots.release();
+    dir.release();
   }
 
   const children = await Promise.all(subtrees);
