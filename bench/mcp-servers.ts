@@ -63,7 +63,8 @@ export async function startCodeBuddy(options: { treeDir: string; dataDir: string
   rmSync(options.dataDir, { recursive: true, force: true });
   mkdirSync(options.dataDir, { recursive: true });
   const args = [join(repoRoot, 'dist/cli/main.js'), 'serve', '--stdio', '--workspace', options.treeDir, '--data-dir', options.dataDir];
-  const env = childEnv({ ...(options.logLevel === undefined ? {} : { CODEBUDDY_LOG_LEVEL: options.logLevel }), ...options.settings });
+  // No per-workspace loop-mounted disks: they outlive the server, and each run starts by removing its data directory.
+  const env = childEnv({ CODEBUDDY_WORKSPACE_DISK_BYTES: '0', ...(options.logLevel === undefined ? {} : { CODEBUDDY_LOG_LEVEL: options.logLevel }), ...options.settings });
   return connect(options.name ?? 'codebuddy', args, env);
 }
 
