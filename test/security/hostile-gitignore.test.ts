@@ -83,11 +83,19 @@ describe.each(['ripgrep', 'builtin'] as const)('hostile .gitignore files (search
   });
 
   it('control: a plain .gitignore does hide what it names (so the cases below prove something)', async () => {
-    writeFileSync(join(root, 'sub/.gitignore'), '*.md\ndeep.txt\n');
-    const listed = (await ok('control file_list', 'file_list', { depth: 5 }))['entries'] as { path: string }[];
-    expect(listed.map((e) => e.path)).not.toContain('sub/keep.md');
-    expect(listed.map((e) => e.path)).not.toContain('sub/inner/deep.txt');
-    expect((await ok('control file_search', 'file_search', { pattern: `needle-${tag}` }))['total']).toBe(1);
+    // A first search before the .gitignore exists: ripgrep's later searches start from what this one saw.
+    expect((await ok('control file_search', 'file_search', { pattern: `needle-${tag}` }))['total']).toBe(3);
+    for (const rules of ['*.md\ndeep.txt\n', '*.md\ninner/\n']) {
+      writeFileSync(join(root, 'sub/.gitignore'), rules);
+      const listed = (await ok('control file_list', 'file_list', { depth: 5 }))['entries'] as { path: string }[];
+      expect(listed.map((e) => e.path)).not.toContain('sub/keep.md');
+      expect(listed.map((e) => e.path)).not.toContain('sub/inner/deep.txt');
+      for (let i = 0; i < 2; i++) {
+        const found = await ok('control file_search', 'file_search', { pattern: `needle-${tag}` });
+        expect((found['matches'] as { path: string }[]).map((m) => m.path)).toEqual(['keep.txt']);
+      }
+      expect((await ok('control file_search sub', 'file_search', { pattern: `needle-${tag}`, path: 'sub' }))['total']).toBe(0);
+    }
     clearGitignores();
   });
 
