@@ -225,7 +225,7 @@ export class TextSearch {
         if ((error as Error).name === 'AbortError') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'search cancelled');
         throw error;
       });
-      if (timedOut) throw new CodeBuddyError('E_TOO_LARGE', `the search took longer than ${Math.round(this.timeoutMs / 1000)} s and was stopped; narrow it with path or glob`);
+      if (timedOut) throw new CodeBuddyError('E_TOO_LARGE', `the search took longer than ${this.timeoutMs / 1000} s and was stopped; narrow it with path or glob`);
       if (code === 2 && matches === 0 && /regex parse error|unrecognized/i.test(stderr)) {
         throw new CodeBuddyError('E_INVALID_ARGUMENT', `invalid pattern: ${stderr.trim().split('\n').slice(-3).join(' ')}`, { field: 'pattern' });
       }

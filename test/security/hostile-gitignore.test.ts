@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TextSearch } from '../../src/files/text-search.js';
+import type { Workspace } from '../../src/workspaces/workspace.js';
 import { connectModernHttp, type McpClient, type ToolAnswer } from '../helpers/mcp-clients.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
 
@@ -196,5 +198,22 @@ describe.each(['ripgrep', 'builtin'] as const)('hostile .gitignore files (search
     await everythingVisible('after');
     expect((await bystander.call('file_read', { path: 'hello.txt', workspace: 'calm' })).structured?.['content']).toBe('hello');
     expect(() => unlinkSync(join(root, '.gitignore'))).toThrow();
+  });
+});
+
+describe('ripgrep is bounded in time', () => {
+  it('is killed at its timeout, and the answer says so', async () => {
+    const root = realpathSync(tempDir('codebuddy-slow-search-'));
+    try {
+      for (let i = 0; i < 200; i++) writeFileSync(join(root, `f${i}.txt`), `needle ${i}\n`.repeat(100));
+      const workspace = { id: 'w', tenantId: 't', name: 'w', root, adopted: true, runtime: 'local', status: 'ready', createdBy: 'u', createdAt: 0 } satisfies Workspace;
+      // No search finishes within a millisecond: spawning ripgrep alone takes longer.
+      const search = new TextSearch({ engine: 'ripgrep', pageSize: 10, maxFileBytes: 1024 * 1024, timeoutMs: 1 });
+      await expect(search.search(workspace, { pattern: 'needle' })).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringContaining('took longer than') });
+      const patient = new TextSearch({ engine: 'ripgrep', pageSize: 10, maxFileBytes: 1024 * 1024 });
+      expect((await patient.search(workspace, { pattern: 'needle' })).total).toBe(20_000);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
