@@ -8,7 +8,7 @@ import type { Workspace } from '../workspaces/workspace.js';
 import { resolveExisting } from './path-resolver.js';
 import { readRegularFileAt } from './regular-file.js';
 import { decodeText, splitLines } from './text-content.js';
-import { walkTree } from './tree-walker.js';
+import { walkTree, WalkExclusion } from './tree-walker.js';
 import { ParentDirectories } from './workspace-handle.js';
 
 export interface SearchInput {
@@ -20,6 +20,8 @@ export interface SearchInput {
   context?: number;
   cursor?: string;
 }
+
+type SearchStart = { relative: string; isDirectory: boolean; isFile: boolean };
 
 export interface SearchMatch {
   path: string;
@@ -50,6 +52,11 @@ const MAX_MATCHES = 20_000;
 const MAX_LINE_CHARS = 500;
 /** How long one search may run before ripgrep is killed (a file swapped for a FIFO mid-search would block it for ever). */
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Ignored directories one search may tell ripgrep to skip, and workspaces remembered. */
+const MAX_PRUNED_DIRECTORIES = 200;
+const MAX_REMEMBERED_ROOTS = 256;
+/** How long a walk's ignored directories serve as a hint before a search walks again. */
+const HINT_TTL_MS = 30_000;
 /** Bytes of file names per ripgrep run: well under Linux's argument limits (2 MiB in all, 128 KiB per argument). */
 const MAX_ARGUMENT_BYTES = 256 * 1024;
 
@@ -66,23 +73,33 @@ function hasRipgrep(): boolean {
  * built-in scan otherwise; both search the same files, skip binary files, and answer in
  * path-then-line order so pages are stable.
  *
- * Which files: both engines take them from the server's own walk (tree-walker.ts), which
- * reads each .gitignore safely (a regular file of sane size, through directory handles)
- * and never follows a symlink. ripgrep runs as the server's user and, left to walk on its
- * own, would open every .gitignore (and .ignore, and those of the directories above the
- * workspace) by name: following a symlinked one to a host file (an oracle on its content,
- * or /dev/zero), or blocking for ever on a FIFO. So it is given the walk's files as
- * explicit paths, with --no-ignore (it reads no ignore file at all), --no-config and
- * --no-follow. The walk costs about what ripgrep's own walk did, the results equal the
- * built-in engine's, and the explicit list is searched in parallel as before.
+ * Which files: those the server's own walk (tree-walker.ts) lists, which reads each
+ * .gitignore safely (a regular file of sane size, through directory handles) and never
+ * follows a symlink. ripgrep runs as the server's user and, left to honour ignore files,
+ * would open every .gitignore (and .ignore, and those of the directories above the
+ * workspace) by name: following a symlinked one to a host file (an oracle on its
+ * content, or /dev/zero), or blocking for ever on a FIFO. So it reads none (--no-ignore,
+ * --no-config, --no-follow), and:
  *
- * ripgrep still opens those files by name. A directory swapped for a symlink between the
- * walk and its open would make it read a host file; so every file it reports a match in
- * is read again through handles and its reported lines compared, and a file whose lines
+ * - the first search of a workspace (and one on a single file, or once the hint below is
+ *   stale) walks first and gives ripgrep the walk's files as explicit paths;
+ * - later ones let ripgrep walk on its own, told to skip the directories the last walk
+ *   found ignored (`--glob !/dir/`: a speed hint only), and judge each file it reports a
+ *   match in by the walk's own rules (WalkExclusion: the .gitignore files on that file's
+ *   way only). That costs about what ripgrep alone does; a full walk first would add
+ *   about half again.
+ *
+ * Either way the results equal the built-in engine's.
+ *
+ * ripgrep still opens files by name. A directory swapped for a symlink between the walk
+ * and its open would make it read a host file; so every file it reports a match in is
+ * read again through handles and its reported lines compared, and a file whose lines
  * differ is dropped. A timeout kills ripgrep whatever it is blocked on.
  */
 export class TextSearch {
   private readonly timeoutMs: number;
+  /** Per workspace root, the directories its last walk skipped as ignored, and when (see above). */
+  private readonly ignoredByRoot = new Map<string, { directories: string[]; at: number }>();
 
   constructor(private readonly options: { engine: 'auto' | 'ripgrep' | 'builtin'; pageSize: number; maxFileBytes: number; timeoutMs?: number }) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -103,10 +120,10 @@ export class TextSearch {
       if (state.q !== query) throw new CodeBuddyError('E_INVALID_CURSOR', 'that cursor belongs to another file_search query', { field: 'cursor' });
       skip = state.skip;
     }
-    // A single file is searched only if it is a regular one: ripgrep would block on a FIFO.
-    const files = start.isDirectory || start.isFile ? await this.candidates(workspace.root, start.relative, start.isDirectory, input.glob) : [];
     const collected =
-      this.engine === 'ripgrep' ? await this.ripgrep(workspace.root, files, input, context, signal) : await this.builtin(workspace.root, files, input, context);
+      this.engine === 'ripgrep'
+        ? await this.ripgrep(workspace.root, start, input, context, signal)
+        : await this.builtin(workspace.root, await this.candidates(workspace.root, start, input.glob), input, context);
 
     const all = flatten(collected, context);
     const page: SearchPage = { matches: all.slice(skip, skip + this.options.pageSize), total: all.length, capped: all.length >= MAX_MATCHES };
@@ -114,36 +131,58 @@ export class TextSearch {
     return page;
   }
 
-  /** The files to search, in walk order: .gitignore honoured, the glob matched against paths relative to the start directory. */
-  private async candidates(root: string, start: string, startIsDirectory: boolean, glob: string | undefined): Promise<string[]> {
-    const globMatches = glob ? picomatch(glob, { dot: true, basename: !glob.includes('/') }) : undefined;
-    const prefix = !startIsDirectory ? start.lastIndexOf('/') + 1 : start === '' ? 0 : start.length + 1;
-    const entries = startIsDirectory ? await walkTree(root, start) : [{ path: start, type: 'file' as const }];
-    return entries.filter((entry) => entry.type === 'file' && (!globMatches || globMatches(entry.path.slice(prefix)))).map((entry) => entry.path);
+  /**
+   * The files to search, in walk order: .gitignore honoured, the glob matched against
+   * paths relative to the start directory. A single file only if it is a regular one
+   * (ripgrep would block on a FIFO).
+   */
+  private async candidates(root: string, start: SearchStart, glob: string | undefined, ignoredDirectories?: string[]): Promise<string[]> {
+    if (!start.isDirectory && !start.isFile) return [];
+    const matchesGlob = globFilter(start, glob);
+    const entries = start.isDirectory ? await walkTree(root, start.relative, { ignoredDirectories }) : [{ path: start.relative, type: 'file' as const }];
+    return entries.filter((entry) => entry.type === 'file' && matchesGlob(entry.path)).map((entry) => entry.path);
   }
 
-  private async ripgrep(root: string, files: string[], input: SearchInput, context: number, signal?: AbortSignal): Promise<Collected> {
-    const args = ['--json', '--no-config', '--no-ignore', '--no-follow', '--max-filesize', String(this.options.maxFileBytes)];
-    if (!input.regex) args.push('--fixed-strings');
-    if (input.ignore_case) args.push('--ignore-case');
-    if (context > 0) args.push('--context', String(context));
-    // After `--` the pattern is positional, so one that starts with `-` is not read as a flag.
-    args.push('--', input.pattern);
-
+  private async ripgrep(root: string, start: SearchStart, input: SearchInput, context: number, signal?: AbortSignal): Promise<Collected> {
+    const flags = ['--json', '--no-config', '--no-ignore', '--no-follow', '--hidden', '--max-filesize', String(this.options.maxFileBytes)];
+    if (!input.regex) flags.push('--fixed-strings');
+    if (input.ignore_case) flags.push('--ignore-case');
+    if (context > 0) flags.push('--context', String(context));
     const collected: Collected = new Map();
     const deadline = Date.now() + this.timeoutMs;
-    // No files: ripgrep still checks the pattern, on empty input (stdin is /dev/null).
-    // Each name as ./name: a file called `-` is a file, not stdin.
-    for (const batch of files.length === 0 ? [['-']] : batches(files.map((file) => `./${file}`))) {
-      const full = await this.ripgrepBatch(root, [...args, ...batch], collected, deadline, signal);
-      if (full) break;
+    // After `--` the pattern is positional, so one that starts with `-` is not read as a flag.
+    // Every path is spelled ./path: a file called `-` is a file, not stdin, and answers are cut by the same prefix.
+    const run = (paths: string[]) => this.ripgrepRun(root, [...flags, '--', input.pattern, ...paths], collected, deadline, signal);
+
+    const hint = this.ignoredByRoot.get(root);
+    if (start.isDirectory && hint && Date.now() - hint.at < HINT_TTL_MS) {
+      flags.push('--glob', '!.git', ...hint.directories.flatMap((dir) => ['--glob', `!/${dir.replace(/[*?[\]{}\\!]/g, '\\$&')}/`]));
+      await run([start.relative === '' ? '.' : `./${start.relative}`]);
+      const exclusion = new WalkExclusion(root);
+      const matchesGlob = globFilter(start, input.glob);
+      for (const path of [...collected.keys()]) if (!matchesGlob(path) || (await exclusion.excludes(path, start.relative))) collected.delete(path);
+    } else {
+      const ignored: string[] = [];
+      const files = await this.candidates(root, start, input.glob, ignored);
+      // Only a walk of the whole workspace knows all its ignored directories.
+      if (start.isDirectory && start.relative === '') this.rememberIgnored(root, ignored);
+      // No files: ripgrep still checks the pattern, on empty input (stdin is /dev/null).
+      for (const batch of files.length === 0 ? [['-']] : batches(files.map((file) => `./${file}`))) if (await run(batch)) break;
     }
     await this.verify(root, collected);
     return collected;
   }
 
-  /** One ripgrep run over some files, its matches added to `collected`; true once the match cap is reached. */
-  private async ripgrepBatch(root: string, args: string[], collected: Collected, deadline: number, signal?: AbortSignal): Promise<boolean> {
+  private rememberIgnored(root: string, ignored: string[]): void {
+    this.ignoredByRoot.delete(root);
+    // Too many to pass as arguments: such a workspace keeps the explicit-paths way.
+    if (ignored.length > MAX_PRUNED_DIRECTORIES) return;
+    this.ignoredByRoot.set(root, { directories: ignored, at: Date.now() });
+    if (this.ignoredByRoot.size > MAX_REMEMBERED_ROOTS) this.ignoredByRoot.delete(this.ignoredByRoot.keys().next().value!);
+  }
+
+  /** One ripgrep run, its matches added to `collected` (paths without their `./`); true once the match cap is reached. */
+  private async ripgrepRun(root: string, args: string[], collected: Collected, deadline: number, signal?: AbortSignal): Promise<boolean> {
     const child = spawn('rg', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], signal });
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -183,7 +222,7 @@ export class TextSearch {
         if ((error as Error).name === 'AbortError') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'search cancelled');
         throw error;
       });
-      if (timedOut) throw new CodeBuddyError('E_TOO_LARGE', `the search took longer than ${Math.round(this.timeoutMs / 1000)} s and was stopped; narrow it with path or glob`);
+      if (timedOut) throw new CodeBuddyError('E_TOO_LARGE', `the search took longer than ${this.timeoutMs / 1000} s and was stopped; narrow it with path or glob`);
       if (code === 2 && matches === 0 && /regex parse error|unrecognized/i.test(stderr)) {
         throw new CodeBuddyError('E_INVALID_ARGUMENT', `invalid pattern: ${stderr.trim().split('\n').slice(-3).join(' ')}`, { field: 'pattern' });
       }
@@ -268,6 +307,14 @@ function batches(files: string[]): string[][] {
   }
   if (current.length > 0) out.push(current);
   return out;
+}
+
+/** The glob as both engines apply it: against paths relative to the start directory (or a single file's directory); no glob, everything. */
+function globFilter(start: SearchStart, glob: string | undefined): (path: string) => boolean {
+  if (!glob) return () => true;
+  const matches = picomatch(glob, { dot: true, basename: !glob.includes('/') });
+  const prefix = !start.isDirectory ? start.relative.lastIndexOf('/') + 1 : start.relative === '' ? 0 : start.relative.length + 1;
+  return (path) => matches(path.slice(prefix));
 }
 
 function fileEntry(collected: Collected, path: string): FileLines {

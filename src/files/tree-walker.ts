@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import ignore, { type Ignore } from 'ignore';
 import { LifoSlots } from './lifo-slots.js';
 import { readRegularFileAt } from './regular-file.js';
-import { at, DIRECTORY } from './workspace-handle.js';
+import { at, DIRECTORY, openWorkspaceDirectory } from './workspace-handle.js';
 
 export interface TreeEntry {
   /** Workspace-relative, `/`-separated. */
@@ -70,8 +70,8 @@ class SharedDirectory {
  * thread pool) and stitched back in order, so the result is deterministic: callers page
  * through it with a plain skip count.
  */
-export async function walkTree(root: string, start: string, options: { maxDepth?: number } = {}): Promise<TreeEntry[]> {
-  const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
+export async function walkTree(root: string, start: string, options: { maxDepth?: number; ignoredDirectories?: string[] } = {}): Promise<TreeEntry[]> {
+  const walk: WalkContext = { slots: new LifoSlots(WALK_SLOTS), maxDepth: options.maxDepth ?? Number.POSITIVE_INFINITY, ignoredDirectories: options.ignoredDirectories };
   const scopes: IgnoreScope[] = [];
   let fd: number;
   try {
@@ -95,27 +95,34 @@ export async function walkTree(root: string, start: string, options: { maxDepth?
     if (next < 0) return [];
     fd = next;
   }
-  return readDirectory(new LifoSlots(WALK_SLOTS), new SharedDirectory(fd), start, 1, maxDepth, scopes);
+  return readDirectory(walk, new SharedDirectory(fd), start, 1, scopes);
+}
+
+interface WalkContext {
+  slots: LifoSlots;
+  maxDepth: number;
+  /** Collects the directories skipped as ignored, when given. */
+  ignoredDirectories: string[] | undefined;
 }
 
 /** Opens the subdirectory `name` of `parent` (taking over one reference to it) once a slot is free, and walks it. */
-async function walkSubdirectory(slots: LifoSlots, parent: SharedDirectory, name: string, directory: string, depth: number, maxDepth: number, inherited: readonly IgnoreScope[]): Promise<TreeEntry[]> {
-  await slots.acquire();
+async function walkSubdirectory(walk: WalkContext, parent: SharedDirectory, name: string, directory: string, depth: number, inherited: readonly IgnoreScope[]): Promise<TreeEntry[]> {
+  await walk.slots.acquire();
   let fd: number;
   try {
     fd = openSync(at(parent.fd, name), DIRECTORY);
   } catch {
-    slots.release();
+    walk.slots.release();
     return []; // vanished or replaced meanwhile: nothing to list there
   } finally {
     parent.release();
   }
-  return readDirectory(slots, new SharedDirectory(fd), directory, depth, maxDepth, inherited, true);
+  return readDirectory(walk, new SharedDirectory(fd), directory, depth, inherited, true);
 }
 
 /** Lists the open directory `dir` (taking over one reference to it) and walks its subdirectories. */
-async function readDirectory(slots: LifoSlots, dir: SharedDirectory, directory: string, depth: number, maxDepth: number, inherited: readonly IgnoreScope[], holdsSlot = false): Promise<TreeEntry[]> {
-  if (!holdsSlot) await slots.acquire();
+async function readDirectory(walk: WalkContext, dir: SharedDirectory, directory: string, depth: number, inherited: readonly IgnoreScope[], holdsSlot = false): Promise<TreeEntry[]> {
+  if (!holdsSlot) await walk.slots.acquire();
   const kept: TreeEntry[] = [];
   const subtrees: Promise<TreeEntry[]>[] = [];
   try {
@@ -134,12 +141,15 @@ async function readDirectory(slots: LifoSlots, dir: SharedDirectory, directory: 
       if (entry.name === '.git') continue;
       const path = directory === '' ? entry.name : `${directory}/${entry.name}`;
       const isDirectory = entry.isDirectory();
-      if (isIgnored(scopes, path, isDirectory)) continue;
+      if (isIgnored(scopes, path, isDirectory)) {
+        if (isDirectory) walk.ignoredDirectories?.push(path);
+        continue;
+      }
       kept.push({ path, type: isDirectory ? 'directory' : entry.isFile() ? 'file' : entry.isSymbolicLink() ? 'symlink' : 'other', depth });
-      if (isDirectory && depth < maxDepth) subtrees.push(walkSubdirectory(slots, dir.retain(), entry.name, path, depth + 1, maxDepth, scopes));
+      if (isDirectory && depth < walk.maxDepth) subtrees.push(walkSubdirectory(walk, dir.retain(), entry.name, path, depth + 1, scopes));
     }
   } finally {
-    slots.release();
+    walk.slots.release();
     dir.release();
   }
 
@@ -148,7 +158,52 @@ async function readDirectory(slots: LifoSlots, dir: SharedDirectory, directory: 
   let next = 0;
   for (const entry of kept) {
     out.push(entry);
-    if (entry.type === 'directory' && entry.depth < maxDepth) for (const child of children[next++]!) out.push(child);
+    if (entry.type === 'directory' && entry.depth < walk.maxDepth) for (const child of children[next++]!) out.push(child);
   }
   return out;
+}
+
+/**
+ * Whether walkTree(root, start) would leave out the file at `path`: below a `.git`, or
+ * ignored (it, or a directory between `start` and it) by a .gitignore on the way. For
+ * judging a few paths found by other means (ripgrep's own walk) without walking the whole
+ * tree. Each .gitignore is read as the walk reads it, once per instance.
+ */
+export class WalkExclusion {
+  private readonly scopes = new Map<string, Promise<IgnoreScope | undefined>>();
+
+  constructor(private readonly root: string) {}
+
+  async excludes(path: string, start: string): Promise<boolean> {
+    const parts = path.split('/');
+    const startDepth = start === '' ? 0 : start.split('/').length;
+    const scopes: IgnoreScope[] = [];
+    for (let depth = 0; depth < parts.length; depth++) {
+      const scope = await this.scopeOf(parts.slice(0, depth).join('/'));
+      if (scope) scopes.push(scope);
+      if (depth < startDepth) continue; // the walk lists below its start, whatever the start itself is
+      if (parts[depth] === '.git' || isIgnored(scopes, parts.slice(0, depth + 1).join('/'), depth < parts.length - 1)) return true;
+    }
+    return false;
+  }
+
+  private scopeOf(directory: string): Promise<IgnoreScope | undefined> {
+    let scope = this.scopes.get(directory);
+    if (!scope) this.scopes.set(directory, (scope = this.load(directory)));
+    return scope;
+  }
+
+  private async load(directory: string): Promise<IgnoreScope | undefined> {
+    let fd: number;
+    try {
+      fd = openWorkspaceDirectory(this.root, directory).fd;
+    } catch {
+      return undefined;
+    }
+    try {
+      return await loadGitignore(fd, directory);
+    } finally {
+      closeSync(fd);
+    }
+  }
 }

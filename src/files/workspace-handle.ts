@@ -156,10 +156,21 @@ class Walk {
       if (codeOf(error) !== 'EEXIST') throw fsError(error, this.relative);
       made = false; // someone else made it meanwhile: use it, as it is
     }
-    const fd = openSync(at(dir, name), DIRECTORY);
+    let fd: number;
+    try {
+      // A symlink swapped in since the mkdir fails here (ENOTDIR), never followed.
+      fd = openSync(at(dir, name), DIRECTORY);
+    } catch (error) {
+      throw fsError(error, this.relative);
+    }
     const owner = this.createParents?.owner;
-    // chown through the handle: the directory just opened, even if the name was swapped since.
-    if (made && owner) chownSync(at(fd), owner.uid, owner.gid);
+    try {
+      // chown through the handle: the directory just opened, even if the name was swapped since.
+      if (made && owner) chownSync(at(fd), owner.uid, owner.gid);
+    } catch (error) {
+      closeSync(fd);
+      throw fsError(error, this.relative);
+    }
     return fd;
   }
 

@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TextSearch } from '../../src/files/text-search.js';
+import type { Workspace } from '../../src/workspaces/workspace.js';
 import { connectModernHttp, type McpClient, type ToolAnswer } from '../helpers/mcp-clients.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
 
@@ -83,11 +85,19 @@ describe.each(['ripgrep', 'builtin'] as const)('hostile .gitignore files (search
   });
 
   it('control: a plain .gitignore does hide what it names (so the cases below prove something)', async () => {
-    writeFileSync(join(root, 'sub/.gitignore'), '*.md\ndeep.txt\n');
-    const listed = (await ok('control file_list', 'file_list', { depth: 5 }))['entries'] as { path: string }[];
-    expect(listed.map((e) => e.path)).not.toContain('sub/keep.md');
-    expect(listed.map((e) => e.path)).not.toContain('sub/inner/deep.txt');
-    expect((await ok('control file_search', 'file_search', { pattern: `needle-${tag}` }))['total']).toBe(1);
+    // A first search before the .gitignore exists: ripgrep's later searches start from what this one saw.
+    expect((await ok('control file_search', 'file_search', { pattern: `needle-${tag}` }))['total']).toBe(3);
+    for (const rules of ['*.md\ndeep.txt\n', '*.md\ninner/\n']) {
+      writeFileSync(join(root, 'sub/.gitignore'), rules);
+      const listed = (await ok('control file_list', 'file_list', { depth: 5 }))['entries'] as { path: string }[];
+      expect(listed.map((e) => e.path)).not.toContain('sub/keep.md');
+      expect(listed.map((e) => e.path)).not.toContain('sub/inner/deep.txt');
+      for (let i = 0; i < 2; i++) {
+        const found = await ok('control file_search', 'file_search', { pattern: `needle-${tag}` });
+        expect((found['matches'] as { path: string }[]).map((m) => m.path)).toEqual(['keep.txt']);
+      }
+      expect((await ok('control file_search sub', 'file_search', { pattern: `needle-${tag}`, path: 'sub' }))['total']).toBe(0);
+    }
     clearGitignores();
   });
 
@@ -188,5 +198,22 @@ describe.each(['ripgrep', 'builtin'] as const)('hostile .gitignore files (search
     await everythingVisible('after');
     expect((await bystander.call('file_read', { path: 'hello.txt', workspace: 'calm' })).structured?.['content']).toBe('hello');
     expect(() => unlinkSync(join(root, '.gitignore'))).toThrow();
+  });
+});
+
+describe('ripgrep is bounded in time', () => {
+  it('is killed at its timeout, and the answer says so', async () => {
+    const root = realpathSync(tempDir('codebuddy-slow-search-'));
+    try {
+      for (let i = 0; i < 200; i++) writeFileSync(join(root, `f${i}.txt`), `needle ${i}\n`.repeat(100));
+      const workspace = { id: 'w', tenantId: 't', name: 'w', root, adopted: true, runtime: 'local', status: 'ready', createdBy: 'u', createdAt: 0 } satisfies Workspace;
+      // No search finishes within a millisecond: spawning ripgrep alone takes longer.
+      const search = new TextSearch({ engine: 'ripgrep', pageSize: 10, maxFileBytes: 1024 * 1024, timeoutMs: 1 });
+      await expect(search.search(workspace, { pattern: 'needle' })).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringContaining('took longer than') });
+      const patient = new TextSearch({ engine: 'ripgrep', pageSize: 10, maxFileBytes: 1024 * 1024 });
+      expect((await patient.search(workspace, { pattern: 'needle' })).total).toBe(20_000);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
