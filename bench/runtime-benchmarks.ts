@@ -46,7 +46,8 @@ export async function benchLocalExec(server: RunningServer): Promise<Summary> {
 export async function benchLocalRuntime(ours: RunningServer): Promise<RuntimeFigures> {
   const exec = await benchLocalExec(ours);
   const { id } = (await call(ours, 'terminal_open', { shell: '/bin/sh', workspace: LOCAL })) as { id: string };
-  let since = (await call(ours, 'terminal_read', { id })).next as number;
+  // As an agent should: wait for the first prompt before typing, or the prompt lands on the first output line.
+  let since = (await call(ours, 'terminal_read', { id, wait_for: '[$#] $', timeout_s: 10 })).next as number;
   const roundTrips: number[] = [];
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const started = performance.now();
