@@ -4,13 +4,14 @@ import { join } from 'node:path';
 
 /**
  * Every entry below `dir` (symlinks not followed), each as its type, mode and content hash
- * or link target: two snapshots are equal only if nothing was created, deleted, changed
+ * or link target (what `skip` names is left out): two snapshots are equal only if nothing was created, deleted, changed
  * or re-linked in between.
  */
-export function treeSnapshot(dir: string): Record<string, string> {
+export function treeSnapshot(dir: string, skip: (absolute: string) => boolean = () => false): Record<string, string> {
   const out: Record<string, string> = {};
   const visit = (relative: string) => {
     const absolute = relative === '' ? dir : join(dir, relative);
+    if (skip(absolute)) return;
     const info = lstatSync(absolute);
     const mode = (info.mode & 0o7777).toString(8);
     if (info.isSymbolicLink()) out[relative] = `link ${readlinkSync(absolute)}`;

@@ -14,12 +14,13 @@
  * `expected_sha256` that cannot match, a source or target that does not exist), so even a
  * broken server cannot modify /etc from this test; the assertion still fails on it.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectHttp, type McpClient, type ToolAnswer } from '../helpers/mcp-clients.js';
+import { treeSnapshot } from '../helpers/tree-snapshot.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
 
 const TENANT = 'hostile-a';
@@ -50,7 +51,6 @@ interface Env {
 let env: Env;
 let answered = 0;
 
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 function exists(path: string): boolean {
   try {
@@ -61,29 +61,11 @@ function exists(path: string): boolean {
   }
 }
 
-/** Every entry under `dir` (symlinks not followed) with its type, mode and content hash or link target. */
-function snapshot(dir: string, skip: (absolute: string) => boolean = () => false): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (relative: string) => {
-    const absolute = relative === '' ? dir : join(dir, relative);
-    if (skip(absolute)) return;
-    const info = lstatSync(absolute);
-    const mode = (info.mode & 0o7777).toString(8);
-    if (info.isSymbolicLink()) out[relative] = `link ${readlinkSync(absolute)}`;
-    else if (info.isDirectory()) {
-      out[relative] = `dir ${mode}`;
-      for (const name of readdirSync(absolute).sort()) walk(relative === '' ? name : `${relative}/${name}`);
-    } else out[relative] = `file ${mode} ${info.size} ${sha256(readFileSync(absolute))}`;
-  };
-  walk('');
-  return out;
-}
-
 function snapshots(): Record<string, Record<string, string>> {
   return {
-    outside: snapshot(env.outsideDir),
-    sibling: snapshot(env.siblingRoot),
-    workspacesButVictim: snapshot(env.workspacesDir, (absolute) => absolute === env.victimRoot),
+    outside: treeSnapshot(env.outsideDir),
+    sibling: treeSnapshot(env.siblingRoot),
+    workspacesButVictim: treeSnapshot(env.workspacesDir, (absolute) => absolute === env.victimRoot),
   };
 }
 
