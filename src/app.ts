@@ -55,6 +55,8 @@ export interface App {
   proposals: ProposalService;
   terminals: TerminalService;
   registry: OperationRegistry;
+  /** Why local commands cannot be sandboxed here, when they cannot; a serving process says so at start. */
+  sandboxUnavailable: string | undefined;
   close(): void;
 }
 
@@ -81,12 +83,6 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   }, logger);
   const docker = new DockerEngine(config.dockerSocket);
   const sandbox = config.localSandbox === 'off' ? { unavailable: 'turned off (CODEBUDDY_LOCAL_SANDBOX=off)' } : BubblewrapSandbox.detect();
-  if ('unavailable' in sandbox) {
-    logger.warn(
-      { reason: sandbox.unavailable },
-      config.allowUnsandboxed ? 'no sandbox: local commands run as the server\'s own user (CODEBUDDY_ALLOW_UNSANDBOXED)' : 'no sandbox: commands in local workspaces are refused (Docker workspaces still run them)',
-    );
-  }
   const workspaceRepository = new WorkspaceRepository(db);
   const workspaces = new WorkspaceService(workspaceRepository, tenants, ids, clock, {
     dataDir,
@@ -149,6 +145,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     proposals,
     terminals,
     registry,
+    sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
       terminals.shutdown();
       failedAuths.close();

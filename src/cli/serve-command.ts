@@ -21,12 +21,18 @@ function keepServingOnStrayRejections(app: App): void {
 }
 
 /**
- * What a serving process does besides answering: record that the previous process's
+ * What a serving process does besides answering: say when local commands have no sandbox, record that the previous process's
  * terminals are closed, match Docker workspaces to their containers again, settle proposals it left mid-way (an approval stands and is applied;
  * an interrupted apply is marked failed), and expire undecided ones on time even when nobody
  * asks about them.
  */
 async function startUpkeep(app: App): Promise<NodeJS.Timeout> {
+  if (app.sandboxUnavailable !== undefined) {
+    app.logger.warn(
+      { reason: app.sandboxUnavailable },
+      app.config.allowUnsandboxed ? 'no sandbox: local commands run as the server\'s own user (CODEBUDDY_ALLOW_UNSANDBOXED)' : 'no sandbox: commands in local workspaces are refused (Docker workspaces still run them)',
+    );
+  }
   app.terminals.closeLeftovers();
   const containers = await app.workspaces.reconcile();
   if (containers.ready + containers.stopped + containers.lost > 0) app.logger.info(containers, 'docker workspaces matched to their containers');
