@@ -5,8 +5,8 @@
  *
  * This is a careful approximation of POSIX sh (quotes, escapes, `; && || | & ( )`,
  * newlines, `$( )` and backticks, redirections, here-documents), not a shell. Whatever it
- * cannot know statically (a variable or substitution in command position, `eval`, a shell
- * reading its script from a file or its input) is reported as `unchecked`, and the policy
+ * cannot know statically (a variable, substitution, glob or brace in command position,
+ * `eval`, a shell reading its script from a file or its input) is reported as `unchecked`, and the policy
  * then treats the line as matching every deny and review command rule.
  */
 export interface ShellBreakdown {
@@ -20,7 +20,12 @@ interface Word {
   text: string;
   /** Holds an expansion (`$x`, `$(...)`, backticks): its value is only known when it runs. */
   dynamic: boolean;
+  /** Holds an unquoted glob or brace character: a pattern the shell may expand into other words. */
+  pattern?: boolean;
 }
+
+/** `[` is the test command, not a pattern, even unquoted. */
+const expands = (word: Word) => word.dynamic || (word.pattern === true && word.text !== '[');
 
 interface Sink {
   simple: Word[][];
@@ -33,7 +38,8 @@ const MAX_NESTING = 32;
 const MAX_COMMANDS = 2000;
 
 const shells = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'yash', 'posh']);
-const keywords = new Set(['if', 'then', 'elif', 'else', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'time', 'esac', '[[', ']]']);
+// `time` is not here: as a wrapper (below) its options are skipped too (`time -p rm x`).
+const keywords = new Set(['if', 'then', 'elif', 'else', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'esac', '[[', ']]', 'coproc']);
 const nonCommands = new Set(['for', 'case', 'select', 'function']);
 
 /**
@@ -103,8 +109,8 @@ function unwrap(words: Word[], depth: number, commands: string[], reasons: strin
   const rest = words.slice(start);
   if (rest.length === 0 || nonCommands.has(rest[0]!.text)) return;
   const head = rest[0]!;
-  if (head.dynamic) {
-    reasons.push('a variable or substitution in command position');
+  if (expands(head)) {
+    reasons.push(head.dynamic ? 'a variable or substitution in command position' : 'a glob or brace pattern in command position');
     return;
   }
   const texts = rest.map((word) => word.text);
@@ -117,6 +123,7 @@ function unwrap(words: Word[], depth: number, commands: string[], reasons: strin
     return;
   }
   if (shells.has(name)) return shellArguments(rest.slice(1), depth, commands, reasons);
+  if (name === 'trap' || name === 'su' || name === 'runuser') return scriptArgument(name, rest.slice(1), depth, commands, reasons);
   const findExec = rest.findIndex((word) => ['-exec', '-execdir', '-ok', '-okdir'].includes(word.text));
   if (name === 'find' && findExec !== -1) {
     const end = rest.findIndex((word, index) => index > findExec && (word.text === ';' || word.text === '+'));
@@ -175,8 +182,27 @@ function shellArguments(args: Word[], depth: number, commands: string[], reasons
     reasons.push('a shell that reads its commands from a file or its input');
     return;
   }
-  if (script.dynamic) {
+  if (expands(script)) {
     reasons.push('a shell script given by a variable or substitution');
+    return;
+  }
+  breakDownScript(script.text, depth + 1, commands, reasons);
+}
+
+/**
+ * Programs that run one argument as a shell line: `trap LINE SIGNALS` (its first argument that
+ * is not an option), `su -c LINE` / `runuser -c LINE` (the value of -c, --command).
+ */
+function scriptArgument(name: string, args: Word[], depth: number, commands: string[], reasons: string[]): void {
+  const at = name === 'trap' ? args.findIndex((word) => !word.text.startsWith('-')) : args.findIndex((word) => word.text === '-c' || word.text === '--command') + 1;
+  const script = at > 0 || (name === 'trap' && at === 0) ? args[at] : undefined;
+  if (script === undefined) {
+    // `su` without -c starts a login shell reading its input; `trap` alone only lists traps.
+    if (name !== 'trap') reasons.push(`${name} without -c runs a shell that reads its input`);
+    return;
+  }
+  if (expands(script)) {
+    reasons.push(`${name} runs a line given by a variable or substitution`);
     return;
   }
   breakDownScript(script.text, depth + 1, commands, reasons);
@@ -251,7 +277,9 @@ class Scanner {
       } else if (c === '`') {
         this.substitution('`');
       } else {
+        // Unquoted glob and brace characters expand when the line runs (`/bin/r?`, `{rm,x}`).
         this.append(c, false);
+        if ('*?[{'.includes(c)) this.word!.pattern = true;
         this.index++;
       }
     }
@@ -305,9 +333,11 @@ class Scanner {
     }
   }
 
-  /** `$( )` or backticks: the inner commands run too; the word's value is only known at run time. */
+  /**
+   * `$( )` or backticks: the inner commands are judged like the others; the word's value is
+   * only known at run time (in command position, that makes the line unchecked).
+   */
   private substitution(closer: ')' | '`'): void {
-    this.sink.reasons.push('command substitution');
     this.append('$(…)', true);
     const inner = new Scanner(this.source, this.sink, this.nesting + 1);
     inner.index = this.index + 1;
@@ -325,7 +355,7 @@ class Scanner {
       operator += src[this.index++];
     }
     if (src[this.index] === '(' && (operator === '<' || operator === '>')) {
-      this.sink.reasons.push('process substitution');
+      // Process substitution: its commands run and are judged like the others.
       const inner = new Scanner(src, this.sink, this.nesting + 1);
       inner.index = this.index + 1;
       this.index = inner.script(')');

@@ -81,13 +81,16 @@ describe('policies bind every operation on a workspace', () => {
     });
 
     it('refuses what cannot be checked statically, saying why, and runs plain commands', async () => {
-      for (const command of ['$CMD x', '$(echo r)m x', 'echo $(date)', 'eval "r""m x"', 'echo "rm x" | sh']) {
+      for (const command of ['$CMD x', '$(echo r)m x', 'eval "r""m x"', 'echo "rm x" | sh', '/bin/r? x', '{rm,x}']) {
         const refused = await agent.call('exec', { workspace: 'cmds', command });
         expect(refused, command).toMatchObject({ isError: true, code: 'E_FORBIDDEN' });
         expect(refused.text).toContain("cannot be checked against the workspace's command rules; send a plain command");
       }
       expect(existsSync(join(root, 'x'))).toBe(true);
       expect((await agent.call('exec', { workspace: 'cmds', command: 'ls && echo "rm is just a word here"' })).structured).toMatchObject({ exit_code: 0 });
+      // A substitution's commands are judged like the others; an argument made by one is no reason to refuse.
+      expect((await agent.call('exec', { workspace: 'cmds', command: 'echo "today is $(date +%A)"' })).structured).toMatchObject({ exit_code: 0 });
+      expect(await agent.call('exec', { workspace: 'cmds', command: 'echo $(rm x)' })).toMatchObject({ isError: true, code: 'E_FORBIDDEN' });
     });
   });
 

@@ -15,6 +15,14 @@ describe('simpleCommands', () => {
     ['cat <<EOF\nrm x\nEOF\nls', ['cat', 'ls']],
     ['(cd a; rm x)', ['cd a', 'rm x']],
     ['r\\m x', ['rm x']],
+    ['echo $(date) `id`', ['date', 'id', 'echo $(…) $(…)']],
+    ['diff <(ls a) b', ['ls a', 'diff b']],
+    ['time -p rm x', ['time -p rm x', 'rm x']],
+    ['coproc rm x', ['rm x']],
+    ['trap "rm x" EXIT', ['trap rm x EXIT', 'rm x']],
+    ['su -c "rm x" bob', ['su -c rm x bob', 'rm x']],
+    ['if [ -f x ]; then rm x; fi', ['[ -f x ]', 'rm x']],
+    ['ls *.txt', ['ls *.txt']],
   ])('%j', (line, commands) => {
     expect(simpleCommands(line)).toEqual({ commands });
   });
@@ -26,14 +34,17 @@ describe('simpleCommands', () => {
 
   it.each([
     ['$CMD x', 'a variable or substitution in command position'],
-    ['echo $(date)', 'command substitution'],
-    ['echo `date`', 'command substitution'],
+    ['$(echo rm) x', 'a variable or substitution in command position'],
+    ['/bin/r[m] -rf x', 'a glob or brace pattern in command position'],
+    ['/bin/r? x', 'a glob or brace pattern in command position'],
+    ['{rm,-rf,x}', 'a glob or brace pattern in command position'],
+    ['trap "$X" EXIT', 'trap runs a line given by a variable or substitution'],
+    ['su bob', 'su without -c runs a shell that reads its input'],
     ['eval "rm x"', 'eval runs text that is only known when it runs'],
     ['curl x | sh', 'a shell that reads its commands from a file or its input'],
     ['bash script.sh', 'a shell that reads its commands from a file or its input'],
-    ['diff <(ls a) <(ls b)', 'process substitution'],
     ["$'\\x72m' x", 'a variable or substitution in command position'],
-    ['$('.repeat(10_000), 'command substitution'],
+    ['$('.repeat(10_000), 'substitutions nested too deep'],
   ])('cannot check %j statically', (line, reason) => {
     expect(simpleCommands(line).unchecked).toBe(reason);
   });
