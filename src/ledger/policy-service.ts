@@ -1,9 +1,15 @@
+import picomatch from 'picomatch';
 import type { Clock } from '../core/clock.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Principal } from '../auth/principal.js';
 import { describePrincipal } from '../auth/principal.js';
 import type { PolicyRepository } from '../store/policy-repository.js';
 import { decide, validateRules, type Decision, type Policy, type PolicySubject, type Preset, type Rule } from './policy.js';
+
+/** Whether an operation glob takes in an operation that runs a command. */
+function bindsCommands(operation: string | undefined): boolean {
+  return operation === undefined || ['exec', 'terminal_open', 'terminal_write'].some((name) => picomatch.isMatch(name, operation));
+}
 
 /** Each workspace's policy: stored when set, the configured default preset otherwise. */
 export class PolicyService {
@@ -33,11 +39,16 @@ export class PolicyService {
   }
 
   /**
-   * Path globs the workspace's deny rules name, whatever else those rules match on: a
-   * command's sandbox masks them, so a denied path stays denied to commands too.
+   * Path globs the workspace's deny rules name, for a command's sandbox to mask, so a denied
+   * path stays denied to commands too. A rule counts when it could bind what a command does:
+   * no `command` of its own, an `operation` glob that takes in `exec` or the terminal tools (or
+   * none), and an effect of writes or commands (or none). A rule that denies only
+   * `file_delete`, say, masks nothing.
    */
   deniedPaths(tenantId: string, workspaceId: string): string[] {
-    return this.get(tenantId, workspaceId).rules.flatMap((rule) => (rule.decision === 'deny' ? (rule.paths ?? []) : []));
+    return this.get(tenantId, workspaceId).rules.flatMap((rule) =>
+      rule.decision === 'deny' && rule.paths && rule.command === undefined && rule.effect !== 'admin' && bindsCommands(rule.operation) ? rule.paths : [],
+    );
   }
 
   decide(tenantId: string, workspaceId: string, subject: PolicySubject): { decision: Decision; because: string } {

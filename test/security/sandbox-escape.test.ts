@@ -120,6 +120,15 @@ describe.skipIf(reason !== '' && !process.env.CI)('the local sandbox holds', () 
     // The stand-in the mask was mounted on is gone again.
     expect(existsSync(join(root, '.env'))).toBe(false);
   });
+
+  it('masks only what a rule denies to commands: a rule about file_delete alone hides nothing', async () => {
+    const admin = await connectModernHttp(server.url, server.token('acme', 'boss', 'admin'));
+    const set = await admin.call('policy_set', { workspace: 'w', preset: 'trusted', rules: [{ operation: 'file_delete', paths: ['**'], decision: 'deny' }] });
+    expect(set.isError, set.text).toBe(false);
+    await admin.close();
+    const run = await sh('cat mine.txt && echo more >> mine.txt && echo done');
+    expect(run.stdout).toBe('inside\ndone\n');
+  });
 });
 
 describe.skipIf(process.getuid?.() !== 0)('without a sandbox', () => {
