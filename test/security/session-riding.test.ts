@@ -6,9 +6,9 @@
  * sessions are now capped per user and in all, longest idle closed first.
  */
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectLegacyHttp, type McpClient } from '../helpers/mcp-clients.js';
-import { messagesOf, openSession, postMcp, toolsCall } from '../helpers/raw-http.js';
+import { initializeMessage, messagesOf, openSession, postMcp, toolsCall } from '../helpers/raw-http.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters';
@@ -132,13 +132,27 @@ describe('sessions are capped', () => {
     }
   }, 120_000);
 
-  it('maxSessions caps all sessions together, closing the longest idle of anyone', async () => {
+  it('maxSessions caps all sessions together: a live session of another user is never closed for it, one idle a while is', async () => {
     const server = await startTestServer({ maxSessions: 5, maxSessionsPerPrincipal: 3 });
     try {
       const tokens = ['a', 'b', 'c'].map((user) => server.token('acme', user));
       const sessions: string[] = [];
-      for (const token of tokens) for (let i = 0; i < 2; i++) sessions.push(await openSession(server.url, token));
+      for (const token of tokens.slice(0, 2)) for (let i = 0; i < 2; i++) sessions.push(await openSession(server.url, token));
+      sessions.push(await openSession(server.url, tokens[2]!));
       expect(server.http.mcp.legacySessions).toBe(5);
+      // Full, and every session was just used: the newcomer is refused, nobody is closed.
+      const refused = await postMcp(server.url, tokens[2]!, initializeMessage);
+      expect(refused.status).toBe(503);
+      await refused.body?.cancel();
+      expect(server.http.mcp.legacySessions).toBe(5);
+      // Two minutes on, the longest idle session is closed to make room.
+      const now = Date.now();
+      const clock = vi.spyOn(Date, 'now').mockReturnValue(now + 120_000);
+      try {
+        await openSession(server.url, tokens[2]!);
+      } finally {
+        clock.mockRestore();
+      }
       const oldest = await postMcp(server.url, tokens[0]!, { jsonrpc: '2.0', id: 1, method: 'ping' }, sessionHeaders(sessions[0]!));
       expect(oldest.status).toBe(404);
       await oldest.body?.cancel();

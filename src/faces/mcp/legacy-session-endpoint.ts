@@ -24,6 +24,12 @@ export interface SessionLimits {
   sweepMs?: number;
 }
 
+/**
+ * At the cap on all sessions, another user's session is closed to make room only once it has
+ * been idle this long: one tenant opening sessions must not end others' live ones.
+ */
+const EVICTABLE_AFTER_MS = 60_000;
+
 const holderOf = (principal: Principal) => `${principal.tenantId}\u0000${principal.userId}`;
 
 function jsonRpcError(status: number, message: string): Response {
@@ -38,9 +44,10 @@ function jsonRpcError(status: number, message: string): Response {
  * GET streams, DELETE). A session belongs to the credential that opened it (the API token,
  * or the JWT's issuer and subject) with that tenant and role: any other credential, even
  * the same user's token with another role, gets 404 as for an unknown session, so an
- * agent token cannot ride an approver's session. Sessions are capped per user and in all
- * (the longest idle one is closed to make room), and a session ends once its token is
- * revoked or its JWT expires.
+ * agent token cannot ride an approver's session. Sessions are capped per user (their longest
+ * idle one is closed to make room) and in all (the longest idle of anyone's is closed, if it
+ * has been idle a while; otherwise the new one is refused with 503), and a session ends once
+ * its token is revoked or its JWT expires.
  */
 export class LegacySessionEndpoint {
   private readonly sessions = new Map<string, Session>();
@@ -73,6 +80,7 @@ export class LegacySessionEndpoint {
     if (request.method !== 'POST' || !isInitialize(options.parsedBody)) {
       return jsonRpcError(400, 'Bad Request: no valid Mcp-Session-Id; start with initialize');
     }
+    if (!this.hasRoomFor(holderOf(authenticated.principal))) return jsonRpcError(503, 'The server holds as many sessions as it may; retry later');
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => this.open(id, transport, authenticated),
@@ -89,6 +97,14 @@ export class LegacySessionEndpoint {
     const open = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.allSettled(open.map((session) => session.transport.close()));
+  }
+
+  /** A new session fits: under the cap, or its holder makes room among its own, or someone's has been idle long enough to close. */
+  private hasRoomFor(holder: string): boolean {
+    if (this.sessions.size < this.limits.maxSessions) return true;
+    const all = [...this.sessions];
+    if (all.filter(([, session]) => session.holder === holder).length >= this.limits.maxPerPrincipal) return true;
+    return this.sessions.get(longestIdle(all))!.lastUsed <= Date.now() - EVICTABLE_AFTER_MS;
   }
 
   /** Registers a new session, first closing the longest-idle ones that would put it over a cap. */
