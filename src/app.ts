@@ -120,7 +120,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
   const registry: OperationRegistry = new OperationRegistry(
     [
-      ...workspaceOperations(workspaces, config.listPageSize),
+      ...workspaceOperations(workspaces, terminals, config.listPageSize),
       ...fileOperations(files, finder, search, new ChangePreviewer(files)),
       ...auditOperations(auditChain, config.listPageSize),
       ...actionOperations(proposals, actions, config.listPageSize),

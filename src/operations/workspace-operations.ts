@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { moreMarker } from '../core/more-marker.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import type { WorkspaceService } from '../workspaces/workspace-service.js';
+import type { TerminalService } from '../terminals/terminal-service.js';
 import { subtreePaths } from '../files/subtree-paths.js';
 import { tenantOperation, workspaceOperation, type Operation } from './operation.js';
 
@@ -36,7 +37,7 @@ const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runti
 
 const reference = z.string().min(1).max(200).describe('Workspace id or name');
 
-export function workspaceOperations(workspaces: WorkspaceService, pageSize: number): Operation[] {
+export function workspaceOperations(workspaces: WorkspaceService, terminals: TerminalService, pageSize: number): Operation[] {
   return [
     tenantOperation({
       name: 'workspace_create',
@@ -139,6 +140,8 @@ export function workspaceOperations(workspaces: WorkspaceService, pageSize: numb
         return { text: `delete workspace ${workspace.name} (${workspace.id}) and its ${count} files and directories`, bases: {} };
       },
       async run(_input, workspace, context) {
+        // Nothing of the workspace's keeps running while its files are removed.
+        terminals.closeAllIn(workspace.tenantId, workspace.id);
         const { deletedFiles } = await workspaces.delete(context.principal, workspace.id);
         return { id: workspace.id, name: workspace.name, deleted_files: deletedFiles };
       },

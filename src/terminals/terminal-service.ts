@@ -183,11 +183,7 @@ export class TerminalService {
   close(principal: Principal, id: string): TerminalRow {
     const terminal = this.live.get(this.key(principal.tenantId, id));
     if (!terminal) return this.get(principal, id);
-    this.live.delete(this.key(principal.tenantId, id));
-    terminal.pty.kill();
-    this.repository.close(principal.tenantId, id, terminal.exit?.exitCode ?? null, 'closed', this.clock.now());
-    this.wake(terminal);
-    terminal.screen.dispose();
+    this.end(terminal, 'closed');
     return this.repository.find(principal.tenantId, id)!;
   }
 
@@ -200,12 +196,20 @@ export class TerminalService {
   }
 
   shutdown(): void {
-    const terminals = [...this.live.values()];
-    this.live.clear();
-    for (const terminal of terminals) {
-      terminal.pty.kill();
-      this.repository.close(terminal.row.tenant_id, terminal.row.id, terminal.exit?.exitCode ?? null, 'the server stopped', this.clock.now());
-    }
+    for (const terminal of [...this.live.values()]) this.end(terminal, 'the server stopped');
+  }
+
+  /** Before a workspace goes away: its terminals, and everything they started, end with it. */
+  closeAllIn(tenantId: string, workspaceId: string): void {
+    for (const terminal of [...this.live.values()]) if (terminal.row.tenant_id === tenantId && terminal.row.workspace_id === workspaceId) this.end(terminal, 'the workspace was deleted');
+  }
+
+  private end(terminal: LiveTerminal, reason: string): void {
+    this.live.delete(this.key(terminal.row.tenant_id, terminal.row.id));
+    terminal.pty.kill();
+    this.repository.close(terminal.row.tenant_id, terminal.row.id, terminal.exit?.exitCode ?? null, reason, this.clock.now());
+    this.wake(terminal);
+    terminal.screen.dispose();
   }
 
   private find(principal: Principal, id: string): LiveTerminal {

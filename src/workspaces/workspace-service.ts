@@ -9,6 +9,7 @@ import type { WorkspaceRepository, WorkspaceRow } from '../store/workspace-repos
 import { workspaceNamePattern, type Workspace } from './workspace.js';
 import type { ContainerLimits, DockerEngine } from './runtimes/docker-engine.js';
 import type { WorkspaceDisks } from './workspace-disk.js';
+import { removeDirectoryTree } from '../files/remove-tree.js';
 
 /** How a workspace was made, kept with it: a Docker workspace's container or a local one's network, its owner, and a disk limit. */
 interface RuntimeConfig {
@@ -298,7 +299,7 @@ export class WorkspaceService {
     this.repository.delete(principal.tenantId, workspace.id);
     if (!workspace.adopted) {
       await this.options.disks?.manager.detach(principal.tenantId, workspace.id, workspace.root);
-      await rm(workspace.root, { recursive: true, force: true });
+      await removeDirectoryTree(workspace.root);
     }
     return { workspace, deletedFiles: !workspace.adopted };
   }

@@ -107,6 +107,17 @@ describe('terminals', () => {
     expect(await agent.call('terminal_read', { id })).toMatchObject({ isError: true, code: 'E_CONFLICT' });
   });
 
+  it('ends the terminals of a deleted workspace, and what they run', async () => {
+    await agent.call('workspace_create', { name: 'doomed' });
+    const id = (await agent.call('terminal_open', { shell: '/bin/bash', workspace: 'doomed' })).structured!.id as string;
+    expect((await agent.call('terminal_read', { id, wait_for: '[$#] $', timeout_s: 10 })).structured).toMatchObject({ matched: true });
+    await agent.call('terminal_write', { id, input: 'sleep 96.06 &', keys: ['enter'] });
+    await expect.poll(() => processesWith('sleep 96.06'), { timeout: 5000 }).toBeGreaterThan(0);
+    expect((await agent.call('workspace_delete', { workspace: 'doomed' })).isError).toBe(false);
+    await expect.poll(() => processesWith('sleep 96.06'), { timeout: 5000 }).toBe(0);
+    expect(await agent.call('terminal_write', { id, input: 'x' })).toMatchObject({ isError: true, code: 'E_NOT_FOUND' });
+  });
+
   it("never lets another tenant read, type into or close a terminal", async () => {
     const id = await open();
     const outsider = await connectModernHttp(server.url, server.token('globex', 'eve'));
