@@ -1,5 +1,5 @@
 import { lstatSync } from 'node:fs';
-import picomatch from 'picomatch';
+import { pathGlob, pathGlobBase } from '../core/path-glob.js';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Workspace } from '../workspaces/workspace.js';
@@ -71,10 +71,9 @@ export class FileFinder {
   async glob(workspace: Workspace, input: { pattern: string; path?: string; cursor?: string }): Promise<Page<string>> {
     const start = await resolveExisting(workspace.root, input.path ?? '', 'directory');
     const pattern = input.pattern.replace(/^\.\//, '');
-    const matches = picomatch(pattern, { dot: true, basename: !pattern.includes('/') });
+    const matches = pathGlob(pattern);
     // Walk only below the pattern's literal prefix (`src/**/*.ts` needs only `src`).
-    const scan = picomatch.scan(pattern);
-    const base = pattern.includes('/') && scan.base ? scan.base : '';
+    const base = pathGlobBase(pattern);
     const within = start.relative === '' ? base : base === '' ? start.relative : `${start.relative}/${base}`;
     const walkFrom = within === '' ? '' : (await resolveInWorkspace(workspace.root, within)).relative;
     const query = `${walkFrom}\0${pattern}`;

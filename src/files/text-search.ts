@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import picomatch from 'picomatch';
+import { pathGlob } from '../core/path-glob.js';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import { compileSafeRegex } from '../core/safe-regex.js';
@@ -312,7 +312,7 @@ function batches(files: string[]): string[][] {
 /** The glob as both engines apply it: against paths relative to the start directory (or a single file's directory); no glob, everything. */
 function globFilter(start: SearchStart, glob: string | undefined): (path: string) => boolean {
   if (!glob) return () => true;
-  const matches = picomatch(glob, { dot: true, basename: !glob.includes('/') });
+  const matches = pathGlob(glob);
   const prefix = !start.isDirectory ? start.relative.lastIndexOf('/') + 1 : start.relative === '' ? 0 : start.relative.length + 1;
   return (path) => matches(path.slice(prefix));
 }

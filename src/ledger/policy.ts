@@ -1,4 +1,5 @@
 import picomatch from 'picomatch';
+import { pathGlob } from '../core/path-glob.js';
 import { z } from 'zod';
 import { compileSafeRegex, type SafeRegex } from '../core/safe-regex.js';
 import type { Effect } from './ledger.js';
@@ -86,7 +87,7 @@ function matches(rule: Rule, index: number, judged: Judged): Match {
   const strict = rule.decision !== 'allow';
   let caution: string | undefined;
   if (rule.paths !== undefined) {
-    const globs = rule.paths.map((glob) => picomatch(glob, { dot: true, basename: !glob.includes('/') }));
+    const globs = rule.paths.map(pathGlob);
     const hit = (path: string) => globs.some((glob) => glob(path));
     if (subject.pathsComplete === false) {
       // What was not listed may match: only a stricter rule may assume it does.

@@ -121,6 +121,16 @@ describe.skipIf(reason !== '' && !process.env.CI)('the local sandbox holds', () 
     expect(existsSync(join(root, '.env'))).toBe(false);
   });
 
+  it('masks a base-name glob at any depth', async () => {
+    const admin = await connectModernHttp(server.url, server.token('acme', 'boss', 'admin'));
+    expect((await admin.call('policy_set', { workspace: 'w', preset: 'trusted', rules: [{ paths: ['*.pem'], decision: 'deny' }] })).isError).toBe(false);
+    await admin.close();
+    await sh('mkdir -p a/b && echo KEY > a/b/c.pem');
+    const run = await sh('cat a/b/c.pem 2>/dev/null; echo stolen > a/b/c.pem 2>/dev/null && echo WROTE; echo done');
+    expect(run.stdout).toBe('done\n');
+    expect(readFileSync(join(root, 'a', 'b', 'c.pem'), 'utf8')).toBe('KEY\n');
+  });
+
   it('masks only what a rule denies to commands: a rule about file_delete alone hides nothing', async () => {
     const admin = await connectModernHttp(server.url, server.token('acme', 'boss', 'admin'));
     const set = await admin.call('policy_set', { workspace: 'w', preset: 'trusted', rules: [{ operation: 'file_delete', paths: ['**'], decision: 'deny' }] });

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { CodeBuddyError } from '../../core/errors.js';
+import { outermostPaths } from '../../core/outermost-paths.js';
 
 /** Where a workspace appears inside the sandbox, as in a Docker workspace's container. */
 export const SANDBOX_WORKSPACE = '/workspace';
@@ -142,7 +143,7 @@ export class BubblewrapSandbox {
       '--tmpfs', '/tmp',
       '--tmpfs', '/run',
       '--dir', '/home',
-      ...outermost(scope.hidden).flatMap((path) => hide(path, scope.identity)),
+      ...outermostPaths(scope.hidden.flatMap(realPath)).flatMap((path) => hide(path, scope.identity)),
       '--bind', STAGING, SANDBOX_WORKSPACE,
       ...scope.masked.flatMap(({ path, directory }) => {
         const inside = posix.join(SANDBOX_WORKSPACE, path);
@@ -184,6 +185,15 @@ function hostView(): string[] {
   return args;
 }
 
+/** Where a path really is (a symlinked config file or allowed root is covered where it leads); nothing when it does not exist. */
+function realPath(path: string): string[] {
+  try {
+    return [realpathSync(path)];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Covers a host path with an empty mount. A path the sandbox user could not reach anyway (a
  * parent it may not enter) needs no cover, and bwrap could not place one there; nor does one
@@ -201,12 +211,6 @@ function hide(path: string, identity: SandboxIdentity): string[] {
   if (info.isDirectory()) return ['--tmpfs', path, '--remount-ro', path];
   if (info.isFile()) return ['--ro-bind', EMPTY_FILE, path];
   return [];
-}
-
-/** The paths not inside another of them: covering the data directory covers every workspace in it. */
-function outermost(paths: readonly string[]): string[] {
-  const sorted = [...new Set(paths)].sort();
-  return sorted.filter((path, index) => !sorted.slice(0, index).some((other) => path.startsWith(`${other}/`)));
 }
 
 /** Whether `identity` may walk down to `directory` (search permission on every step). */

@@ -77,14 +77,14 @@ export class LocalRuntime implements Runtime {
 
   /** A terminal (`pty`) keeps its tty and has no variables of the caller's; a command gets a session of its own and may have some. */
   private prepare(label: string, cwd: string, program: string[], term: string, pty: boolean, extraEnv: Record<string, string> = {}): Prepared {
-    const cgroup = ProcessCgroup.create(label, this.options.limits);
-    const procs = cgroup?.procsFiles ?? [];
     const base = { PATH: this.options.path, LANG: 'C.UTF-8', TERM: term };
     const setup = this.options.sandbox;
     if ('sandbox' in setup) {
+      // Whatever may refuse the command comes first, before anything is made for it.
       const identity = this.identity();
+      const fd3 = pty ? undefined : environmentArgs(extraEnv);
       const plan = planMasks(this.workspace.root, this.options.deniedGlobs(this.workspace));
-      const inside = join(SANDBOX_WORKSPACE, relative(this.workspace.root, cwd));
+      const cgroup = ProcessCgroup.create(label, this.options.limits);
       const scope = {
         root: this.workspace.root,
         identity,
@@ -94,18 +94,19 @@ export class LocalRuntime implements Runtime {
         newSession: !pty,
         ...(pty ? {} : { argsFd: ENV_ARGS_FD }),
       };
-      const [file, args] = setup.sandbox.command(scope, procs, inside, program);
+      const inside = join(SANDBOX_WORKSPACE, relative(this.workspace.root, cwd));
+      const [file, args] = setup.sandbox.command(scope, cgroup?.procsFiles ?? [], inside, program);
       const release = () => releaseMasks(this.workspace.root, plan);
-      return { file, args, cwd: '/', env: { ...base, HOME: '/tmp' }, cgroup, release, sandboxed: true, ...(pty ? {} : { fd3: environmentArgs(extraEnv) }) };
+      return { file, args, cwd: '/', env: { ...base, HOME: '/tmp' }, cgroup, release, sandboxed: true, ...(fd3 ? { fd3 } : {}) };
     }
     if (!this.options.allowUnsandboxed) {
-      cgroup?.remove();
       throw new CodeBuddyError('E_FORBIDDEN', `commands are refused on this server: no sandbox can be made (${setup.unavailable}), and CODEBUDDY_ALLOW_UNSANDBOXED is not set; use a Docker workspace`);
     }
+    const cgroup = ProcessCgroup.create(label, this.options.limits);
     const home = join(this.options.homeRoot, label.replace(/[^\w.-]/g, '_').slice(0, 60));
     mkdirSync(home, { recursive: true });
     const env = { ...base, HOME: home, ...extraEnv };
-    const [file, args] = cgroup ? ['/bin/sh', ['-c', JOIN_CGROUP_THEN_EXEC, procs.join(':'), ...program]] : [program[0]!, program.slice(1)];
+    const [file, args] = cgroup ? ['/bin/sh', ['-c', JOIN_CGROUP_THEN_EXEC, cgroup.procsFiles.join(':'), ...program]] : [program[0]!, program.slice(1)];
     return { file, args, cwd, env, cgroup, release: () => undefined, sandboxed: false };
   }
 
@@ -127,7 +128,14 @@ export class LocalRuntime implements Runtime {
   spawnPty(request: PtyRequest): PtyProcess {
     const prepared = this.prepare(`pty-${request.label}`, request.cwd, [request.shell], 'xterm-256color', true);
     const { cgroup } = prepared;
-    const pty = spawnPty(prepared.file, prepared.args, { name: 'xterm-256color', cols: request.cols, rows: request.rows, cwd: prepared.cwd, env: prepared.env });
+    let pty: ReturnType<typeof spawnPty>;
+    try {
+      pty = spawnPty(prepared.file, prepared.args, { name: 'xterm-256color', cols: request.cols, rows: request.rows, cwd: prepared.cwd, env: prepared.env });
+    } catch (error) {
+      cgroup?.remove();
+      prepared.release();
+      throw error;
+    }
     let killed = false;
     const kill = () => {
       if (killed) return;
