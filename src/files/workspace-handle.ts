@@ -2,6 +2,7 @@ import { chownSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openS
 import { CodeBuddyError } from '../core/errors.js';
 import { fsError } from './fs-errors.js';
 import { assertNameable, normalizeRelative, outside } from './relative-path.js';
+import { WORKSPACE_MOUNT } from '../workspaces/workspace.js';
 
 /*
  * Race-free access to a workspace's files.
@@ -191,9 +192,12 @@ class Walk {
     }
     let base: string[];
     if (target.startsWith('/')) {
-      if (target !== this.root && !target.startsWith(`${this.root}/`)) throw outside(this.path, 'leads outside the workspace');
+      // Absolute links name the workspace by its host path, or by /workspace, where commands
+      // see it (in a local sandbox and in a Docker container alike).
+      const prefix = [this.root, WORKSPACE_MOUNT].find((name) => target === name || target.startsWith(`${name}/`));
+      if (prefix === undefined) throw outside(this.path, 'leads outside the workspace');
       base = [];
-      target = target.slice(this.root.length);
+      target = target.slice(prefix.length);
     } else {
       base = this.components.slice(0, index);
     }

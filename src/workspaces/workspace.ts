@@ -22,4 +22,7 @@ export interface Workspace {
   createdAt: number;
 }
 
+/** Where a workspace's commands see its files: in the local sandbox and in a Docker container alike. */
+export const WORKSPACE_MOUNT = '/workspace';
+
 export const workspaceNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

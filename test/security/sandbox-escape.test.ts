@@ -83,6 +83,12 @@ describe.skipIf(reason !== '' && !process.env.CI)('the local sandbox holds', () 
     expect(readFileSync(join(root, 'mine.txt'), 'utf8')).toBe('inside\n');
   });
 
+  it('lets file tools follow an absolute link a command made to /workspace/…, and nothing beside it', async () => {
+    await sh('ln -s /workspace/mine.txt abs-link; ln -s /workspacex/mine.txt near-link');
+    expect((await agent.call('file_read', { path: 'abs-link' })).structured).toMatchObject({ content: 'inside' });
+    expect(await agent.call('file_read', { path: 'near-link' })).toMatchObject({ isError: true, code: 'E_PATH_OUTSIDE_WORKSPACE' });
+  });
+
   it('has no network: the server’s own loopback port is unreachable', async () => {
     const port = server.url.port;
     const run = await sh(`bash -c 'echo > /dev/tcp/127.0.0.1/${port}' 2>&1 && echo CONNECTED; ip -o link 2>/dev/null | wc -l; echo done`);

@@ -3,9 +3,8 @@ import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync
 import { dirname, join, posix } from 'node:path';
 import { CodeBuddyError } from '../../core/errors.js';
 import { outermostPaths } from '../../core/outermost-paths.js';
+import { WORKSPACE_MOUNT } from '../workspace.js';
 
-/** Where a workspace appears inside the sandbox, as in a Docker workspace's container. */
-export const SANDBOX_WORKSPACE = '/workspace';
 
 /**
  * A fixed, world-traversable directory the workspace is bind-mounted on (in a private mount
@@ -111,7 +110,7 @@ export class BubblewrapSandbox {
     const probe = sandbox.command(
       { root: STAGING, identity: { uid: 65534, gid: 65534 }, network: false, hidden: [], masked: [], newSession: true },
       [],
-      SANDBOX_WORKSPACE,
+      WORKSPACE_MOUNT,
       ['/bin/sh', '-c', 'test "$(id -u)" = 65534 && ! touch /usr/.codebuddy-probe 2>/dev/null'],
     );
     const result = spawnSync(probe[0], probe[1], { encoding: 'utf8', timeout: 10_000 });
@@ -144,9 +143,9 @@ export class BubblewrapSandbox {
       '--tmpfs', '/run',
       '--dir', '/home',
       ...outermostPaths(scope.hidden.flatMap(realPath)).flatMap((path) => hide(path, scope.identity)),
-      '--bind', STAGING, SANDBOX_WORKSPACE,
+      '--bind', STAGING, WORKSPACE_MOUNT,
       ...scope.masked.flatMap(({ path, directory }) => {
-        const inside = posix.join(SANDBOX_WORKSPACE, path);
+        const inside = posix.join(WORKSPACE_MOUNT, path);
         return directory ? ['--tmpfs', inside, '--remount-ro', inside] : ['--ro-bind', EMPTY_FILE, inside];
       }),
       '--chdir', cwd,

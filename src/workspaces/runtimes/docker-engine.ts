@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { CodeBuddyError } from '../../core/errors.js';
+import { WORKSPACE_MOUNT } from '../workspace.js';
 
 export const WORKSPACE_LABEL = 'codebuddy.workspace';
 export const TENANT_LABEL = 'codebuddy.tenant';
@@ -58,11 +59,11 @@ export class DockerEngine {
       name: `codebuddy-${spec.workspaceId}`,
       Cmd: ['sleep', 'infinity'],
       User: spec.user,
-      WorkingDir: '/workspace',
+      WorkingDir: WORKSPACE_MOUNT,
       Env: ['HOME=/tmp', 'LANG=C.UTF-8', 'PATH=/usr/local/bin:/usr/bin:/bin'],
       Labels: { [WORKSPACE_LABEL]: spec.workspaceId, [TENANT_LABEL]: spec.tenantId },
       HostConfig: {
-        Binds: [`${spec.hostRoot}:/workspace`],
+        Binds: [`${spec.hostRoot}:${WORKSPACE_MOUNT}`],
         ReadonlyRootfs: true,
         Tmpfs: { '/tmp': 'rw,nosuid,size=512m' },
         CapDrop: ['ALL'],

@@ -1,6 +1,7 @@
 import { PassThrough, type Duplex } from 'node:stream';
 import { posix, relative } from 'node:path';
 import type Docker from 'dockerode';
+import { WORKSPACE_MOUNT } from '../workspace.js';
 import { CommandWatch } from './command-watch.js';
 import { capturedOutput, OutputCapture } from './output-capture.js';
 import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
@@ -24,7 +25,7 @@ export class DockerRuntime implements Runtime {
   /** Host path inside the workspace → the same place inside the container. */
   private containerPath(hostPath: string): string {
     const inside = relative(this.hostRoot, hostPath).split('/').filter(Boolean);
-    return posix.join('/workspace', ...inside);
+    return posix.join(WORKSPACE_MOUNT, ...inside);
   }
 
   async exec(request: ExecRequest): Promise<ExecResult> {

@@ -4,8 +4,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, relative } from 'node:path';
 import { CodeBuddyError } from '../../core/errors.js';
-import type { Workspace } from '../workspace.js';
-import { environmentArgs, SANDBOX_WORKSPACE, type BubblewrapSandbox, type SandboxIdentity } from './bubblewrap-sandbox.js';
+import { WORKSPACE_MOUNT, type Workspace } from '../workspace.js';
+import { environmentArgs, type BubblewrapSandbox, type SandboxIdentity } from './bubblewrap-sandbox.js';
 import { CommandWatch } from './command-watch.js';
 import { capturedOutput, OutputCapture } from './output-capture.js';
 import { ProcessCgroup, type ProcessLimits } from './process-cgroup.js';
@@ -94,7 +94,7 @@ export class LocalRuntime implements Runtime {
         newSession: !pty,
         ...(pty ? {} : { argsFd: ENV_ARGS_FD }),
       };
-      const inside = join(SANDBOX_WORKSPACE, relative(this.workspace.root, cwd));
+      const inside = join(WORKSPACE_MOUNT, relative(this.workspace.root, cwd));
       const [file, args] = setup.sandbox.command(scope, cgroup?.procsFiles ?? [], inside, program);
       const release = () => releaseMasks(this.workspace.root, plan);
       return { file, args, cwd: '/', env: { ...base, HOME: '/tmp' }, cgroup, release, sandboxed: true, ...(fd3 ? { fd3 } : {}) };
