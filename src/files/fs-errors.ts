@@ -27,6 +27,14 @@ export function fsError(error: unknown, relative: string): Error {
     case 'EACCES':
     case 'EPERM':
       return new CodeBuddyError('E_FORBIDDEN', `permission denied on ${shown}`, { field: 'path' });
+    case 'EBUSY':
+      return new CodeBuddyError('E_CONFLICT', `${shown} is in use (a mount point, or held by a running command)`, { field: 'path' });
+    case 'EXDEV':
+      return new CodeBuddyError('E_CONFLICT', `${shown} is on another file system (a mount inside the workspace); copy it instead`, { field: 'path' });
+    case 'EINVAL':
+      return new CodeBuddyError('E_INVALID_ARGUMENT', `${shown}: the file system refused that (a directory into itself, or a name it does not allow)`, { field: 'path' });
+    case 'EROFS':
+      return new CodeBuddyError('E_FORBIDDEN', `${shown} is on a read-only file system`, { field: 'path' });
     case 'ELOOP':
       // Only a symlink swapped in under us makes the kernel refuse an O_NOFOLLOW open.
       return new CodeBuddyError('E_PATH_OUTSIDE_WORKSPACE', `${shown} changed into a symlink while it was being used`, { field: 'path' });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
@@ -37,6 +37,16 @@ describe.each(engines)('file operations (search engine: %s)', (searchEngine) => 
   afterAll(async () => {
     await client?.close();
     await server?.close();
+  });
+
+  it('answers a move of a directory into itself through a link with a clear error', async () => {
+    mkdirSync(join(root, 'loopdir'), { recursive: true });
+    symlinkSync('loopdir', join(root, 'loop-link'));
+    const moved = await client.call('file_move', { from: 'loopdir', to: 'loop-link/inner' });
+    expect(moved).toMatchObject({ isError: true });
+    expect(moved.code).not.toBe('E_INTERNAL');
+    rmSync(join(root, 'loop-link'));
+    rmSync(join(root, 'loopdir'), { recursive: true });
   });
 
   it('pages a long file with a cursor and an explicit marker', async () => {
