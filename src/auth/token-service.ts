@@ -37,9 +37,9 @@ export class TokenService {
     this.revokeAndRecord = db.transaction((id: string, actor: string) => {
       const at = this.clock.now();
       if (!this.tokens.revoke(id, at)) return undefined;
-      const row = this.tokens.findById(id)!;
-      audit.append({ tenantId: row.tenant_id, at, type: 'token.revoked', actor, workspaceId: null, actionId: null, correlationId: null, payload: { token_id: id, user_id: row.user_id, role: row.role } });
-      return row;
+      const { secret_hash: _hash, ...listing } = this.tokens.findById(id)!;
+      audit.append({ tenantId: listing.tenant_id, at, type: 'token.revoked', actor, workspaceId: null, actionId: null, correlationId: null, payload: { token_id: id, user_id: listing.user_id, role: listing.role } });
+      return listing;
     });
   }
 

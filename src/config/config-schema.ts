@@ -29,7 +29,8 @@ export const configSchema = z.object({
   jwtAudience: z.string().optional(),
   allowedRoots: list.default([]),
   allowedHosts: list.default([]),
-  allowedOrigins: list.default([]),
+  // Kept as URL spells an origin (lower-case name, default port dropped): the Origin guard and CORS compare alike.
+  allowedOrigins: list.pipe(z.array(z.url({ protocol: /^https?$/ }).transform((origin) => new URL(origin).origin))).default([]),
   maxSessions: z.coerce.number().int().min(1).max(100_000).default(1000),
   maxSessionsPerPrincipal: z.coerce.number().int().min(1).max(10_000).default(32),
   requestsPerMinute: z.coerce.number().int().min(1).default(6000),

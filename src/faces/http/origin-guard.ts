@@ -29,7 +29,8 @@ export class OriginGuard {
   constructor(private readonly options: OriginGuardOptions) {
     this.loopback = LOOPBACK_HOSTS.includes(options.host);
     this.hosts = this.loopback || options.allowedHosts.length > 0 ? [...(this.loopback ? LOOPBACK_HOSTS : []), ...options.allowedHosts] : undefined;
-    for (const origin of options.allowedOrigins) this.origins.add(normalizedOrigin(origin) ?? origin);
+    // allowedOrigins arrive normalized (config-schema.ts), as CORS sees them too.
+    for (const origin of options.allowedOrigins) this.origins.add(origin);
   }
 
   /** Once the port is known: the server's own loopback origins are allowed too. */
