@@ -141,6 +141,8 @@ export class Ledger {
     try {
       authorized = await call.authorize(draft);
     } catch (error) {
+      const done = this.firstCallThatRemovedItsTarget(request, error);
+      if (done) return this.answerRetry(request, draft, timing, done, done.request_hash);
       return this.settle(request, draft, timing, () => Promise.reject(error));
     }
     const key = request.idempotencyKey;
@@ -165,6 +167,20 @@ export class Ledger {
     } finally {
       this.inFlight.delete(slot);
     }
+  }
+
+  /**
+   * A retry whose authorization failed for want of its target, where that user's first call
+   * with the key (same operation, same arguments) is done: the first call removed the target
+   * (`workspace_delete`). It was authorized then, and a replay has no effect: it gets the
+   * first outcome rather than E_NOT_FOUND.
+   */
+  private firstCallThatRemovedItsTarget(request: ActionRequest, error: unknown): IdempotencyRow | undefined {
+    const key = request.idempotencyKey;
+    if (key === undefined || !(error instanceof CodeBuddyError) || error.code !== 'E_NOT_FOUND') return undefined;
+    const existing = this.keys.find(request.principal.tenantId, request.principal.userId, key);
+    const same = existing?.state === 'done' && existing.operation === request.operation && existing.request_hash === requestHash(request.operation, request.arguments);
+    return same ? existing : undefined;
   }
 
   /** Runs the body, records the action (and the key's outcome, or releases the key), and answers. */

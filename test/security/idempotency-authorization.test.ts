@@ -114,4 +114,16 @@ describe('idempotency keys after authorization', () => {
     expect(retry.meta?.['codebuddy/replay_of']).toBe(first.meta?.['codebuddy/action_id']);
     expect(readFileSync(join(root, 'n.txt'), 'utf8')).toBe('n = 2\n');
   });
+
+  it('replays a retried workspace_delete, whose first call removed the workspace, instead of answering not found', async () => {
+    await agent.call('workspace_create', { name: 'gone-soon' });
+    const del = { workspace: 'gone-soon', idempotency_key: 'delete-gone-soon' };
+    const first = await agent.call('workspace_delete', del);
+    expect(first.isError, first.text).toBe(false);
+    const retry = await agent.call('workspace_delete', del);
+    expect(retry.isError, retry.text).toBe(false);
+    expect(retry.meta?.['codebuddy/replay_of']).toBe(first.meta?.['codebuddy/action_id']);
+    // Without the key, a second delete is what it is: not found.
+    expect(await agent.call('workspace_delete', { workspace: 'gone-soon' })).toMatchObject({ isError: true, code: 'E_NOT_FOUND' });
+  });
 });
