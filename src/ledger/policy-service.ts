@@ -4,7 +4,7 @@ import { CodeBuddyError } from '../core/errors.js';
 import type { Principal } from '../auth/principal.js';
 import { describePrincipal } from '../auth/principal.js';
 import type { PolicyRepository } from '../store/policy-repository.js';
-import { decide, validateRules, type Decision, type Policy, type PolicySubject, type Preset, type Rule } from './policy.js';
+import { validateRules, type Policy, type Preset, type Rule } from './policy.js';
 
 /** Whether an operation glob takes in an operation that runs a command. */
 function bindsCommands(operation: string | undefined): boolean {
@@ -51,7 +51,4 @@ export class PolicyService {
     );
   }
 
-  decide(tenantId: string, workspaceId: string, subject: PolicySubject): { decision: Decision; because: string } {
-    return decide(this.get(tenantId, workspaceId), subject);
-  }
 }

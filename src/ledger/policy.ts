@@ -120,6 +120,11 @@ function matches(rule: Rule, index: number, judged: Judged): Match {
  * with no matching rule, the preset decides by effect. Admin operations are authorized by
  * role, never by a workspace policy.
  */
+/** Whether any rule looks at paths: when none does, a call's paths need not be listed (a subtree walk spared). */
+export function judgesPaths(policy: Policy): boolean {
+  return policy.rules.some((rule) => rule.paths !== undefined);
+}
+
 export function decide(policy: Policy, subject: PolicySubject): { decision: Decision; because: string } {
   if (subject.effect === 'read' || subject.effect === 'admin') return { decision: 'allow', because: `${subject.effect}s are not subject to policy` };
   let best: { decision: Decision; because: string } | undefined;

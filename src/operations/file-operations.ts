@@ -52,10 +52,11 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
    * below it (and, for a move, where each would land), so a rule on a file binds a call on
    * its directory. A tree too large to list leaves the subject incomplete, judged strictly.
    */
-  const withSubtree = async (workspace: Workspace, path: string, destination?: string) => {
+  /** The paths a call on a directory touches: the directory, where it lands, and (when the policy looks at paths) everything in it. */
+  const withSubtree = async (workspace: Workspace, needs: { paths: boolean }, path: string, destination?: string) => {
     const source = await files.resolve(workspace, path);
     const target = destination === undefined ? undefined : await files.resolve(workspace, destination);
-    const below = await subtreePaths(source.absolute, source.relative);
+    const below = needs.paths ? await subtreePaths(workspace.root, source.relative) : { paths: [], complete: true };
     const landed = target === undefined ? [] : below.paths.map((inside) => `${target.relative}${target.relative === '' ? '' : '/'}${inside.slice(source.relative.length + 1)}`);
     const paths = [source.relative, ...(target ? [target.relative] : []), ...below.paths, ...landed];
     return below.complete ? { paths } : { paths, pathsComplete: false };
@@ -210,7 +211,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe('Replace an existing file at to') }),
       output: z.object({ from: z.string(), to: z.string() }),
       run: (input, workspace) => files.move(workspace, input),
-      policySubject: (input, workspace) => withSubtree(workspace, input.from, input.to),
+      policySubject: (input, workspace, needs) => withSubtree(workspace, needs, input.from, input.to),
       preview: (input, workspace) => previews.move(workspace, input),
       render: (out) => `moved ${out.from} -> ${out.to}`,
     }),
@@ -223,7 +224,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       input: z.object({ path, recursive: z.boolean().optional() }),
       output: z.object({ path: z.string(), type: z.enum(['file', 'directory', 'symlink']) }),
       run: (input, workspace) => files.delete(workspace, input),
-      policySubject: (input, workspace) => (input.recursive ? withSubtree(workspace, input.path) : resolved(workspace, input.path)),
+      policySubject: (input, workspace, needs) => (input.recursive ? withSubtree(workspace, needs, input.path) : resolved(workspace, input.path)),
       preview: (input, workspace) => previews.delete(workspace, input),
       render: (out) => `deleted ${out.type} ${out.path}`,
     }),

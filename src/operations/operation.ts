@@ -51,7 +51,7 @@ export interface WorkspaceOperation<I extends z.ZodObject = z.ZodObject, O exten
    * What a workspace policy judges a call by: the paths it would touch (resolved, so a
    * symlink cannot lead a call around a rule) and, for commands, the command line.
    */
-  policySubject?(input: z.output<I>, workspace: Workspace): Promise<Omit<PolicySubject, 'operation' | 'effect'>>;
+  policySubject?(input: z.output<I>, workspace: Workspace, needs: { paths: boolean }): Promise<Omit<PolicySubject, 'operation' | 'effect'>>;
   /**
    * What the call would change, computed without changing it. An operation with a preview
    * can be held for approval; applying it later re-computes the preview to refuse a stale one.

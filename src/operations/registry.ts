@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { Principal } from '../auth/principal.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PolicyService } from '../ledger/policy-service.js';
+import { decide, judgesPaths } from '../ledger/policy.js';
 import type { ProposalService } from '../ledger/proposal-service.js';
 import type { ProposalRow } from '../store/proposal-repository.js';
 import type { WorkspaceService } from '../workspaces/workspace-service.js';
@@ -134,8 +135,9 @@ export class OperationRegistry {
     draft.workspaceId = workspace.id;
     // Reads always run and admin operations answer to roles: only writes and exec consult the policy.
     if (operation.effect !== 'write' && operation.effect !== 'exec') return { operation, input: rest, workspace, hold: false };
-    const subject = (await operation.policySubject?.(rest, workspace)) ?? { paths: [] };
-    const verdict = this.services.policies.decide(context.principal.tenantId, workspace.id, { operation: name, effect: operation.effect, ...subject });
+    const policy = this.services.policies.get(context.principal.tenantId, workspace.id);
+    const subject = (await operation.policySubject?.(rest, workspace, { paths: judgesPaths(policy) })) ?? { paths: [] };
+    const verdict = decide(policy, { operation: name, effect: operation.effect, ...subject });
     if (verdict.decision === 'deny') {
       throw new CodeBuddyError('E_FORBIDDEN', `the policy of workspace ${workspace.name} denies ${name} (${verdict.because})`);
     }

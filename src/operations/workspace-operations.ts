@@ -128,8 +128,8 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
       input: z.object({ workspace: reference }),
       output: z.object({ id: z.string(), name: z.string(), deleted_files: z.boolean() }),
       // Every file goes with a workspace CodeBuddy made: a path rule on any of them applies.
-      policySubject: async (_input, workspace) => {
-        if (workspace.adopted) return { paths: [] };
+      policySubject: async (_input, workspace, needs) => {
+        if (workspace.adopted || !needs.paths) return { paths: [] };
         const below = await subtreePaths(workspace.root, '');
         return below.complete ? { paths: below.paths } : { paths: below.paths, pathsComplete: false };
       },
