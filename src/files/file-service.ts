@@ -37,6 +37,16 @@ export interface ReadResult {
 const shown = (relative: string) => relative || '(workspace root)';
 
 /**
+ * A change acts on the path its policy judged, or not at all: between the check and the
+ * walk, a directory on the way may have been swapped for a link to a path a rule denies.
+ */
+function assertJudged(relative: string, judged: readonly string[] | undefined): void {
+  if (judged !== undefined && !judged.includes(relative)) {
+    throw new CodeBuddyError('E_CONFLICT', `${shown(relative)} is not where the path led when the workspace's policy judged it (something on the way changed); nothing was written`, { field: 'path' });
+  }
+}
+
+/**
  * Files of a workspace, always through handles walked from the workspace root
  * (workspace-handle.ts), so no symlink swapped in mid-call can lead a read, a write or a
  * delete outside. Writes are atomic (a temporary file renamed over the target, in the same
@@ -97,7 +107,7 @@ export class FileService {
     return result;
   }
 
-  async write(workspace: Workspace, input: { path: string; content: string; expected_sha256?: string }): Promise<{ path: string; sha256: string; size: number; created: boolean }> {
+  async write(workspace: Workspace, input: { path: string; content: string; expected_sha256?: string }, judged?: readonly string[]): Promise<{ path: string; sha256: string; size: number; created: boolean }> {
     const data = Buffer.from(input.content, 'utf8');
     this.assertSize(data.length);
     const expected = input.expected_sha256?.toLowerCase();
@@ -110,6 +120,7 @@ export class FileService {
       throw error;
     }
     try {
+      assertJudged(target.relative, judged);
       return await this.locks.run(this.lockKey(workspace, target.relative), async () => {
         const current = await this.currentState(target, expected !== undefined);
         if (expected !== undefined && current?.sha256 !== expected) throw this.changed(target.relative, current);
@@ -130,9 +141,10 @@ export class FileService {
   }
 
   /** Exact replacements applied in order, all or nothing. */
-  async edit(workspace: Workspace, input: { path: string; edits: Edit[] }): Promise<{ path: string; sha256: string; replacements: number; first_changed_line: number }> {
+  async edit(workspace: Workspace, input: { path: string; edits: Edit[] }, judged?: readonly string[]): Promise<{ path: string; sha256: string; replacements: number; first_changed_line: number }> {
     const target = locateInWorkspace(workspace.root, input.path, { last: 'follow' });
     try {
+      assertJudged(target.relative, judged);
       return await this.locks.run(this.lockKey(workspace, target.relative), async () => {
         const { buffer, info } = await this.readEntry(target);
         const text = decodeText(buffer);

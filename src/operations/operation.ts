@@ -18,6 +18,11 @@ export interface CallContext {
   defaultWorkspaceId?: string;
   /** An idempotency key from the transport (HTTP `Idempotency-Key`), used when the arguments carry none. */
   idempotencyKey?: string;
+  /**
+   * The canonical paths the workspace's path rules judged this call by, when they judged it:
+   * a write that would now land elsewhere (a link swapped in since) is refused, not done.
+   */
+  judgedPaths?: readonly string[];
 }
 
 interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {

@@ -46,8 +46,8 @@ export interface OperationDescriptor {
 
 /** A call that passed authorization: its parsed input, its workspace, and whether it must be held. */
 type AuthorizedCall =
-  | { operation: Extract<Operation, { scope: 'tenant' }>; input: Record<string, unknown>; hold: false; workspace?: undefined }
-  | { operation: WorkspaceOperation; input: Record<string, unknown>; workspace: Workspace; hold: boolean };
+  | { operation: Extract<Operation, { scope: 'tenant' }>; input: Record<string, unknown>; hold: false; workspace?: undefined; judgedPaths?: undefined }
+  | { operation: WorkspaceOperation; input: Record<string, unknown>; workspace: Workspace; hold: boolean; judgedPaths?: readonly string[] };
 
 /** The domain services the registry orchestrates for every call. */
 export interface RegistryServices {
@@ -110,7 +110,8 @@ export class OperationRegistry {
           return this.outcome(call.operation, await call.operation.run(call.input, context, (workspaceId) => (draft.workspaceId = workspaceId)));
         }
         if (call.hold) return this.hold(call.operation, call.input, call.workspace!, context.principal, draft.id);
-        return this.outcome(call.operation, await call.operation.run(call.input, call.workspace!, context));
+        const judged = call.judgedPaths ? { ...context, judgedPaths: call.judgedPaths } : context;
+        return this.outcome(call.operation, await call.operation.run(call.input, call.workspace!, judged));
       },
     });
     return { actionId, ...result, ...(replayOf ? { replayOf } : {}) };
@@ -141,7 +142,8 @@ export class OperationRegistry {
     if (verdict.decision === 'deny') {
       throw new CodeBuddyError('E_FORBIDDEN', `the policy of workspace ${workspace.name} denies ${name} (${verdict.because})`);
     }
-    return { operation, input: rest, workspace, hold: verdict.decision === 'review' };
+    // Where path rules decided, the operation learns which paths they judged: it refuses to act elsewhere.
+    return { operation, input: rest, workspace, hold: verdict.decision === 'review', ...(judgesPaths(policy) ? { judgedPaths: subject.paths } : {}) };
   }
 
   /**
