@@ -48,11 +48,11 @@ function renderMatches(matches: SearchMatch[]): string {
 export function fileOperations(files: FileService, finder: FileFinder, search: TextSearch, previews: ChangePreviewer): Operation[] {
   const resolved = async (workspace: Workspace, ...paths: string[]) => ({ paths: await Promise.all(paths.map(async (path) => (await files.resolve(workspace, path)).relative)) });
   /**
-   * Deleting or moving a directory touches everything in it: the policy sees every path
-   * below it (and, for a move, where each would land), so a rule on a file binds a call on
-   * its directory. A tree too large to list leaves the subject incomplete, judged strictly.
+   * Deleting or moving a directory touches everything in it: when the policy looks at paths,
+   * it sees every path below it (and, for a move, where each would land), so a rule on a file
+   * binds a call on its directory. A tree too large to list leaves the subject incomplete,
+   * judged strictly.
    */
-  /** The paths a call on a directory touches: the directory, where it lands, and (when the policy looks at paths) everything in it. */
   const withSubtree = async (workspace: Workspace, needs: { paths: boolean }, path: string, destination?: string) => {
     const source = await files.resolve(workspace, path);
     const target = destination === undefined ? undefined : await files.resolve(workspace, destination);
