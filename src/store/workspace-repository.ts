@@ -24,6 +24,7 @@ export class WorkspaceRepository {
   private readonly deleteStmt;
   private readonly allRootsStmt;
   private readonly runtimeStateStmt;
+  private readonly runtimeConfigStmt;
   private readonly dockerStmt;
   private readonly createdStmt;
 
@@ -39,6 +40,7 @@ export class WorkspaceRepository {
     this.deleteStmt = db.prepare('DELETE FROM workspaces WHERE tenant_id = ? AND id = ?');
     this.allRootsStmt = db.prepare('SELECT root_path FROM workspaces').pluck();
     this.runtimeStateStmt = db.prepare('UPDATE workspaces SET status = ?, container_id = coalesce(?, container_id) WHERE tenant_id = ? AND id = ?');
+    this.runtimeConfigStmt = db.prepare('UPDATE workspaces SET runtime_config_json = ? WHERE tenant_id = ? AND id = ?');
     this.dockerStmt = db.prepare("SELECT * FROM workspaces WHERE runtime = 'docker'");
     this.createdStmt = db.prepare('SELECT * FROM workspaces WHERE adopted = 0');
   }
@@ -75,6 +77,10 @@ export class WorkspaceRepository {
 
   setRuntimeState(tenantId: string, id: string, status: string, containerId: string | null = null): void {
     this.runtimeStateStmt.run(status, containerId, tenantId, id);
+  }
+
+  setRuntimeConfig(tenantId: string, id: string, configJson: string): void {
+    this.runtimeConfigStmt.run(configJson, tenantId, id);
   }
 
   /** Workspaces CodeBuddy created (not adopted), of every tenant: their disks are mounted again at start. */

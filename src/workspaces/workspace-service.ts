@@ -255,7 +255,7 @@ export class WorkspaceService {
   async adoptLocal(principal: Principal, path: string): Promise<Workspace> {
     const root = await this.existingDirectory(path);
     const existing = this.repository.findByRoot(principal.tenantId, root);
-    if (existing) return toWorkspace(existing);
+    if (existing) return this.withLocalOwner(existing);
     const stem = basename(root).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 48) || 'workspace';
     let name = stem;
     for (let n = 2; this.repository.findByName(principal.tenantId, name); n++) name = `${stem}-${n}`;
@@ -322,6 +322,22 @@ export class WorkspaceService {
     }
     await chown(root, CONTAINER_UID, CONTAINER_UID);
     return { uid: CONTAINER_UID, gid: CONTAINER_UID };
+  }
+
+  /**
+   * A directory adopted before its commands were sandboxed (or while they were not) has no
+   * owner on record: it gets one now, if its directory has one that commands may run as, so
+   * that the file tools and the sandbox agree on who owns its files.
+   */
+  private async withLocalOwner(row: WorkspaceRow): Promise<Workspace> {
+    const workspace = toWorkspace(row);
+    if (workspace.owner || workspace.runtime !== 'local') return workspace;
+    const owner = await this.localOwner(workspace.root, true);
+    if (!owner) return workspace;
+    const config: RuntimeConfig = { ...(row.runtime_config_json ? (JSON.parse(row.runtime_config_json) as RuntimeConfig) : {}), owner };
+    this.repository.setRuntimeConfig(row.tenant_id, row.id, JSON.stringify(config));
+    this.byId.delete(`${row.tenant_id}\0${row.id}`);
+    return { ...workspace, owner };
   }
 
   /**

@@ -5,12 +5,12 @@
  * Every attack here runs through the real `exec` and terminal tools over HTTP MCP and must
  * fail; a policy's denied paths must stay denied to commands too.
  */
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BubblewrapSandbox } from '../../src/workspaces/runtimes/bubblewrap-sandbox.js';
-import { CLI, connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
+import { CLI, connectModernHttp, connectStdio, type McpClient } from '../helpers/mcp-clients.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
 
 const SECRET = `jwt-secret-that-must-never-leak-${process.pid}-abcdefghijklmnop`;
@@ -144,6 +144,53 @@ describe.skipIf(reason !== '' && !process.env.CI)('the local sandbox holds', () 
     await admin.close();
     const run = await sh('cat mine.txt && echo more >> mine.txt && echo done');
     expect(run.stdout).toBe('inside\ndone\n');
+  });
+});
+
+describe.skipIf(reason !== '' && !process.env.CI)('an adopted directory', () => {
+  it("runs stdio's commands as the directory's owner, who also owns what the file tools write", async () => {
+    const dataDir = tempDir('codebuddy-data-');
+    const project = tempDir('codebuddy-project-');
+    chownSync(project, 4321, 4321);
+    const client = await connectStdio(['--data-dir', dataDir, 'serve', '--stdio', '--workspace', project]);
+    try {
+      const run = await client.call('exec', { command: 'id -u; echo made > by-command.txt' });
+      expect(run.isError, run.text).toBe(false);
+      expect((run.structured!.stdout as string).split('\n')[0]).toBe('4321');
+      expect((await client.call('file_write', { path: 'sub/by-tool.txt', content: 'x\n' })).isError).toBe(false);
+      for (const path of ['by-command.txt', 'sub', 'sub/by-tool.txt']) expect(statSync(join(project, path)).uid, path).toBe(4321);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('gives a directory adopted while commands were unsandboxed its owner once they are', async () => {
+    const dataDir = tempDir('codebuddy-data-');
+    const project = tempDir('codebuddy-project-');
+    chownSync(project, 4322, 4322);
+    const args = ['--data-dir', dataDir, 'serve', '--stdio', '--workspace', project];
+    const before = await connectStdio(args, { CODEBUDDY_LOCAL_SANDBOX: 'off' });
+    await before.call('workspace_get', {});
+    await before.close();
+    const after = await connectStdio(args);
+    try {
+      const run = await after.call('exec', { command: 'id -u' });
+      expect(run.isError, run.text).toBe(false);
+      expect((run.structured!.stdout as string).trim()).toBe('4322');
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('refuses commands in a directory of root’s, saying what to do', async () => {
+    const client = await connectStdio(['--data-dir', tempDir('codebuddy-data-'), 'serve', '--stdio', '--workspace', tempDir('codebuddy-project-')]);
+    try {
+      const run = await client.call('exec', { command: 'true' });
+      expect(run).toMatchObject({ isError: true, code: 'E_FORBIDDEN' });
+      expect(run.text).toContain('chown');
+    } finally {
+      await client.close();
+    }
   });
 });
 

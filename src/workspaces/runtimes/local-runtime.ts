@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { spawn as spawnPty } from 'node-pty';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, relative } from 'node:path';
 import { CodeBuddyError } from '../../core/errors.js';
@@ -115,11 +115,12 @@ export class LocalRuntime implements Runtime {
    * server's own user (those would reach the server's files and processes).
    */
   private identity(): SandboxIdentity {
-    const owner = this.workspace.owner ?? (({ uid, gid }) => ({ uid, gid }))(statSync(this.workspace.root));
-    if (owner.uid === 0 || owner.uid === process.getuid?.()) {
+    // The owner on record, the one the file tools give new files to: the two never disagree.
+    const owner = this.workspace.owner;
+    if (!owner || owner.uid === 0 || owner.uid === process.getuid?.()) {
       throw new CodeBuddyError(
         'E_FORBIDDEN',
-        `workspace ${this.workspace.name} belongs to the server's own user (uid ${owner.uid}), and commands never run as that user: give its directory to the user who should run them (chown -R)`,
+        `workspace ${this.workspace.name} has no owner its commands may run as: its directory belongs to root or the server's own user, and commands never run as those. Give the directory to the user who should run them (chown -R), then adopt it again (serve --stdio --workspace does so at start)`,
       );
     }
     return owner;
