@@ -61,7 +61,8 @@ describe('terminals', () => {
     expect(first.structured).toMatchObject({ matched: true, exited: false });
     expect(first.structured!.text).toMatch(/^hello$/m);
     await agent.call('terminal_write', { id, input: 'echo second', keys: ['enter'] });
-    const second = await agent.call('terminal_read', { id, since: first.structured!.next, wait_for: '^second$', timeout_s: 10 });
+    // Up to the prompt that follows, so that nothing of this command is still to come.
+    const second = await agent.call('terminal_read', { id, since: first.structured!.next, wait_for: '^second\\n[^\\n]*[$#] $', timeout_s: 10 });
     expect(second.structured!.text).not.toMatch(/^hello$/m);
     expect(second.structured!.text).toMatch(/^second$/m);
     const nothing = await agent.call('terminal_read', { id, wait_for: 'never-printed', since: second.structured!.next, timeout_s: 0.5 });
