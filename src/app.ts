@@ -4,6 +4,7 @@ import type { Config } from './config/config-schema.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createIdGenerator, type IdGenerator } from './core/ids.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { EventBus } from './core/event-bus.js';
 import { openDatabase, type Db } from './store/database.js';
 import { ActionRepository } from './store/action-repository.js';
 import { AuditRepository } from './store/audit-repository.js';
@@ -45,6 +46,8 @@ export interface App {
   config: Config;
   db: Db;
   logger: Logger;
+  /** What services publish (file changes, moves, deleted workspaces) for others to follow. */
+  events: EventBus;
   tokens: TokenService;
   authenticator: Authenticator;
   failedAuths: FailedAuthTrail;
@@ -65,6 +68,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? createIdGenerator(clock.now);
+  const events = new EventBus((error, topic) => logger.error({ err: error, topic }, 'event listener failed'));
 
   mkdirSync(config.dataDir, { recursive: true });
   const dataDir = realpathSync(resolve(config.dataDir));
@@ -135,6 +139,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     config: { ...config, dataDir },
     db,
     logger,
+    events,
     tokens,
     authenticator,
     failedAuths,

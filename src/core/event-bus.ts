@@ -1,0 +1,64 @@
+/**
+ * The in-process bus services publish what happened on, and other services and faces
+ * subscribe to (the language-server pool, notes, sync, the LSP facade). Delivery is
+ * synchronous and in order; a listener that throws is logged and does not stop the others,
+ * so one faulty subscriber cannot break the publisher's call.
+ */
+
+/** A path inside a workspace, relative to its root, with `/` separators. */
+export type WorkspacePath = string;
+
+export interface FileChange {
+  path: WorkspacePath;
+  kind: 'created' | 'changed' | 'deleted';
+}
+
+/** Every event names its workspace and tenant, so a subscriber never mixes them up. */
+export interface WorkspaceEvent {
+  tenantId: string;
+  workspaceId: string;
+}
+
+export interface BusEvents {
+  /**
+   * Files changed on disk. `origin` says who saw it: an operation that just wrote
+   * (published at once, before the call returns) or the workspace's file watcher (commands,
+   * terminals, anything else; debounced). A change may be announced by both.
+   */
+  'files.changed': WorkspaceEvent & { changes: FileChange[]; origin: 'operation' | 'watcher' };
+  /** A file or directory moved (file_move, later refactor_move): links to it follow. */
+  'files.moved': WorkspaceEvent & { from: WorkspacePath; to: WorkspacePath };
+  /** A workspace is gone: drop everything held for it. */
+  'workspace.deleted': WorkspaceEvent;
+}
+
+export type BusListener<K extends keyof BusEvents> = (event: BusEvents[K]) => void;
+
+export class EventBus {
+  private readonly listeners = new Map<keyof BusEvents, Set<(event: never) => void>>();
+
+  constructor(private readonly onListenerError: (error: unknown, topic: keyof BusEvents) => void = () => {}) {}
+
+  publish<K extends keyof BusEvents>(topic: K, event: BusEvents[K]): void {
+    const listeners = this.listeners.get(topic);
+    if (!listeners) return;
+    for (const listener of [...listeners]) {
+      try {
+        (listener as BusListener<K>)(event);
+      } catch (error) {
+        this.onListenerError(error, topic);
+      }
+    }
+  }
+
+  /** Returns the unsubscribe function. */
+  subscribe<K extends keyof BusEvents>(topic: K, listener: BusListener<K>): () => void {
+    let listeners = this.listeners.get(topic);
+    if (!listeners) {
+      listeners = new Set();
+      this.listeners.set(topic, listeners);
+    }
+    listeners.add(listener as (event: never) => void);
+    return () => listeners.delete(listener as (event: never) => void);
+  }
+}
