@@ -89,6 +89,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const sandbox = config.localSandbox === 'off' ? { unavailable: 'turned off (CODEBUDDY_LOCAL_SANDBOX=off)' } : BubblewrapSandbox.detect();
   const workspaceRepository = new WorkspaceRepository(db);
   const workspaces = new WorkspaceService(workspaceRepository, tenants, ids, clock, {
+    events,
     dataDir,
     allowedRoots: config.allowedRoots,
     ...('sandbox' in sandbox ? { localOwner: { uid: config.sandboxUid, gid: config.sandboxGid } } : {}),
@@ -117,7 +118,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     docker,
   );
   const terminals = new TerminalService(new TerminalRepository(db), ids, clock, { scrollbackChars: 256 * 1024, maxPerWorkspace: 8, maxReadChars: 32 * 1024 });
-  const files = new FileService(config);
+  const files = new FileService(config, events);
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
   // Applying an approved proposal runs the operation again through the registry, built below.

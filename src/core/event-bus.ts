@@ -23,12 +23,18 @@ export interface BusEvents {
   /**
    * Files changed on disk. `origin` says who saw it: an operation that just wrote
    * (published at once, before the call returns) or the workspace's file watcher (commands,
-   * terminals, anything else; debounced). A change may be announced by both.
+   * terminals, anything else; debounced). A change may be announced by both. `actionId`
+   * names the recorded action that made it, when an operation did.
    */
-  'files.changed': WorkspaceEvent & { changes: FileChange[]; origin: 'operation' | 'watcher' };
+  'files.changed': WorkspaceEvent & { changes: FileChange[]; origin: 'operation' | 'watcher'; actionId?: string };
   /** A file or directory moved (file_move, later refactor_move): links to it follow. */
-  'files.moved': WorkspaceEvent & { from: WorkspacePath; to: WorkspacePath };
-  /** A workspace is gone: drop everything held for it. */
+  'files.moved': WorkspaceEvent & { from: WorkspacePath; to: WorkspacePath; actionId?: string };
+  /** A workspace's container is about to stop: end what runs in it (language servers). */
+  'workspace.stopped': WorkspaceEvent;
+  /**
+   * A workspace is being deleted (published before its container and files go): end what
+   * runs in it and drop everything held for it.
+   */
   'workspace.deleted': WorkspaceEvent;
 }
 

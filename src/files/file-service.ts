@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
+import type { EventBus, FileChange } from '../core/event-bus.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { planEdits, type Edit } from './edit-plan.js';
 import { fsError, notFound } from './fs-errors.js';
@@ -34,12 +35,20 @@ export interface ReadResult {
   next_cursor?: string;
 }
 
+/** What a change carries from its call: the paths its policy judged, and the action it belongs to. */
+export interface ChangeCall {
+  judgedPaths?: readonly string[];
+  actionId?: string;
+}
+
 const shown = (relative: string) => relative || '(workspace root)';
 
 /**
  * A change acts on the path its policy judged, or not at all: between the check and the
  * walk, a directory on the way may have been swapped for a link to a path a rule denies.
  */
+const actionOf = (call: ChangeCall) => (call.actionId === undefined ? {} : { actionId: call.actionId });
+
 function assertJudged(relative: string, judged: readonly string[] | undefined): void {
   if (judged !== undefined && !judged.includes(relative)) {
     throw new CodeBuddyError('E_CONFLICT', `${shown(relative)} is not where the path led when the workspace's policy judged it (something on the way changed); nothing was written`, { field: 'path' });
@@ -56,7 +65,11 @@ function assertJudged(relative: string, judged: readonly string[] | undefined): 
 export class FileService {
   private readonly locks = new PathLock();
 
-  constructor(private readonly limits: FileLimits) {}
+  /** `events` hears of every change at once (the watcher sees it too, later). */
+  constructor(
+    private readonly limits: FileLimits,
+    private readonly events?: EventBus,
+  ) {}
 
   /** Where a path leads, as a name (for policies and previews): never used to reach the file. */
   resolve(workspace: Workspace, path: string): Promise<ResolvedPath> {
@@ -107,7 +120,7 @@ export class FileService {
     return result;
   }
 
-  async write(workspace: Workspace, input: { path: string; content: string; expected_sha256?: string }, judged?: readonly string[]): Promise<{ path: string; sha256: string; size: number; created: boolean }> {
+  async write(workspace: Workspace, input: { path: string; content: string; expected_sha256?: string }, call: ChangeCall = {}): Promise<{ path: string; sha256: string; size: number; created: boolean }> {
     const data = Buffer.from(input.content, 'utf8');
     this.assertSize(data.length);
     const expected = input.expected_sha256?.toLowerCase();
@@ -120,16 +133,21 @@ export class FileService {
       throw error;
     }
     try {
-      assertJudged(target.relative, judged);
+      assertJudged(target.relative, call.judgedPaths);
       return await this.locks.run(this.lockKey(workspace, target.relative), async () => {
         const current = await this.currentState(target, expected !== undefined);
         if (expected !== undefined && current?.sha256 !== expected) throw this.changed(target.relative, current);
         await this.atomicWrite(workspace, target, data, current?.mode);
+        this.announce(workspace, [{ path: target.relative, kind: current === undefined ? 'created' : 'changed' }], call);
         return { path: target.relative, sha256: sha256(data), size: data.length, created: current === undefined };
       });
     } finally {
       closeSync(target.dir);
     }
+  }
+
+  private announce(workspace: Workspace, changes: FileChange[], call: ChangeCall): void {
+    this.events?.publish('files.changed', { tenantId: workspace.tenantId, workspaceId: workspace.id, changes, origin: 'operation', ...actionOf(call) });
   }
 
   private changed(relative: string, current: { sha256?: string } | undefined): CodeBuddyError {
@@ -141,10 +159,10 @@ export class FileService {
   }
 
   /** Exact replacements applied in order, all or nothing. */
-  async edit(workspace: Workspace, input: { path: string; edits: Edit[] }, judged?: readonly string[]): Promise<{ path: string; sha256: string; replacements: number; first_changed_line: number }> {
+  async edit(workspace: Workspace, input: { path: string; edits: Edit[] }, call: ChangeCall = {}): Promise<{ path: string; sha256: string; replacements: number; first_changed_line: number }> {
     const target = locateInWorkspace(workspace.root, input.path, { last: 'follow' });
     try {
-      assertJudged(target.relative, judged);
+      assertJudged(target.relative, call.judgedPaths);
       return await this.locks.run(this.lockKey(workspace, target.relative), async () => {
         const { buffer, info } = await this.readEntry(target);
         const text = decodeText(buffer);
@@ -153,6 +171,7 @@ export class FileService {
         const data = Buffer.from(plan.content, 'utf8');
         this.assertSize(data.length);
         await this.atomicWrite(workspace, target, data, info.mode);
+        this.announce(workspace, [{ path: target.relative, kind: 'changed' }], call);
         return { path: target.relative, sha256: sha256(data), replacements: plan.replacements, first_changed_line: plan.firstChangedLine };
       });
     } finally {
@@ -187,7 +206,7 @@ export class FileService {
     }
   }
 
-  async move(workspace: Workspace, input: { from: string; to: string; overwrite?: boolean }): Promise<{ from: string; to: string }> {
+  async move(workspace: Workspace, input: { from: string; to: string; overwrite?: boolean }, call: ChangeCall = {}): Promise<{ from: string; to: string }> {
     const source = locateInWorkspace(workspace.root, input.from, { last: 'entry' });
     let destination: Located | undefined;
     try {
@@ -208,6 +227,8 @@ export class FileService {
         } catch (error) {
           throw fsError(error, to.relative);
         }
+        this.announce(workspace, [{ path: source.relative, kind: 'deleted' }, { path: to.relative, kind: existing ? 'changed' : 'created' }], call);
+        this.events?.publish('files.moved', { tenantId: workspace.tenantId, workspaceId: workspace.id, from: source.relative, to: to.relative, ...actionOf(call) });
         return { from: source.relative, to: to.relative };
       });
     } finally {
@@ -216,11 +237,11 @@ export class FileService {
     }
   }
 
-  async delete(workspace: Workspace, input: { path: string; recursive?: boolean }): Promise<{ path: string; type: 'file' | 'directory' | 'symlink' }> {
+  async delete(workspace: Workspace, input: { path: string; recursive?: boolean }, call: ChangeCall = {}): Promise<{ path: string; type: 'file' | 'directory' | 'symlink' }> {
     const target = locateInWorkspace(workspace.root, input.path, { last: 'entry' });
     try {
       if (target.relative === '') throw new CodeBuddyError('E_INVALID_ARGUMENT', 'the workspace root cannot be deleted; use workspace_delete', { field: 'path' });
-      return await this.locks.run(this.lockKey(workspace, target.relative), async () => {
+      const deleted = await this.locks.run(this.lockKey(workspace, target.relative), async () => {
         const info = lstatOrThrow(target);
         if (!info.isDirectory()) {
           try {
@@ -243,6 +264,8 @@ export class FileService {
         }
         return { path: target.relative, type: 'directory' as const };
       });
+      this.announce(workspace, [{ path: deleted.path, kind: 'deleted' }], call);
+      return deleted;
     } finally {
       closeSync(target.dir);
     }

@@ -23,6 +23,8 @@ export interface CallContext {
    * a write that would now land elsewhere (a link swapped in since) is refused, not done.
    */
   judgedPaths?: readonly string[];
+  /** The action this call is recorded as, so what it changes can name it. */
+  actionId?: string;
 }
 
 interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {

@@ -110,8 +110,8 @@ export class OperationRegistry {
           return this.outcome(call.operation, await call.operation.run(call.input, context, (workspaceId) => (draft.workspaceId = workspaceId)));
         }
         if (call.hold) return this.hold(call.operation, call.input, call.workspace!, context.principal, draft.id);
-        const judged = call.judgedPaths ? { ...context, judgedPaths: call.judgedPaths } : context;
-        return this.outcome(call.operation, await call.operation.run(call.input, call.workspace!, judged));
+        const recorded = { ...context, actionId: draft.id, ...(call.judgedPaths ? { judgedPaths: call.judgedPaths } : {}) };
+        return this.outcome(call.operation, await call.operation.run(call.input, call.workspace!, recorded));
       },
     });
     return { actionId, ...result, ...(replayOf ? { replayOf } : {}) };
@@ -167,6 +167,7 @@ export class OperationRegistry {
     const output = await operation.run(input, workspace, {
       principal,
       correlationId: proposal.action_id,
+      actionId: proposal.action_id,
       signal: new AbortController().signal,
       logger: this.services.logger.child({ actionId: proposal.action_id }),
     });

@@ -2,6 +2,7 @@ import { chown, mkdir, realpath, rm, stat } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { CodeBuddyError } from '../core/errors.js';
+import type { EventBus } from '../core/event-bus.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Principal } from '../auth/principal.js';
 import type { TenantRepository } from '../store/tenant-repository.js';
@@ -25,6 +26,8 @@ interface RuntimeConfig {
 const CONTAINER_UID = 1000;
 
 export interface WorkspaceServiceOptions {
+  /** Told when a workspace's processes must end: it is stopped or being deleted. */
+  events?: EventBus;
   /** Absolute, symlink-free data directory; new workspaces are made under `<dataDir>/workspaces`. */
   dataDir: string;
   /** Directories under which existing directories may be adopted. */
@@ -216,6 +219,7 @@ export class WorkspaceService {
     }
     if (workspace.status === 'lost') throw new CodeBuddyError('E_CONFLICT', `workspace ${workspace.name} lost its container; delete it and create it again`);
     const engine = this.dockerOrFail().engine;
+    if (!running) this.options.events?.publish('workspace.stopped', { tenantId: workspace.tenantId, workspaceId: workspace.id });
     await (running ? engine.start(workspace.containerId) : engine.stop(workspace.containerId));
     const status = running ? 'ready' : 'stopped';
     this.repository.setRuntimeState(principal.tenantId, workspace.id, status);
@@ -295,6 +299,7 @@ export class WorkspaceService {
   async delete(principal: Principal, reference: string): Promise<{ workspace: Workspace; deletedFiles: boolean }> {
     const workspace = this.resolve(principal, reference);
     this.byId.delete(`${principal.tenantId}\0${workspace.id}`);
+    this.options.events?.publish('workspace.deleted', { tenantId: workspace.tenantId, workspaceId: workspace.id });
     if (workspace.containerId) await this.options.docker?.engine.remove(workspace.containerId);
     this.repository.delete(principal.tenantId, workspace.id);
     if (!workspace.adopted) {
