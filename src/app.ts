@@ -25,6 +25,7 @@ import { ChangePreviewer } from './files/change-preview.js';
 import { WorkspaceService } from './workspaces/workspace-service.js';
 import { WorkspaceDisks } from './workspaces/workspace-disk.js';
 import { FileService } from './files/file-service.js';
+import { WorkspaceWatchers } from './files/workspace-watcher.js';
 import { FileFinder } from './files/file-finder.js';
 import { TextSearch } from './files/text-search.js';
 import { OperationRegistry } from './operations/registry.js';
@@ -48,6 +49,8 @@ export interface App {
   logger: Logger;
   /** What services publish (file changes, moves, deleted workspaces) for others to follow. */
   events: EventBus;
+  /** Per-workspace file watchers, held by whoever needs to hear of changes made by commands. */
+  watchers: WorkspaceWatchers;
   tokens: TokenService;
   authenticator: Authenticator;
   failedAuths: FailedAuthTrail;
@@ -119,6 +122,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   );
   const terminals = new TerminalService(new TerminalRepository(db), ids, clock, { scrollbackChars: 256 * 1024, maxPerWorkspace: 8, maxReadChars: 32 * 1024 });
   const files = new FileService(config, events);
+  const watchers = new WorkspaceWatchers(events, logger, { debounceMs: 50, skippedDirectories: ['.git', 'node_modules'] });
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
   // Applying an approved proposal runs the operation again through the registry, built below.
@@ -141,6 +145,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     db,
     logger,
     events,
+    watchers,
     tokens,
     authenticator,
     failedAuths,
@@ -153,6 +158,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     registry,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
+      void watchers.closeAll();
       terminals.shutdown();
       failedAuths.close();
       db.close();

@@ -11,6 +11,8 @@ export type WorkspacePath = string;
 export interface FileChange {
   path: WorkspacePath;
   kind: 'created' | 'changed' | 'deleted';
+  /** The path is a directory (a deleted one takes everything below it along). */
+  directory?: boolean;
 }
 
 /** Every event names its workspace and tenant, so a subscriber never mixes them up. */
