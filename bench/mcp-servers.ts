@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -18,8 +18,8 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Every server started here, so the run can close them all even when a benchmark throws. */
 const started = new Set<RunningServer>();
 
-async function connect(name: string, args: string[], env: Record<string, string>): Promise<RunningServer> {
-  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: repoRoot, env, stderr: 'pipe' });
+async function connect(name: string, args: string[], env: Record<string, string>, spawnWith: { command?: string; cwd?: string } = {}): Promise<RunningServer> {
+  const transport = new StdioClientTransport({ command: spawnWith.command ?? process.execPath, args, cwd: spawnWith.cwd ?? repoRoot, env, stderr: 'pipe' });
   // Drain stderr: an unread pipe fills up and would eventually block a chatty child.
   let tail = '';
   transport.stderr?.on('data', (chunk: Buffer) => {
@@ -72,6 +72,27 @@ export async function startCodeBuddy(options: { treeDir: string; dataDir: string
 export async function startReference(options: { treeDir: string }): Promise<RunningServer> {
   const entry = join(repoRoot, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
   return connect('server-filesystem', [entry, options.treeDir], childEnv({}));
+}
+
+/**
+ * cclsp, an MCP-to-LSP bridge people install today, on the same typescript-language-server
+ * (started on the host, as cclsp does), rooted at the project.
+ */
+export async function startCclsp(options: { projectDir: string; configDir: string; tslsCli: string }): Promise<RunningServer> {
+  mkdirSync(options.configDir, { recursive: true });
+  const config = join(options.configDir, 'cclsp.json');
+  writeFileSync(config, JSON.stringify({ servers: [{ extensions: ['ts', 'tsx', 'js', 'jsx'], command: [process.execPath, options.tslsCli, '--stdio'], rootDir: options.projectDir }] }));
+  return connect('cclsp', [join(repoRoot, 'node_modules/cclsp/dist/index.js')], childEnv({ CCLSP_CONFIG_PATH: config }), { cwd: options.projectDir });
+}
+
+/**
+ * @mizchi/lsmcp, the other bridge, with its typescript-language-server preset. It needs
+ * Node >= 22 (`node:sqlite`): `node24` is such a binary.
+ */
+export async function startLsmcp(options: { projectDir: string; node24: string }): Promise<RunningServer> {
+  // The preset finds typescript-language-server on PATH: ours, the same one everyone uses here.
+  const path = `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH ?? ''}`;
+  return connect('lsmcp', [join(repoRoot, 'node_modules/@mizchi/lsmcp/dist/lsmcp.js'), '-p', 'typescript'], childEnv({ PATH: path }), { command: options.node24, cwd: options.projectDir });
 }
 
 export async function closeAllServers(): Promise<void> {
