@@ -138,3 +138,49 @@ export function node24Binary(repoRoot: string): string | undefined {
   const candidate = process.env.CODEBUDDY_BENCH_NODE24 ?? join(repoRoot, 'test/interop/tools/node_modules/.bin/node');
   return existsSync(candidate) ? candidate : undefined;
 }
+
+const mb = (bytes: number | undefined) => (bytes === undefined ? 'not reported' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`);
+
+/** The overhead target: within 5% of the direct request, or 2 ms, at p50. */
+export function codeOverhead(figures: CodeFigures): { ms: number; ratio: number; met: boolean } {
+  const added = figures.ours.references.p50 - figures.direct.references.p50;
+  const ratio = figures.ours.references.p50 / figures.direct.references.p50;
+  return { ms: added, ratio, met: ratio <= 1.05 || added <= 2 };
+}
+
+function peerRow(name: string, peer: PeerFigures, expected: number): string[] {
+  if (!peer.ok) return [name, '—', '—', '—', '—', `not measured: ${peer.error}`];
+  return [name, msText(peer.references.p50), msText(peer.references.p95), `${msText(peer.coldMs)} (${peer.coldCount} refs)`, `${peer.count}`, peer.freshCount === expected + 2 ? 'yes' : `no (${peer.freshCount})`];
+}
+
+const msText = (value: number) => value.toFixed(1);
+
+/** The section of bench/RESULTS.md for these figures. */
+export function renderCodeSection(f: CodeFigures, table: (header: string[], rows: string[][], align?: Array<'l' | 'r'>) => string): string {
+  const overhead = codeOverhead(f);
+  const expected = f.expectedReferences;
+  const freshOk = (count: number) => (count === expected + 2 ? 'yes' : `no (${count})`);
+  return [
+    '## 8. Code intelligence: code_references',
+    '',
+    `A generated TypeScript project of ${f.files} files (bench/typescript-project.ts): \`formatMoney\` is declared once and imported and called in every feature module, ${expected} references in all. Every contender is asked for its references at the declaration, ${RUNS} timed calls after ${WARMUP} warm-up.`,
+    '',
+    table(
+      ['Contender', 'p50 ms', 'p95 ms', 'first call ms (its answer)', 'references found', 'fresh after a new file'],
+      [
+        ['CodeBuddy `code_references` (MCP stdio, server in the sandbox)', msText(f.ours.references.p50), msText(f.ours.references.p95), `${msText(f.ours.coldStartMs)}`, `${f.ours.count}`, freshOk(f.ours.freshCount)],
+        ['typescript-language-server, direct (vscode-jsonrpc)', msText(f.direct.references.p50), msText(f.direct.references.p95), `${msText(f.direct.readyMs)} (to first diagnostics)`, `${f.direct.count}`, freshOk(f.direct.freshCount)],
+        peerRow('cclsp 0.7 (MCP stdio)', f.cclsp, expected),
+        peerRow('@mizchi/lsmcp 0.10 (MCP stdio, Node 24)', f.lsmcp, expected),
+      ],
+      ['l', 'r', 'r', 'r', 'r', 'l'],
+    ),
+    '',
+    `**Overhead over the direct request at p50: ${overhead.ms >= 0 ? '+' : ''}${msText(overhead.ms)} ms (${((overhead.ratio - 1) * 100).toFixed(1)}%)** (target ≤ 5% or ≤ 2 ms: ${overhead.met ? 'yes' : '**no**'}).`,
+    `Memory of an idle language server (typescript-language-server and its tsserver, project loaded): CodeBuddy's as \`code_status\` reports it ${mb(f.ours.idleRssBytes)}; the direct one ${mb(f.direct.idleRssBytes)}.`,
+    '',
+    '- CodeBuddy answers the first page of references (the count is the total it reports, all pages); the direct request and the peers return every reference in one answer.',
+    '- "first call": for CodeBuddy and the peers, the first `references` call on a fresh server (it starts the language server and waits for it, or does not); for the direct client, spawn to the first `publishDiagnostics` of the opened file.',
+    `- "fresh": a new module \`src/fresh.ts\` adding two references is written through CodeBuddy's \`file_write\`; each contender is then asked at once, CodeBuddy first. The right answer is ${expected + 2}. The direct client is told nothing (no didChange or watched-files notification), as a client that does not watch files.`,
+  ].join('\n');
+}
