@@ -38,7 +38,8 @@ function packageRoot(): string {
   return dir;
 }
 
-export const GRAMMARS_DIR = join(packageRoot(), 'grammars');
+const PACKAGE_ROOT = packageRoot();
+export const GRAMMARS_DIR = join(PACKAGE_ROOT, 'grammars');
 
 /** 1-based line of the `index`-th element of the `languages` array in the manifest's text, for errors. */
 function lineOfEntry(text: string, index: number): number | undefined {
@@ -55,8 +56,10 @@ function lineOfEntry(text: string, index: number): number | undefined {
       else if (char === '"') inString = false;
       continue;
     }
-    if (char === '"') inString = true;
-    else if (char === '[' || char === '{') {
+    if (char === '"') {
+      if (depth === 1 && ++seen === index) return line; // a string where an object belongs
+      inString = true;
+    } else if (char === '[' || char === '{') {
       if (depth === 1 && ++seen === index) return line;
       depth++;
     } else if (char === ']' || char === '}') {
@@ -97,7 +100,8 @@ export class GrammarManifest {
     }
     const top = manifestSchema.safeParse(parsed);
     if (!top.success) throw new CodeBuddyError('E_CONFIG', `${where}: needs a non-empty "languages" array`);
-    const resolveFrom = createRequire(join(dir, 'manifest.json'));
+    // Package paths resolve from CodeBuddy's own node_modules, wherever the manifest is.
+    const resolveFrom = createRequire(join(PACKAGE_ROOT, 'package.json'));
     const grammars: Grammar[] = [];
     const owners = new Map<string, string>();
     top.data.languages.forEach((raw, index) => {
