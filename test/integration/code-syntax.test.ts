@@ -2,7 +2,7 @@
  * code_outline and code_query over real MCP (the v2 client, 2026-07-28, over HTTP) on
  * fixtures/languages: one realistic file per grammar in grammars/. No language server runs.
  */
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrammarManifest } from '../../src/code/syntax/grammar-manifest.js';
@@ -221,6 +221,7 @@ describe('tree-sitter code tools', () => {
   afterAll(async () => {
     await agent?.close();
     await server?.close();
+    if (outside) rmSync(outside, { recursive: true, force: true });
   });
 
   it('has a fixture, an outline and a query for every grammar in grammars/', () => {

@@ -2,8 +2,10 @@ import { Worker } from 'node:worker_threads';
 import { CodeBuddyError } from '../../core/errors.js';
 import type { SyntaxJob, SyntaxRequest, SyntaxResponse, SyntaxResult, SyntaxWorkerData } from './syntax-protocol.js';
 
-/** How long past its deadline a job may take to answer before its worker is terminated. */
+/** How long past its budget a job may take to answer before its worker is terminated. */
 const GRACE_MS = 250;
+/** Until a job's grammar is loaded (starting the worker, compiling the wasm: C++ is 5 MB); then its budget counts. */
+const LOAD_ALLOWANCE_MS = 30_000;
 /** Heap of one worker: a query's captures of the largest file allowed fit well within it. */
 const WORKER_HEAP_MB = 512;
 
@@ -43,7 +45,7 @@ function startWorker(data: SyntaxWorkerData): Worker {
  * A few worker threads that parse and query, so no file and no query an agent sends can
  * hold the event loop. Jobs queue in order; each worker runs one at a time, so one
  * agent's long query takes one worker and the others keep answering. A job carries its
- * deadline: tree-sitter stops there by itself; a worker stuck past it (a catastrophic
+ * budget: tree-sitter stops there by itself; a worker stuck past it (a catastrophic
  * regex in a `#match?` predicate runs in JavaScript, beyond tree-sitter's reach) is
  * terminated and replaced on the next job.
  */
@@ -82,10 +84,7 @@ export class SyntaxPool {
       if (!pending) return;
       slot.job = pending;
       const worker = (slot.worker ??= this.spawn(slot));
-      slot.timer = setTimeout(
-        () => this.retire(slot, new SyntaxWorkerLost('timeout', 'the syntax worker did not answer by the deadline')),
-        Math.max(0, pending.request.deadline - Date.now()) + GRACE_MS,
-      );
+      this.arm(slot, LOAD_ALLOWANCE_MS + pending.request.budgetMs + GRACE_MS);
       worker.postMessage(pending.request);
     }
   }
@@ -96,6 +95,10 @@ export class SyntaxPool {
     worker.on('message', (response: SyntaxResponse) => {
       if (slot.worker !== worker || slot.job?.request.id !== response.id) return;
       const job = slot.job;
+      if ('loaded' in response) {
+        this.arm(slot, job.request.budgetMs + GRACE_MS); // the grammar is in: from now on the job's own budget
+        return;
+      }
       this.finish(slot);
       if (response.ok) job.resolve(response.result);
       else job.reject(new CodeBuddyError(response.failure.code, response.failure.message, response.failure.details));
@@ -106,6 +109,11 @@ export class SyntaxPool {
     worker.on('error', (error) => lost(`failed: ${error.message}`));
     worker.on('exit', (code) => lost(`exited (${code})`));
     return worker;
+  }
+
+  private arm(slot: Slot, ms: number): void {
+    clearTimeout(slot.timer);
+    slot.timer = setTimeout(() => this.retire(slot, new SyntaxWorkerLost('timeout', 'the syntax worker did not answer within its budget')), ms);
   }
 
   private finish(slot: Slot): void {

@@ -1,8 +1,10 @@
 /**
- * Messages between the syntax pool (main thread) and its workers. A job carries its
- * deadline (epoch ms): the worker stops parsing or querying there and says so; the pool
- * terminates a worker that has not answered shortly after (a regex predicate in a query
- * runs in JavaScript, where no progress callback can stop it).
+ * Messages between the syntax pool (main thread) and its workers. A job carries its time
+ * budget, counted from when its grammar is loaded (starting a worker and compiling a 5 MB
+ * wasm grammar are the server's costs, not the file's): the worker stops parsing or
+ * querying there and says so; the pool terminates a worker that has not answered shortly
+ * after (a regex predicate in a query runs in JavaScript, where no progress callback can
+ * stop it).
  */
 
 /** One symbol of an outline; lines and columns 1-based, columns in UTF-16 code units. */
@@ -29,8 +31,8 @@ export interface QueryCapture {
 }
 
 export type SyntaxJob =
-  | { kind: 'outline'; language: string; text: string; deadline: number }
-  | { kind: 'compile'; language: string; source: string; deadline: number }
+  | { kind: 'outline'; language: string; text: string; budgetMs: number }
+  | { kind: 'compile'; language: string; source: string; budgetMs: number }
   | {
       kind: 'query';
       language: string;
@@ -41,12 +43,12 @@ export type SyntaxJob =
       /** Most captures wanted after `skip`. */
       limit: number;
       matchLimit: number;
-      deadline: number;
+      budgetMs: number;
     };
 
 export interface OutlineResult {
   symbols: OutlineSymbol[];
-  /** The parse or the query stopped at the deadline. */
+  /** The parse or the query stopped at the end of its budget. */
   timedOut: boolean;
 }
 
@@ -73,7 +75,11 @@ export interface SyntaxFailure {
 }
 
 export type SyntaxRequest = SyntaxJob & { id: number };
-export type SyntaxResponse = { id: number; ok: true; result: OutlineResult | CompileResult | QueryResult } | { id: number; ok: false; failure: SyntaxFailure };
+export type SyntaxResponse =
+  /** The job's grammar is loaded: its budget starts now. */
+  | { id: number; loaded: true }
+  | { id: number; ok: true; result: OutlineResult | CompileResult | QueryResult }
+  | { id: number; ok: false; failure: SyntaxFailure };
 
 /** What a worker is started with: the grammars it may load. */
 export interface SyntaxWorkerData {

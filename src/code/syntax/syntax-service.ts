@@ -88,7 +88,7 @@ export class SyntaxService {
     const tooSlow = () => new CodeBuddyError('E_TOO_LARGE', `parsing ${relative} took longer than ${seconds(this.limits.fileTimeoutMs)}; it is too large or too convoluted to outline`, { field: 'path' });
     let symbols: OutlineSymbol[];
     try {
-      const result = await this.pool.run({ kind: 'outline', language: grammar.name, text: source.text, deadline: Date.now() + this.limits.fileTimeoutMs });
+      const result = await this.pool.run({ kind: 'outline', language: grammar.name, text: source.text, budgetMs: this.limits.fileTimeoutMs });
       if (result.timedOut) throw tooSlow();
       symbols = result.symbols;
     } catch (error) {
@@ -113,7 +113,7 @@ export class SyntaxService {
       wantedPath = state.p;
     }
     // Refuses a broken query before any file is read, with tree-sitter's words and offset.
-    await this.pool.run({ kind: 'compile', language: grammar.name, source: input.query, deadline: Date.now() + this.limits.fileTimeoutMs });
+    await this.pool.run({ kind: 'compile', language: grammar.name, source: input.query, budgetMs: this.limits.fileTimeoutMs });
 
     const files = await this.candidates(workspace, grammar, glob);
     if (wantedPath !== undefined && files[position.index] !== wantedPath) {
@@ -155,7 +155,7 @@ export class SyntaxService {
             skip,
             limit: wanted,
             matchLimit: this.limits.matchLimit,
-            deadline: Math.min(deadline, Date.now() + this.limits.fileTimeoutMs),
+            budgetMs: Math.max(1, Math.min(deadline - Date.now(), this.limits.fileTimeoutMs)),
           });
         } catch (error) {
           if (!(error instanceof SyntaxWorkerLost)) throw error;

@@ -1,8 +1,9 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Node, Query, Tree } from 'web-tree-sitter';
 import { GrammarLoader, QueryCompileError, type LoadedGrammar } from './grammar-loader.js';
 import { buildOutline, type Definition } from './outline-builder.js';
-import type { OutlineResult, QueryCapture, QueryResult, SyntaxJob, SyntaxRequest, SyntaxResponse, SyntaxWorkerData } from './syntax-protocol.js';
+import type { CompileResult, OutlineResult, QueryCapture, QueryResult, SyntaxJob, SyntaxRequest, SyntaxResponse, SyntaxWorkerData } from './syntax-protocol.js';
 
 /*
  * A syntax worker: parses and queries off the main thread, so a huge file or a pathological
@@ -11,6 +12,14 @@ import type { OutlineResult, QueryCapture, QueryResult, SyntaxJob, SyntaxRequest
  */
 
 const MAX_CAPTURE_TEXT = 300;
+
+// This thread only (Linux applies a thread's own niceness): on a busy machine the event loop
+// every client shares gets the CPU first, and parsing waits.
+try {
+  setPriority(10);
+} catch {
+  // not allowed here: run at the process's priority
+}
 
 const loader = new GrammarLoader(new Map((workerData as SyntaxWorkerData).grammars.map((grammar) => [grammar.name, grammar])));
 
@@ -65,11 +74,11 @@ function outline(grammar: LoadedGrammar, text: string, deadline: number): Outlin
   }
 }
 
-function runQuery(grammar: LoadedGrammar, query: Query, job: Extract<SyntaxJob, { kind: 'query' }>): QueryResult {
-  const tree = parse(grammar, job.text, job.deadline);
+function runQuery(grammar: LoadedGrammar, query: Query, job: Extract<SyntaxJob, { kind: 'query' }>, deadline: number): QueryResult {
+  const tree = parse(grammar, job.text, deadline);
   if (!tree) return { captures: [], total: 0, exceededMatchLimit: false, timedOut: true };
   try {
-    const check = deadlineCheck(job.deadline);
+    const check = deadlineCheck(deadline);
     const found = query.captures(tree.rootNode, { matchLimit: job.matchLimit, progressCallback: check.callback });
     let lines: string[] | undefined;
     const captures: QueryCapture[] = found.slice(job.skip, job.skip + job.limit).map(({ name, node }) => {
@@ -90,15 +99,17 @@ function runQuery(grammar: LoadedGrammar, query: Query, job: Extract<SyntaxJob, 
   }
 }
 
-async function handle(job: SyntaxJob): Promise<SyntaxResponse extends infer R ? (R extends { ok: true; result: infer T } ? T : never) : never> {
+async function handle(job: SyntaxRequest): Promise<OutlineResult | CompileResult | QueryResult> {
   const grammar = await loader.grammar(job.language);
+  parentPort!.postMessage({ id: job.id, loaded: true } satisfies SyntaxResponse);
+  const deadline = Date.now() + job.budgetMs;
   switch (job.kind) {
     case 'outline':
-      return outline(grammar, job.text, job.deadline);
+      return outline(grammar, job.text, deadline);
     case 'compile':
       return { captureNames: [...loader.query(grammar, job.source).captureNames] };
     case 'query':
-      return runQuery(grammar, loader.query(grammar, job.source), job);
+      return runQuery(grammar, loader.query(grammar, job.source), job, deadline);
   }
 }
 
