@@ -4,6 +4,7 @@ import type { BreakdownRow, ReadBreakdown } from './read-breakdown.js';
 import type { DriverComparison, DriverResult } from './sqlite-drivers.js';
 import type { LedgerFigures } from './ledger-benchmarks.js';
 import type { RuntimeFigures } from './runtime-benchmarks.js';
+import type { OutlineFigures } from './code-outline-benchmarks.js';
 import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
 import { TOOL_PARTS, type ToolTokenComparison } from './tool-tokens.js';
 
@@ -24,6 +25,7 @@ export interface BenchResults {
   tokens: ToolTokenComparison;
   ledger: LedgerFigures;
   runtime: RuntimeFigures & { unsandboxedExec: Summary };
+  outline: OutlineFigures;
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -245,6 +247,7 @@ export function renderResults(results: BenchResults): string {
           '(recorded)',
           '—',
         ],
+        ['8. code_outline of a 2,000-line TypeScript file, p50 / p95 (first call)', `${ms(results.outline.warm.p50)} / ${ms(results.outline.warm.p95)} ms (${ms(results.outline.coldMs)} ms)`, '(recorded)', '—'],
       ],
       ['l', 'r', 'l', 'l'],
     ),
@@ -292,6 +295,14 @@ export function renderResults(results: BenchResults): string {
       results.runtime.docker
         ? '- Containers: the image built by tools/build-workspace-image.sh, on an engine with the vfs storage driver (what this machine supports; it copies the image for every container, so create-to-ready is far longer than on overlay2).'
         : '- Container figures: not measured in this run (no Docker engine with the workspace image).',
+    ].join('\n'),
+    '',
+    [
+      '## 8. code_outline (tree-sitter)',
+      '',
+      table(latencyHeader, [latencyRow(`code_outline, ${results.outline.lines.toLocaleString('en-US')}-line TypeScript file, ${results.outline.symbols} symbols`, results.outline.warm)], latencyAlign),
+      '',
+      `- Over stdio with the same v1 client, the file written by \`file_write\` into a workspace the server made; every answer checked for all ${results.outline.symbols} symbols (paged at 500: one page). The first call of the server took ${ms(results.outline.coldMs)} ms (a worker thread starts, web-tree-sitter and the TypeScript wasm load) and is not in the table.`,
     ].join('\n'),
     '',
     results.breakdown.ok ? breakdownSection(results.breakdown.value) : `## Where a file_read call spends its time\n\nThe breakdown could not run: ${results.breakdown.error}`,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchFileGlob, benchFileRead, benchFileSearch } from './file-benchmarks.js';
 import { benchGlobBreakdown } from './glob-breakdown.js';
+import { benchCodeOutline } from './code-outline-benchmarks.js';
 import { benchLedger } from './ledger-benchmarks.js';
 import { benchLocalExec, benchLocalRuntime } from './runtime-benchmarks.js';
 import { closeAllServers, startCodeBuddy, startReference, type RunningServer } from './mcp-servers.js';
@@ -94,6 +95,8 @@ async function main(): Promise<void> {
     const search = await benchFileSearch(ours, treeDir, plan);
     log('7. local runtime: exec and terminal round trip…');
     const runtime = await benchLocalRuntime(ours);
+    log('8. code_outline of a 2,000-line file…');
+    const outline = await benchCodeOutline(ours);
     log('   exec with the sandbox turned off…');
     const unsandboxed = await startCodeBuddy({ treeDir, dataDir: join(workDir, 'data-unsandboxed'), logLevel: 'warn', name: 'codebuddy-unsandboxed', settings: { CODEBUDDY_LOCAL_SANDBOX: 'off', CODEBUDDY_ALLOW_UNSANDBOXED: 'true' } });
     servers.push(unsandboxed);
@@ -111,7 +114,7 @@ async function main(): Promise<void> {
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec } }),
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

@@ -41,6 +41,10 @@ import { RuntimeProvider } from './workspaces/runtimes/runtime-provider.js';
 import { terminalOperations } from './operations/terminal-operations.js';
 import { TerminalService } from './terminals/terminal-service.js';
 import { TerminalRepository } from './store/terminal-repository.js';
+import { GrammarManifest } from './code/syntax/grammar-manifest.js';
+import { SyntaxPool } from './code/syntax/syntax-pool.js';
+import { SyntaxService } from './code/syntax/syntax-service.js';
+import { syntaxOperations } from './operations/syntax-operations.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -125,6 +129,17 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const watchers = new WorkspaceWatchers(events, logger, { debounceMs: 50, skippedDirectories: ['.git', 'node_modules'] });
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
+  // Validated now: a bad grammars/manifest.json line stops the server at start, not a call later.
+  const grammars = GrammarManifest.load();
+  const syntaxPool = new SyntaxPool({ grammars: grammars.all.map(({ name, wasmPath, symbols }) => ({ name, wasmPath, symbols })) }, config.syntaxWorkers);
+  const syntax = new SyntaxService(grammars, syntaxPool, {
+    maxFileBytes: config.syntaxMaxFileBytes,
+    outlinePageSize: 500,
+    queryPageSize: config.searchPageSize,
+    queryTimeoutMs: config.codeQueryTimeoutMs,
+    fileTimeoutMs: Math.min(5_000, config.codeQueryTimeoutMs),
+    matchLimit: 1024,
+  });
   // Applying an approved proposal runs the operation again through the registry, built below.
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
   const registry: OperationRegistry = new OperationRegistry(
@@ -136,6 +151,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...policyOperations(policies),
       ...execOperations((workspace) => runtimes.for(workspace), config.execMaxTimeoutSeconds),
       ...terminalOperations(terminals, (workspace) => runtimes.for(workspace)),
+      ...syntaxOperations(syntax),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
@@ -160,6 +176,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     close: () => {
       void watchers.closeAll();
       terminals.shutdown();
+      syntaxPool.close();
       failedAuths.close();
       db.close();
     },

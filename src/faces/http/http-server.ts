@@ -31,6 +31,7 @@ const statusOf: Record<ErrorCode, number> = {
   E_STALE_PROPOSAL: 409,
   E_OUTCOME_UNKNOWN: 409,
   E_RATE_LIMITED: 429,
+  E_UNSUPPORTED: 422,
   E_CONFIG: 500,
   E_INTERNAL: 500,
 };
