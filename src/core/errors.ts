@@ -21,6 +21,12 @@ export const ErrorCodes = {
   E_OUTCOME_UNKNOWN: 'E_OUTCOME_UNKNOWN',
   E_RATE_LIMITED: 'E_RATE_LIMITED',
   E_CONFIG: 'E_CONFIG',
+  /** The language server does not offer what was asked (its capabilities do not advertise it). */
+  E_UNSUPPORTED: 'E_UNSUPPORTED',
+  /** A service needed for the answer is down for now (a language server crashed or restarts): retry. */
+  E_UNAVAILABLE: 'E_UNAVAILABLE',
+  /** The answer did not come within its time limit. */
+  E_TIMEOUT: 'E_TIMEOUT',
   E_INTERNAL: 'E_INTERNAL',
 } as const;
 

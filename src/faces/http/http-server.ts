@@ -32,6 +32,9 @@ const statusOf: Record<ErrorCode, number> = {
   E_OUTCOME_UNKNOWN: 409,
   E_RATE_LIMITED: 429,
   E_CONFIG: 500,
+  E_UNSUPPORTED: 501,
+  E_UNAVAILABLE: 503,
+  E_TIMEOUT: 504,
   E_INTERNAL: 500,
 };
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { spawn as spawnPty } from 'node-pty';
 import { mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -9,7 +9,7 @@ import { environmentArgs, type BubblewrapSandbox, type SandboxIdentity } from '.
 import { CommandWatch } from './command-watch.js';
 import { capturedOutput, OutputCapture } from './output-capture.js';
 import { ProcessCgroup, type ProcessLimits } from './process-cgroup.js';
-import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
+import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime, StdioProcess, StdioRequest } from './runtime.js';
 import { planMasks, releaseMasks } from './sandbox-masks.js';
 
 /** Joins the cgroups named (colon-separated) in $0, then becomes the command: no window to escape. */
@@ -163,6 +163,56 @@ export class LocalRuntime implements Runtime {
     };
   }
 
+  /**
+   * Starts a prepared program detached (its own process group, so the whole group can be
+   * killed), handing the sandbox the caller's variables on fd 3. `killTree` signals the group
+   * and, for SIGKILL, everything in the cgroup, including what left the group.
+   */
+  private start(prepared: Prepared, stdin: 'ignore' | 'pipe'): { child: ChildProcess; killTree: (signal: NodeJS.Signals) => void } {
+    const child = spawn(prepared.file, prepared.args, { cwd: prepared.cwd, env: prepared.env, detached: true, stdio: [stdin, 'pipe', 'pipe', prepared.fd3 ? 'pipe' : 'ignore'] });
+    if (prepared.fd3) {
+      const args = child.stdio[ENV_ARGS_FD] as NodeJS.WritableStream;
+      args.on('error', () => undefined); // a sandbox that failed to start reads nothing; its exit says why
+      args.end(prepared.fd3);
+    }
+    const killTree = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // the group is gone
+      }
+      if (signal === 'SIGKILL') prepared.cgroup?.killAll();
+    };
+    return { child, killTree };
+  }
+
+  async spawnStdio(request: StdioRequest): Promise<StdioProcess> {
+    const prepared = this.prepare(`stdio-${request.label}`, request.cwd, request.command, 'dumb', false, request.env);
+    const { child, killTree } = this.start(prepared, 'pipe');
+    const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
+      let done = false;
+      const finish = (status: number | null, ended: NodeJS.Signals | null) => {
+        if (done) return;
+        done = true;
+        // Whatever the program left running (a server's workers) dies with it.
+        killTree('SIGKILL');
+        prepared.cgroup?.remove();
+        prepared.release();
+        resolve(prepared.sandboxed ? statusThroughSandbox(status, ended) : { exitCode: status, signal: ended });
+      };
+      child.on('error', () => finish(127, null));
+      child.on('exit', finish);
+    });
+    return {
+      stdin: child.stdin!,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      pid: child.pid,
+      exited,
+      kill: () => killTree('SIGKILL'),
+    };
+  }
+
   exec(request: ExecRequest): Promise<ExecResult> {
     const started = performance.now();
     const program = typeof request.command === 'string' ? ['/bin/sh', '-c', request.command] : request.command;
@@ -172,25 +222,12 @@ export class LocalRuntime implements Runtime {
     const stdout = new OutputCapture(request.maxOutputBytes);
     const stderr = new OutputCapture(request.maxOutputBytes);
     return new Promise<ExecResult>((resolve) => {
-      const child = spawn(prepared.file, prepared.args, { cwd: prepared.cwd, env: prepared.env, detached: true, stdio: ['ignore', 'pipe', 'pipe', prepared.fd3 ? 'pipe' : 'ignore'] });
-      if (prepared.fd3) {
-        const args = child.stdio[ENV_ARGS_FD] as NodeJS.WritableStream;
-        args.on('error', () => undefined); // a sandbox that failed to start reads nothing; its exit says why
-        args.end(prepared.fd3);
-      }
-      // Both are pipes (stdio above); the typing loses that once the fourth entry is chosen at run time.
+      const { child, killTree } = this.start(prepared, 'ignore');
+      // Both are pipes (see start); the typing loses that once the fourth entry is chosen at run time.
       const [out, err] = [child.stdout!, child.stderr!];
       out.on('data', (chunk: Buffer) => stdout.push(chunk));
       err.on('data', (chunk: Buffer) => stderr.push(chunk));
 
-      const killTree = (signal: NodeJS.Signals) => {
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, signal);
-        } catch {
-          // the group is gone
-        }
-        if (signal === 'SIGKILL') cgroup?.killAll();
-      };
       const watch = new CommandWatch(request, killTree, () => stderr.latestLine || stdout.latestLine);
 
       let settled = false;
