@@ -57,6 +57,8 @@ const SEVERITY = ['error', 'error', 'warning', 'info', 'hint'] as const;
 /** Directories a workspace-wide pass never opens files in: dependencies and caches, not the project's code. */
 const NOT_SOURCE = /(^|\/)(node_modules|\.git|\.venv|venv|__pycache__|dist|build|\.mypy_cache)\//;
 const PARALLEL_FILES = 8;
+/** Files a name path given without its file is looked for in. */
+const MAX_SYMBOL_FILES = 20;
 
 /** One page of a list computed whole, with a cursor bound to the query it came from. */
 function page<T>(kind: string, query: string, all: readonly T[], size: number, cursor: string | undefined): { items: T[]; next_cursor?: string; total: number } {
@@ -136,22 +138,36 @@ export class CodeIntelligence {
    * exact position of the name).
    */
   private async symbolPosition(workspace: Workspace, symbol: string, path: string | undefined, notes: Notes) {
-    let file = path;
-    if (file === undefined) {
-      const found = await this.workspaceSymbols(workspace, symbol.split('.').at(-1)!, notes);
-      const matches = matchWorkspaceSymbols(found.map((entry) => entry.symbol), symbol);
-      const inside = [...new Set(matches.map((match) => pathOf(match.location.uri)).filter((mapped) => mapped.inside).map((mapped) => mapped.path))];
-      if (inside.length === 0) throw new CodeBuddyError('E_NOT_FOUND', `no symbol ${symbol} in the workspace`, { field: 'symbol' });
-      if (inside.length > 1) throw new CodeBuddyError('E_INVALID_ARGUMENT', `${symbol} is in several files (${inside.slice(0, 10).join(', ')}); give path`, { field: 'symbol', candidates: inside.slice(0, 10) });
-      file = inside[0]!;
+    const files = path !== undefined ? [path] : await this.filesDeclaring(workspace, symbol, notes);
+    const found = [];
+    for (const file of files) {
+      const at = await this.document(workspace, file, notes);
+      const entries = matchNamePath(await this.outline(at.connection, at.document.uri), symbol);
+      if (entries.length > 1 && new Set(entries.map((entry) => entry.namePath)).size > 1) {
+        throw new CodeBuddyError('E_INVALID_ARGUMENT', `${symbol} is ambiguous in ${at.document.path}: ${entries.slice(0, 10).map((entry) => entry.namePath).join(', ')}`, { field: 'symbol' });
+      }
+      if (entries.length > 0) found.push({ ...at, position: entries[0]!.selection.start });
     }
-    const at = await this.document(workspace, file, notes);
-    const entries = matchNamePath(await this.outline(at.connection, at.document.uri), symbol);
-    if (entries.length === 0) throw new CodeBuddyError('E_NOT_FOUND', `no symbol ${symbol} in ${at.document.path}`, { field: 'symbol' });
-    if (entries.length > 1 && new Set(entries.map((entry) => entry.namePath)).size > 1) {
-      throw new CodeBuddyError('E_INVALID_ARGUMENT', `${symbol} is ambiguous in ${at.document.path}: ${entries.slice(0, 10).map((entry) => entry.namePath).join(', ')}`, { field: 'symbol' });
+    if (found.length === 0) throw new CodeBuddyError('E_NOT_FOUND', `no symbol ${symbol} in ${path ?? 'the workspace'}`, { field: 'symbol' });
+    if (found.length > 1) {
+      const candidates = found.map((at) => at.document.path);
+      throw new CodeBuddyError('E_INVALID_ARGUMENT', `${symbol} is in several files (${candidates.join(', ')}); give path`, { field: 'symbol', candidates });
     }
-    return { ...at, position: entries[0]!.selection.start };
+    return found[0]!;
+  }
+
+  /**
+   * The workspace files that may declare a name path, from workspace symbols: by name and
+   * container where the server names containers (pyright), by name alone where it does not
+   * (typescript-language-server); the caller checks each file's outline for the whole path.
+   */
+  private async filesDeclaring(workspace: Workspace, symbol: string, notes: Notes): Promise<string[]> {
+    const name = symbol.split('.').at(-1)!;
+    const found = (await this.workspaceSymbols(workspace, name, notes)).map((entry) => entry.symbol);
+    const byContainer = matchWorkspaceSymbols(found, symbol);
+    const candidates = byContainer.length > 0 ? byContainer : matchWorkspaceSymbols(found, name);
+    const inside = candidates.map((candidate) => pathOf(candidate.location.uri)).filter((mapped) => mapped.inside);
+    return [...new Set(inside.map((mapped) => mapped.path))].slice(0, MAX_SYMBOL_FILES);
   }
 
   /** Lines of the files results point into, read once per call (open documents as last sent). */

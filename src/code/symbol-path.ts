@@ -16,14 +16,21 @@ export function bareName(name: string): string {
   return name.replace(/\(.*$/s, '').replace(/^["']|["']$/g, '').trim();
 }
 
-/** A document outline, hierarchical (DocumentSymbol) or flat (SymbolInformation with container names), as a depth-first list. */
+/** Kinds whose members belong in an outline (module, namespace, package, class, enum, interface, object, struct); a function's locals do not. */
+const CONTAINERS = new Set([2, 3, 4, 5, 10, 11, 19, 23]);
+
+/**
+ * A document outline, hierarchical (DocumentSymbol) or flat (SymbolInformation with container
+ * names), in source order: declarations and the members of classes, interfaces, modules and
+ * the like, not the locals of functions (servers differ on whether they list those).
+ */
 export function flattenOutline(symbols: readonly (DocumentSymbol | SymbolInformation)[]): OutlineEntry[] {
   const out: OutlineEntry[] = [];
   const visit = (symbol: DocumentSymbol, parent: string, depth: number) => {
     const name = bareName(symbol.name);
     const namePath = parent ? `${parent}.${name}` : name;
     out.push({ namePath, name, kind: symbol.kind, depth, range: symbol.range, selection: symbol.selectionRange });
-    for (const child of symbol.children ?? []) visit(child, namePath, depth + 1);
+    if (CONTAINERS.has(symbol.kind)) for (const child of symbol.children ?? []) visit(child, namePath, depth + 1);
   };
   for (const symbol of symbols) {
     if ('location' in symbol) {
@@ -32,7 +39,8 @@ export function flattenOutline(symbols: readonly (DocumentSymbol | SymbolInforma
       out.push({ namePath: container ? `${container}.${name}` : name, name, kind: symbol.kind, depth: container ? 1 : 0, range: symbol.location.range, selection: symbol.location.range });
     } else visit(symbol, '', 0);
   }
-  return out;
+  const start = (entry: OutlineEntry) => entry.range.start;
+  return out.sort((a, b) => start(a).line - start(b).line || start(a).character - start(b).character || a.depth - b.depth);
 }
 
 /** Outline entries a name path designates: the whole path, or its tail (`addItem` finds `Cart.addItem`). */

@@ -98,7 +98,11 @@ export class DockerRuntime implements Runtime {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, stderr);
-    const pid = (await exec.inspect().catch(() => undefined))?.Pid || undefined;
+    // The engine may report the pid only once the process runs: asked again when it first speaks.
+    let pid = (await exec.inspect().catch(() => undefined))?.Pid || undefined;
+    if (pid === undefined) {
+      stdout.once('data', () => void exec.inspect().then((info) => (pid = info.Pid || undefined), () => undefined));
+    }
     // What is written goes to the program's stdin; ending it half-closes the connection.
     const stdin = new PassThrough();
     stdin.pipe(stream);
@@ -122,7 +126,9 @@ export class DockerRuntime implements Runtime {
       stdin,
       stdout,
       stderr,
-      pid,
+      get pid() {
+        return pid;
+      },
       exited,
       kill: () => {
         try {
