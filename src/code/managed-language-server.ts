@@ -8,7 +8,9 @@ import type { Workspace } from '../workspaces/workspace.js';
 import { LanguageServerConnection, unavailable } from './language-server-connection.js';
 import type { ServerRegistry, ServerSpec } from './server-registry.js';
 import { tsserverDiagnostics } from './tsserver-diagnostics.js';
-import { pathOf, uriOf } from './workspace-uri.js';
+import { pathGlob } from '../core/path-glob.js';
+import { WORKSPACE_MOUNT } from '../workspaces/workspace.js';
+import { pathOf, ROOT_URI, uriOf } from './workspace-uri.js';
 
 export type ServerState = 'stopped' | 'starting' | 'indexing' | 'ready' | 'crashed';
 
@@ -336,10 +338,11 @@ export class ManagedLanguageServer {
     const connection = this.connection;
     if (!connection || connection.isClosed) return;
     await this.refresh(connection);
-    const watchers = connection.watchers();
-    if (watchers.length === 0) return;
+    const watched = watchedMatcher(connection.watchers());
+    const relevant = changes.filter((change) => watched(change.path)).slice(0, 10_000);
+    if (relevant.length === 0) return;
     const type = { created: 1, changed: 2, deleted: 3 } as const;
-    connection.notify('workspace/didChangeWatchedFiles', { changes: changes.slice(0, 10_000).map((change) => ({ uri: uriOf(change.path), type: type[change.kind] })) });
+    connection.notify('workspace/didChangeWatchedFiles', { changes: relevant.map((change) => ({ uri: uriOf(change.path), type: type[change.kind] })) });
   }
 
   /** Waits (bounded) until the server has loaded what the document needs: its first diagnostics, or no work in progress for servers that are asked for them. */
@@ -384,6 +387,27 @@ export class ManagedLanguageServer {
         : `the ${this.spec.id} server sent no diagnostics for ${document.path} within ${seconds} s`,
     };
   }
+}
+
+/**
+ * Whether a workspace path is one the server's file watchers cover. Patterns are matched
+ * against the path as the server names it (/workspace/...): a relative pattern from its base,
+ * a string pattern as written (`**\/*.ts` matches anywhere).
+ */
+function watchedMatcher(watchers: ReturnType<LanguageServerConnection['watchers']>): (path: string) => boolean {
+  const matchers = watchers.map(({ globPattern }) => {
+    if (typeof globPattern === 'string') {
+      const matches = pathGlob(globPattern.includes('/') ? globPattern : `**/${globPattern}`);
+      return (path: string) => matches(`${WORKSPACE_MOUNT}/${path}`.slice(1)) || matches(path);
+    }
+    const baseUri = (typeof globPattern.baseUri === 'string' ? globPattern.baseUri : globPattern.baseUri.uri).replace(/\/$/, '');
+    const base = pathOf(baseUri);
+    if (baseUri !== ROOT_URI && !base.inside) return () => false;
+    const prefix = base.inside ? `${base.path}/` : '';
+    const matches = pathGlob(globPattern.pattern.includes('/') ? globPattern.pattern : `**/${globPattern.pattern}`);
+    return (path: string) => path.startsWith(prefix) && matches(path.slice(prefix.length));
+  });
+  return (path) => matchers.some((matches) => matches(path));
 }
 
 function tail(lines: string[]): string {

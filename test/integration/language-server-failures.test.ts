@@ -1,4 +1,4 @@
-import { existsSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,9 +74,24 @@ describe('language servers that fail or attack', () => {
     expect(await agent.call('code_hover', { workspace: 'fake', path: 'notes.txt', line: 1, column: 1 })).toMatchObject({ isError: true, code: 'E_UNSUPPORTED' });
   }, 60_000);
 
+  it('follows file changes published on the bus: open documents get the new text, watchers the events', async () => {
+    await agent.call('file_write', { workspace: 'fake', path: 'c.fake', content: 'c\n' });
+    expect((await agent.call('code_hover', { workspace: 'fake', path: 'c.fake', line: 1, column: 1 })).text).toBe('open: a.fake v1, c.fake v1');
+    // A change made behind the tools' back (a command, a terminal): what the watcher publishes.
+    writeFileSync(join(fakeRoot, 'c.fake'), 'c, changed\n');
+    server.app.events.publish('files.changed', { tenantId: 'acme', workspaceId: fakeId, origin: 'watcher', changes: [{ path: 'c.fake', kind: 'changed' }, { path: 'new.fake', kind: 'created' }, { path: 'notes.txt', kind: 'created' }] });
+    // The server learns it without any request of ours: the hover below asks about another document.
+    await agent.call('file_write', { workspace: 'fake', path: 'd.fake', content: 'd\n' });
+    await until(() => server.app.languageServers.of(fakeId)[0]!.documentText('c.fake') === 'c, changed\n', 10_000);
+    expect((await agent.call('code_hover', { workspace: 'fake', path: 'a.fake', line: 1, column: 1 })).text).toBe('open: a.fake v1, c.fake v2; watched: c.fake:2, new.fake:1');
+    unlinkSync(join(fakeRoot, 'c.fake'));
+    server.app.events.publish('files.changed', { tenantId: 'acme', workspaceId: fakeId, origin: 'watcher', changes: [{ path: 'c.fake', kind: 'deleted' }] });
+    await until(() => server.app.languageServers.of(fakeId)[0]!.documentText('c.fake') === undefined, 10_000);
+  }, 60_000);
+
   it('fails a request in flight with a retryable code when the server dies, and restarts it with its documents', async () => {
     await agent.call('file_write', { workspace: 'fake', path: 'b.fake', content: 'b\n' });
-    expect((await agent.call('code_hover', { workspace: 'fake', path: 'b.fake', line: 1, column: 1 })).text).toBe('open: a.fake v1, b.fake v1');
+    expect((await agent.call('code_hover', { workspace: 'fake', path: 'b.fake', line: 1, column: 1 })).text).toMatch(/^open: a\.fake v1, b\.fake v1(;|$)/);
     const hanging = join(fakeRoot, '.hanging');
     if (existsSync(hanging)) unlinkSync(hanging);
 

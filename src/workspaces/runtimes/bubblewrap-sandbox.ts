@@ -19,6 +19,17 @@ const EMPTY_FILE = `${SANDBOX_RUN}/empty`;
 /** Top-level entries of the host that a sandbox never sees; some get a fresh mount instead. */
 const NOT_BOUND = new Set(['proc', 'dev', 'tmp', 'run', 'home', 'root', 'mnt', 'media', 'lost+found', 'boot', 'workspace']);
 
+/**
+ * Whether a host path is visible inside a sandbox: under a top-level directory the sandbox
+ * binds, and not under a hidden path. A program (a language server's script) anywhere else
+ * would not be found there.
+ */
+export function sandboxSees(path: string, hidden: readonly string[]): boolean {
+  const top = path.split('/')[1] ?? '';
+  if (NOT_BOUND.has(top)) return false;
+  return !hidden.flatMap(realPath).some((covered) => path === covered || path.startsWith(`${covered}/`));
+}
+
 /** bwrap arguments that set these variables inside the sandbox, for `argsFd`. A NUL would smuggle in arguments of its own. */
 export function environmentArgs(env: Record<string, string>): Buffer {
   const entries = Object.entries(env);

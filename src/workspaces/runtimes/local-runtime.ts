@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { spawn as spawnPty } from 'node-pty';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, relative } from 'node:path';
 import { CodeBuddyError } from '../../core/errors.js';
 import { WORKSPACE_MOUNT, type Workspace } from '../workspace.js';
-import { environmentArgs, type BubblewrapSandbox, type SandboxIdentity } from './bubblewrap-sandbox.js';
+import { environmentArgs, sandboxSees, type BubblewrapSandbox, type SandboxIdentity } from './bubblewrap-sandbox.js';
 import { CommandWatch } from './command-watch.js';
 import { capturedOutput, OutputCapture } from './output-capture.js';
 import { ProcessCgroup, type ProcessLimits } from './process-cgroup.js';
@@ -187,6 +187,12 @@ export class LocalRuntime implements Runtime {
   }
 
   async spawnStdio(request: StdioRequest): Promise<StdioProcess> {
+    if ('sandbox' in this.options.sandbox) {
+      // A server installed where the sandbox cannot see (under /root, /home, /tmp) would fail obscurely inside: say so here.
+      const hidden = this.options.hiddenPaths();
+      const unseen = request.command.find((arg) => arg.startsWith('/') && existsSync(arg) && !sandboxSees(realpathSync(arg), hidden));
+      if (unseen) throw new CodeBuddyError('E_CONFIG', `${unseen} is not visible inside the sandbox (install it under a directory such as /usr or /opt)`, { path: unseen });
+    }
     const prepared = this.prepare(`stdio-${request.label}`, request.cwd, request.command, 'dumb', false, request.env);
     const { child, killTree } = this.start(prepared, 'pipe');
     const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
