@@ -12,17 +12,16 @@ const bytes = z.coerce.number().int().positive();
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((value) => value === true || value === 'true' || value === '1');
 
 /** JSON from the environment (a string), or already parsed from the config file. */
-const json = z.union([
-  z.string().transform((text, context) => {
+const json = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value, context) => {
+    if (typeof value !== 'string') return value;
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(value) as unknown;
     } catch {
       context.addIssue({ code: 'custom', message: 'not valid JSON' });
       return z.NEVER;
     }
-  }),
-  z.array(z.unknown()),
-]);
+  }, schema);
 
 /** A user id that is not root. */
 const unprivilegedId = z.coerce.number().int().min(1).max(2 ** 32 - 2);
@@ -75,7 +74,7 @@ export const configSchema = z.object({
   defaultPolicy: z.enum(presets).default('trusted'),
   proposalTtlMinutes: z.coerce.number().min(1 / 60, 'at least one second (1/60)').max(60 * 24 * 30).default(60),
   idempotencyTtlHours: z.coerce.number().min(24, 'keys are kept at least 24 hours').max(24 * 365).default(24),
-  codeServers: json.pipe(z.array(serverSpecSchema)).default([]),
+  codeServers: json(z.array(serverSpecSchema)).default([]),
   codePythonServer: z.enum(['pyright', 'pylsp']).default('pyright'),
   codeRequestTimeoutSeconds: z.coerce.number().min(0.1).max(600).default(30),
   codeReadyTimeoutSeconds: z.coerce.number().min(0.1).max(600).default(60),
