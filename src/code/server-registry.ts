@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { pathGlob } from '../core/path-glob.js';
 
@@ -130,10 +130,5 @@ export class ServerRegistry {
   /** The argv a runtime starts, placeholders filled; undefined when the runtime has none. */
   command(spec: ServerSpec, runtime: 'local' | 'docker'): string[] | undefined {
     return spec.command[runtime]?.map((arg) => arg.replaceAll('{node}', process.execPath).replaceAll('{modules}', this.modules));
-  }
-
-  /** Where the typescript package lives on the host, for servers told to use it. */
-  hostPackage(name: string): string {
-    return join(this.modules, name);
   }
 }
