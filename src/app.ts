@@ -45,6 +45,10 @@ import { GrammarManifest } from './code/syntax/grammar-manifest.js';
 import { SyntaxPool } from './code/syntax/syntax-pool.js';
 import { SyntaxService } from './code/syntax/syntax-service.js';
 import { syntaxOperations } from './operations/syntax-operations.js';
+import { ServerRegistry } from './code/server-registry.js';
+import { LanguageServerPool } from './code/language-server-pool.js';
+import { CodeIntelligence } from './code/code-intelligence.js';
+import { codeOperations } from './operations/code-operations.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -64,9 +68,12 @@ export interface App {
   ledger: Ledger;
   proposals: ProposalService;
   terminals: TerminalService;
+  /** Language servers, one per (workspace, server), started on first use. */
+  languageServers: LanguageServerPool;
   registry: OperationRegistry;
   /** Why local commands cannot be sandboxed here, when they cannot; a serving process says so at start. */
   sandboxUnavailable: string | undefined;
+  /** Stops what the app runs (language servers included: their processes are killed, not waited for). */
   close(): void;
 }
 
@@ -140,11 +147,31 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     fileTimeoutMs: Math.min(5_000, config.codeQueryTimeoutMs),
     matchLimit: 1024,
   });
+  const languageServers = new LanguageServerPool(
+    new ServerRegistry({ pythonServer: config.codePythonServer, extra: config.codeServers }),
+    (workspace) => runtimes.for(workspace),
+    files,
+    watchers,
+    {
+      requestTimeoutMs: config.codeRequestTimeoutSeconds * 1000,
+      readyTimeoutMs: config.codeReadyTimeoutSeconds * 1000,
+      maxMessageBytes: config.codeMaxMessageBytes,
+      maxOpenDocuments: config.codeMaxOpenDocuments,
+      idleStopMs: config.codeIdleStopMinutes * 60_000,
+    },
+    events,
+    logger,
+  );
+  const code = new CodeIntelligence(languageServers.registry, languageServers, files, {
+    requestTimeoutMs: config.codeRequestTimeoutSeconds * 1000,
+    pageSize: config.codePageSize,
+    workspaceDiagnosticsFiles: config.codeDiagnosticsMaxFiles,
+  });
   // Applying an approved proposal runs the operation again through the registry, built below.
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
   const registry: OperationRegistry = new OperationRegistry(
     [
-      ...workspaceOperations(workspaces, terminals, config.listPageSize),
+      ...workspaceOperations(workspaces, terminals, config.listPageSize, languageServers),
       ...fileOperations(files, finder, search, new ChangePreviewer(files)),
       ...auditOperations(auditChain, config.listPageSize),
       ...actionOperations(proposals, actions, config.listPageSize),
@@ -152,6 +179,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...execOperations((workspace) => runtimes.for(workspace), config.execMaxTimeoutSeconds),
       ...terminalOperations(terminals, (workspace) => runtimes.for(workspace)),
       ...syntaxOperations(syntax),
+      ...codeOperations(code),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
@@ -171,10 +199,12 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     ledger,
     proposals,
     terminals,
+    languageServers,
     registry,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
       void watchers.closeAll();
+      void languageServers.close();
       terminals.shutdown();
       syntaxPool.close();
       failedAuths.close();

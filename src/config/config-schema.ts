@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { presets } from '../ledger/policy.js';
+import { serverSpecSchema } from '../code/server-registry.js';
 
 const list = z
   .union([z.array(z.string()), z.string()])
@@ -9,6 +10,18 @@ const bytes = z.coerce.number().int().positive();
 
 /** A yes/no setting: `true`/`false` (or 1/0) from the environment as well as from JSON. */
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((value) => value === true || value === 'true' || value === '1');
+
+/** JSON from the environment (a string), or already parsed from the config file. */
+const json = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value, context) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'not valid JSON' });
+      return z.NEVER;
+    }
+  }, schema);
 
 /** A user id that is not root. */
 const unprivilegedId = z.coerce.number().int().min(1).max(2 ** 32 - 2);
@@ -64,6 +77,15 @@ export const configSchema = z.object({
   defaultPolicy: z.enum(presets).default('trusted'),
   proposalTtlMinutes: z.coerce.number().min(1 / 60, 'at least one second (1/60)').max(60 * 24 * 30).default(60),
   idempotencyTtlHours: z.coerce.number().min(24, 'keys are kept at least 24 hours').max(24 * 365).default(24),
+  codeServers: json(z.array(serverSpecSchema)).default([]),
+  codePythonServer: z.enum(['pyright', 'pylsp']).default('pyright'),
+  codeRequestTimeoutSeconds: z.coerce.number().min(0.1).max(600).default(30),
+  codeReadyTimeoutSeconds: z.coerce.number().min(0.1).max(600).default(60),
+  codeIdleStopMinutes: z.coerce.number().min(1 / 60).max(24 * 60).default(15),
+  codeMaxMessageBytes: bytes.default(32 * 1024 * 1024),
+  codeDiagnosticsMaxFiles: z.coerce.number().int().min(1).max(10_000).default(200),
+  codeMaxOpenDocuments: z.coerce.number().int().min(1).max(100_000).default(1000),
+  codePageSize: z.coerce.number().int().min(1).max(10_000).default(100),
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
 
@@ -118,6 +140,15 @@ export const settingDocs: Record<ConfigKey, string> = {
   defaultPolicy: 'Policy preset of workspaces that have none set: `trusted`, `review-writes`, `review-all` or `read-only`.',
   proposalTtlMinutes: 'How long a held action waits for a decision before it expires.',
   idempotencyTtlHours: 'How long an idempotency key and its first outcome are kept (at least 24).',
+  codeServers: 'Language servers to add, or built-in ones (`typescript`, `python`, `go`) to replace, by id: a JSON array of {id, command: {local?, docker?} (argv; `{node}` and `{modules}` stand for the server\'s Node.js and its node_modules), env?, languages: [{id, patterns}], initializationOptions?, settings?, rootMarkers?, diagnostics?: `auto`|`tsserver`}.',
+  codePythonServer: 'The built-in Python server: `pyright` (npm) or `pylsp` (Debian\'s python3-pylsp).',
+  codeRequestTimeoutSeconds: 'Longest wait for one language server answer; then E_TIMEOUT (the request is cancelled).',
+  codeReadyTimeoutSeconds: 'Longest wait for a language server to start and load a project, or for diagnostics of a new document version; answers then say they gave up.',
+  codeIdleStopMinutes: 'A language server unused this long is stopped; the next request starts it again.',
+  codeMaxMessageBytes: 'Largest message a language server may send; one larger stops that server (it restarts on the next request).',
+  codeDiagnosticsMaxFiles: 'Most source files code_diagnostics without a path opens; the answer says when the cap cut the pass.',
+  codeMaxOpenDocuments: 'Most documents one language server keeps open; the least recently used is closed past it.',
+  codePageSize: 'Entries per code_references, code_symbols and code_diagnostics page.',
   redactKeys: 'Argument keys whose values are never stored in the action log.',
 };
 

@@ -20,8 +20,13 @@ export const ErrorCodes = {
   E_STALE_PROPOSAL: 'E_STALE_PROPOSAL',
   E_OUTCOME_UNKNOWN: 'E_OUTCOME_UNKNOWN',
   E_RATE_LIMITED: 'E_RATE_LIMITED',
-  E_UNSUPPORTED: 'E_UNSUPPORTED',
   E_CONFIG: 'E_CONFIG',
+  /** What was asked is not offered: a language server whose capabilities do not advertise it, a file no grammar reads. */
+  E_UNSUPPORTED: 'E_UNSUPPORTED',
+  /** A service needed for the answer is down for now (a language server crashed or restarts): retry. */
+  E_UNAVAILABLE: 'E_UNAVAILABLE',
+  /** The answer did not come within its time limit. */
+  E_TIMEOUT: 'E_TIMEOUT',
   E_INTERNAL: 'E_INTERNAL',
 } as const;
 

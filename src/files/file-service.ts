@@ -120,6 +120,23 @@ export class FileService {
     return result;
   }
 
+  /**
+   * A file as a reader that keeps a copy sees it (a language server's open document): its
+   * stamp (identity, size and times from fstat on the walked handle) and, only when that
+   * differs from `knownStamp`, its content. A regular file within maxFileBytes, or refused.
+   */
+  async readIfChanged(workspace: Workspace, path: string, knownStamp?: string): Promise<{ path: string; stamp: string; content?: Buffer }> {
+    const { fd, relative } = openWorkspaceFile(workspace.root, path);
+    try {
+      const info = fstatSync(fd, { bigint: true });
+      const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+      if (stamp === knownStamp) return { path: relative, stamp };
+      return { path: relative, stamp, content: await this.readOpen(fd, relative) };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   async write(workspace: Workspace, input: { path: string; content: string; expected_sha256?: string }, call: ChangeCall = {}): Promise<{ path: string; sha256: string; size: number; created: boolean }> {
     const data = Buffer.from(input.content, 'utf8');
     this.assertSize(data.length);

@@ -37,7 +37,12 @@ const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runti
 
 const reference = z.string().min(1).max(200).describe('Workspace id or name');
 
-export function workspaceOperations(workspaces: WorkspaceService, terminals: TerminalService, pageSize: number): Operation[] {
+/** What runs for a workspace besides its commands and terminals, and must stop with it (its language servers). */
+export interface WorkspaceProcesses {
+  stopWorkspace(workspaceId: string): Promise<void>;
+}
+
+export function workspaceOperations(workspaces: WorkspaceService, terminals: TerminalService, pageSize: number, processes: WorkspaceProcesses): Operation[] {
   return [
     tenantOperation({
       name: 'workspace_create',
@@ -114,7 +119,11 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
         input: z.object({}),
         output: workspaceShape,
         preview: async (_input, workspace) => ({ text: `${verb} the container of workspace ${workspace.name} (${workspace.id})`, bases: {} }),
-        run: async (_input, workspace, context) => describe(await workspaces.setRunning(context.principal, workspace.id, verb === 'start')),
+        run: async (_input, workspace, context) => {
+          // A stopped container takes its language servers with it: they go first, cleanly.
+          if (verb === 'stop') await processes.stopWorkspace(workspace.id);
+          return describe(await workspaces.setRunning(context.principal, workspace.id, verb === 'start'));
+        },
         render: (w) => `${verb === 'stop' ? 'stopped' : 'started'} ${line(w)}`,
       }),
     ),
@@ -142,6 +151,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
       async run(_input, workspace, context) {
         // Nothing of the workspace's keeps running while its files are removed.
         terminals.closeAllIn(workspace.tenantId, workspace.id);
+        await processes.stopWorkspace(workspace.id);
         const { deletedFiles } = await workspaces.delete(context.principal, workspace.id);
         return { id: workspace.id, name: workspace.name, deleted_files: deletedFiles };
       },

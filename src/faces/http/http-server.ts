@@ -33,6 +33,8 @@ const statusOf: Record<ErrorCode, number> = {
   E_RATE_LIMITED: 429,
   E_UNSUPPORTED: 422,
   E_CONFIG: 500,
+  E_UNAVAILABLE: 503,
+  E_TIMEOUT: 504,
   E_INTERNAL: 500,
 };
 

@@ -15,9 +15,22 @@ const SANDBOX_RUN = '/run/codebuddy-sandbox';
 const STAGING = `${SANDBOX_RUN}/workspace`;
 /** What a masked file is replaced by: empty, read-only, root's. Beside the staging point, not under it. */
 const EMPTY_FILE = `${SANDBOX_RUN}/empty`;
+/** Staging points for exposed paths (`exposed/<n>`), reached the same way as the workspace's. */
+const EXPOSED_STAGING = `${SANDBOX_RUN}/exposed`;
 
 /** Top-level entries of the host that a sandbox never sees; some get a fresh mount instead. */
 const NOT_BOUND = new Set(['proc', 'dev', 'tmp', 'run', 'home', 'root', 'mnt', 'media', 'lost+found', 'boot', 'workspace']);
+
+/**
+ * Whether a host path is visible inside a sandbox: under a top-level directory the sandbox
+ * binds, and not under a hidden path. A program (a language server's script) anywhere else
+ * would not be found there.
+ */
+export function sandboxSees(path: string, hidden: readonly string[]): boolean {
+  const top = path.split('/')[1] ?? '';
+  if (NOT_BOUND.has(top)) return false;
+  return !hidden.flatMap(realPath).some((covered) => path === covered || path.startsWith(`${covered}/`));
+}
 
 /** bwrap arguments that set these variables inside the sandbox, for `argsFd`. A NUL would smuggle in arguments of its own. */
 export function environmentArgs(env: Record<string, string>): Buffer {
@@ -44,6 +57,11 @@ export interface SandboxScope {
   hidden: readonly string[];
   /** Workspace-relative paths a policy denies: replaced by an empty, read-only stand-in. */
   masked: readonly { path: string; directory: boolean }[];
+  /**
+   * Host paths bound read-only at their own place, after everything hidden: a program's own
+   * installation (a language server in CodeBuddy's node_modules), wherever it lies.
+   */
+  exposed?: readonly string[];
   /** A terminal keeps its controlling tty; a one-shot command gets a new session (no TIOCSTI into ours). */
   newSession: boolean;
   /**
@@ -125,6 +143,7 @@ export class BubblewrapSandbox {
   command(scope: SandboxScope, cgroupProcs: readonly string[], cwd: string, program: readonly string[]): [string, string[]] {
     const { tools } = this;
     const { uid, gid } = scope.identity;
+    const exposed = (scope.exposed ?? []).flatMap(realPath).map((source, index) => ({ source, point: stagingPointFor(source, index) }));
     const bwrap = [
       tools.bwrap,
       '--die-with-parent',
@@ -143,6 +162,7 @@ export class BubblewrapSandbox {
       '--tmpfs', '/run',
       '--dir', '/home',
       ...outermostPaths(scope.hidden.flatMap(realPath)).flatMap((path) => hide(path, scope.identity)),
+      ...exposed.flatMap(({ source, point }) => ['--ro-bind', point, source]),
       '--bind', STAGING, WORKSPACE_MOUNT,
       ...scope.masked.flatMap(({ path, directory }) => {
         const inside = posix.join(WORKSPACE_MOUNT, path);
@@ -154,11 +174,15 @@ export class BubblewrapSandbox {
       tools.sh, '-c', 'exec "$@"', 'sh',
       ...program,
     ];
-    // $0: cgroup.procs files (colon-separated), $1: the workspace; the rest is the command.
-    const stage = `IFS=:; for f in $0; do echo $$ > "$f" || exit 126; done; unset IFS; ${tools.mount} --bind "$1" ${STAGING} || exit 126; shift; exec "$@"`;
+    // $0: cgroup.procs files (colon-separated), $1: the workspace, $2: how many exposed paths
+    // follow, each as a source and its staging point (root may enter directories the sandbox
+    // user may not); the rest is the command.
+    const stage =
+      `IFS=:; for f in $0; do echo $$ > "$f" || exit 126; done; unset IFS; ${tools.mount} --bind "$1" ${STAGING} || exit 126; ` +
+      `n=$2; shift 2; while [ $n -gt 0 ]; do ${tools.mount} --bind "$1" "$2" || exit 126; shift 2; n=$((n - 1)); done; exec "$@"`;
     return [
       tools.unshare,
-      ['--mount', '--propagation', 'private', '--', tools.sh, '-c', stage, cgroupProcs.join(':'), scope.root, tools.setpriv, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--no-new-privs', '--', ...bwrap],
+      ['--mount', '--propagation', 'private', '--', tools.sh, '-c', stage, cgroupProcs.join(':'), scope.root, String(exposed.length), ...exposed.flatMap(({ source, point }) => [source, point]), tools.setpriv, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--no-new-privs', '--', ...bwrap],
     ];
   }
 }
@@ -210,6 +234,16 @@ function hide(path: string, identity: SandboxIdentity): string[] {
   if (info.isDirectory()) return ['--tmpfs', path, '--remount-ro', path];
   if (info.isFile()) return ['--ro-bind', EMPTY_FILE, path];
   return [];
+}
+
+/** The n-th staging point for an exposed path, of its kind (a directory or a file can only be bound on its own kind). */
+function stagingPointFor(source: string, index: number): string {
+  const directory = statSync(source).isDirectory();
+  const point = `${EXPOSED_STAGING}/${directory ? 'dir' : 'file'}-${index}`;
+  mkdirSync(EXPOSED_STAGING, { recursive: true, mode: 0o755 });
+  if (directory) mkdirSync(point, { recursive: true, mode: 0o755 });
+  else writeFileSync(point, '', { mode: 0o444, flag: 'a' });
+  return point;
 }
 
 /** Whether `identity` may walk down to `directory` (search permission on every step). */

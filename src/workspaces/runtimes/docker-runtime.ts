@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { WORKSPACE_MOUNT } from '../workspace.js';
 import { CommandWatch } from './command-watch.js';
 import { capturedOutput, OutputCapture } from './output-capture.js';
-import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
+import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime, StdioProcess, StdioRequest } from './runtime.js';
 
 
 /**
@@ -76,6 +76,68 @@ export class DockerRuntime implements Runtime {
       limit: exitCode === 137 && !timedOut && !cancelled ? 'memory' : null,
       durationMs: performance.now() - started,
       ...capturedOutput(stdout, stderr),
+    };
+  }
+
+  /**
+   * `docker exec -i`: the hijacked stream carries stdin one way and the engine's multiplexed
+   * stdout/stderr the other (demuxed here). The engine reports the exec's host pid, a process
+   * group leader: killing the group ends the program and its children.
+   */
+  async spawnStdio(request: StdioRequest): Promise<StdioProcess> {
+    const exec = await this.docker.getContainer(this.containerId).exec({
+      Cmd: request.command,
+      WorkingDir: this.containerPath(request.cwd),
+      Env: Object.entries(request.env).map(([name, value]) => `${name}=${value}`),
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+    });
+    const stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    // The engine may report the pid only once the process runs: asked again when it first speaks.
+    let pid = (await exec.inspect().catch(() => undefined))?.Pid || undefined;
+    if (pid === undefined) {
+      stdout.once('data', () => void exec.inspect().then((info) => (pid = info.Pid || undefined), () => undefined));
+    }
+    // What is written goes to the program's stdin; ending it half-closes the connection.
+    const stdin = new PassThrough();
+    stdin.pipe(stream);
+    stream.on('error', () => undefined);
+    const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        stdout.end();
+        stderr.end();
+        void exec
+          .inspect()
+          .then((info) => resolve({ exitCode: info.Running ? null : (info.ExitCode ?? null), signal: null }))
+          .catch(() => resolve({ exitCode: null, signal: null }));
+      };
+      stream.on('end', finish);
+      stream.on('close', finish);
+    });
+    return {
+      stdin,
+      stdout,
+      stderr,
+      get pid() {
+        return pid;
+      },
+      exited,
+      kill: () => {
+        try {
+          if (pid) process.kill(-pid, 'SIGKILL');
+        } catch {
+          // the group is gone
+        }
+        stream.destroy();
+      },
     };
   }
 

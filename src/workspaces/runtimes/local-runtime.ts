@@ -1,15 +1,15 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { spawn as spawnPty } from 'node-pty';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, relative } from 'node:path';
 import { CodeBuddyError } from '../../core/errors.js';
 import { WORKSPACE_MOUNT, type Workspace } from '../workspace.js';
-import { environmentArgs, type BubblewrapSandbox, type SandboxIdentity } from './bubblewrap-sandbox.js';
+import { environmentArgs, sandboxSees, type BubblewrapSandbox, type SandboxIdentity } from './bubblewrap-sandbox.js';
 import { CommandWatch } from './command-watch.js';
 import { capturedOutput, OutputCapture } from './output-capture.js';
 import { ProcessCgroup, type ProcessLimits } from './process-cgroup.js';
-import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime } from './runtime.js';
+import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime, StdioProcess, StdioRequest } from './runtime.js';
 import { planMasks, releaseMasks } from './sandbox-masks.js';
 
 /** Joins the cgroups named (colon-separated) in $0, then becomes the command: no window to escape. */
@@ -76,7 +76,8 @@ export class LocalRuntime implements Runtime {
   ) {}
 
   /** A terminal (`pty`) keeps its tty and has no variables of the caller's; a command gets a session of its own and may have some. */
-  private prepare(label: string, cwd: string, program: string[], term: string, pty: boolean, extraEnv: Record<string, string> = {}): Prepared {
+  private prepare(label: string, cwd: string, program: string[], how: { term: string; pty: boolean; env?: Record<string, string>; exposed?: readonly string[] }): Prepared {
+    const { term, pty, env: extraEnv = {}, exposed = [] } = how;
     const base = { PATH: this.options.path, LANG: 'C.UTF-8', TERM: term };
     const setup = this.options.sandbox;
     if ('sandbox' in setup) {
@@ -91,6 +92,7 @@ export class LocalRuntime implements Runtime {
         network: this.workspace.network === true,
         hidden: this.options.hiddenPaths(),
         masked: plan.masks,
+        exposed,
         newSession: !pty,
         ...(pty ? {} : { argsFd: ENV_ARGS_FD }),
       };
@@ -127,7 +129,7 @@ export class LocalRuntime implements Runtime {
   }
 
   spawnPty(request: PtyRequest): PtyProcess {
-    const prepared = this.prepare(`pty-${request.label}`, request.cwd, [request.shell], 'xterm-256color', true);
+    const prepared = this.prepare(`pty-${request.label}`, request.cwd, [request.shell], { term: 'xterm-256color', pty: true });
     const { cgroup } = prepared;
     let pty: ReturnType<typeof spawnPty>;
     try {
@@ -163,34 +165,79 @@ export class LocalRuntime implements Runtime {
     };
   }
 
+  /**
+   * Starts a prepared program detached (its own process group, so the whole group can be
+   * killed), handing the sandbox the caller's variables on fd 3. `killTree` signals the group
+   * and, for SIGKILL, everything in the cgroup, including what left the group.
+   */
+  private start(prepared: Prepared, stdin: 'ignore' | 'pipe'): { child: ChildProcess; killTree: (signal: NodeJS.Signals) => void } {
+    const child = spawn(prepared.file, prepared.args, { cwd: prepared.cwd, env: prepared.env, detached: true, stdio: [stdin, 'pipe', 'pipe', prepared.fd3 ? 'pipe' : 'ignore'] });
+    if (prepared.fd3) {
+      const args = child.stdio[ENV_ARGS_FD] as NodeJS.WritableStream;
+      args.on('error', () => undefined); // a sandbox that failed to start reads nothing; its exit says why
+      args.end(prepared.fd3);
+    }
+    const killTree = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // the group is gone
+      }
+      if (signal === 'SIGKILL') prepared.cgroup?.killAll();
+    };
+    return { child, killTree };
+  }
+
+  async spawnStdio(request: StdioRequest): Promise<StdioProcess> {
+    if ('sandbox' in this.options.sandbox) {
+      // A server installed where the sandbox cannot see (under /root, /home, /tmp) and not exposed to it would fail obscurely inside: say so here.
+      const hidden = this.options.hiddenPaths();
+      const exposed = (request.readOnly ?? []).flatMap((path) => (existsSync(path) ? [realpathSync(path)] : []));
+      const visible = (path: string) => sandboxSees(path, hidden) || exposed.some((root) => path === root || path.startsWith(`${root}/`));
+      const unseen = request.command.find((arg) => arg.startsWith('/') && existsSync(arg) && !visible(realpathSync(arg)));
+      if (unseen) throw new CodeBuddyError('E_CONFIG', `${unseen} is not visible inside the sandbox (install it under a directory such as /usr or /opt)`, { path: unseen });
+    }
+    const prepared = this.prepare(`stdio-${request.label}`, request.cwd, request.command, { term: 'dumb', pty: false, env: request.env, exposed: request.readOnly ?? [] });
+    const { child, killTree } = this.start(prepared, 'pipe');
+    const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
+      let done = false;
+      const finish = (status: number | null, ended: NodeJS.Signals | null) => {
+        if (done) return;
+        done = true;
+        // Whatever the program left running (a server's workers) dies with it.
+        killTree('SIGKILL');
+        prepared.cgroup?.remove();
+        prepared.release();
+        resolve(prepared.sandboxed ? statusThroughSandbox(status, ended) : { exitCode: status, signal: ended });
+      };
+      child.on('error', () => finish(127, null));
+      child.on('exit', finish);
+    });
+    return {
+      stdin: child.stdin!,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      pid: child.pid,
+      exited,
+      kill: () => killTree('SIGKILL'),
+    };
+  }
+
   exec(request: ExecRequest): Promise<ExecResult> {
     const started = performance.now();
     const program = typeof request.command === 'string' ? ['/bin/sh', '-c', request.command] : request.command;
-    const prepared = this.prepare(`exec-${request.label}`, request.cwd, program, 'dumb', false, request.env);
+    const prepared = this.prepare(`exec-${request.label}`, request.cwd, program, { term: 'dumb', pty: false, env: request.env });
     const { cgroup } = prepared;
 
     const stdout = new OutputCapture(request.maxOutputBytes);
     const stderr = new OutputCapture(request.maxOutputBytes);
     return new Promise<ExecResult>((resolve) => {
-      const child = spawn(prepared.file, prepared.args, { cwd: prepared.cwd, env: prepared.env, detached: true, stdio: ['ignore', 'pipe', 'pipe', prepared.fd3 ? 'pipe' : 'ignore'] });
-      if (prepared.fd3) {
-        const args = child.stdio[ENV_ARGS_FD] as NodeJS.WritableStream;
-        args.on('error', () => undefined); // a sandbox that failed to start reads nothing; its exit says why
-        args.end(prepared.fd3);
-      }
-      // Both are pipes (stdio above); the typing loses that once the fourth entry is chosen at run time.
+      const { child, killTree } = this.start(prepared, 'ignore');
+      // Both are pipes (see start); the typing loses that once the fourth entry is chosen at run time.
       const [out, err] = [child.stdout!, child.stderr!];
       out.on('data', (chunk: Buffer) => stdout.push(chunk));
       err.on('data', (chunk: Buffer) => stderr.push(chunk));
 
-      const killTree = (signal: NodeJS.Signals) => {
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, signal);
-        } catch {
-          // the group is gone
-        }
-        if (signal === 'SIGKILL') cgroup?.killAll();
-      };
       const watch = new CommandWatch(request, killTree, () => stderr.latestLine || stdout.latestLine);
 
       let settled = false;

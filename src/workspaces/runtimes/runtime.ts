@@ -3,6 +3,37 @@ export interface Runtime {
   readonly kind: 'local' | 'docker';
   exec(request: ExecRequest): Promise<ExecResult>;
   spawnPty(request: PtyRequest): PtyProcess;
+  /** A long-lived program talking over pipes (a language server), confined like `exec`. */
+  spawnStdio(request: StdioRequest): Promise<StdioProcess>;
+}
+
+export interface StdioRequest {
+  /** Names the run (cgroups, logs); unique per start. */
+  label: string;
+  /** Absolute host path, already confined to the workspace. */
+  cwd: string;
+  /** argv, run as is (absolute, or found on the runtime's PATH). */
+  command: string[];
+  /** Variables the caller asked for; the runtime adds a minimal base, never the server's own. */
+  env: Record<string, string>;
+  /**
+   * Host paths the program itself needs (a language server's installation, its Node binary),
+   * made readable, never writable, at the same path inside a local sandbox wherever they lie.
+   */
+  readOnly?: readonly string[];
+}
+
+/** A running program with piped stdio, as a runtime hands it out. */
+export interface StdioProcess {
+  readonly stdin: NodeJS.WritableStream;
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  /** The host pid at the top of its process tree (for memory figures), when known. */
+  readonly pid: number | undefined;
+  /** Settles once the program has exited (never rejects). */
+  readonly exited: Promise<{ exitCode: number | null; signal: string | null }>;
+  /** Ends the program and everything it started. */
+  kill(): void;
 }
 
 export interface PtyRequest {

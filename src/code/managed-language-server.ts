@@ -1,0 +1,415 @@
+import type { Diagnostic, DocumentDiagnosticReport, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
+import { CodeBuddyError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { FileService } from '../files/file-service.js';
+import { decodeText, sha256 } from '../files/text-content.js';
+import type { Runtime } from '../workspaces/runtimes/runtime.js';
+import type { Workspace } from '../workspaces/workspace.js';
+import { LanguageServerConnection, unavailable } from './language-server-connection.js';
+import type { ServerRegistry, ServerSpec } from './server-registry.js';
+import { tsserverDiagnostics } from './tsserver-diagnostics.js';
+import { pathGlob } from '../core/path-glob.js';
+import { WORKSPACE_MOUNT } from '../workspaces/workspace.js';
+import { pathOf, ROOT_URI, uriOf } from './workspace-uri.js';
+
+export type ServerState = 'stopped' | 'starting' | 'indexing' | 'ready' | 'crashed';
+
+export interface PoolOptions {
+  requestTimeoutMs: number;
+  /** Longest wait for a server to be ready, or for diagnostics of a new version. */
+  readyTimeoutMs: number;
+  maxMessageBytes: number;
+  /** Most documents one server keeps open; the least recently used is closed past it. */
+  maxOpenDocuments: number;
+}
+
+/** A document as the server has it: the text and version CodeBuddy last sent. */
+interface OpenDocument {
+  path: string;
+  uri: string;
+  languageId: string;
+  version: number;
+  sha256: string;
+  stamp: string;
+  text: string;
+  /** Arrival number of the last change sent: pushed diagnostics after it are of this version. */
+  sentAt: number;
+  /** The server has published diagnostics for it in this run: it has loaded the project around it. */
+  published: boolean;
+  usedAt: number;
+}
+
+interface PushedDiagnostics {
+  /** The version the server said they belong to, when it says. */
+  version: number | null;
+  arrival: number;
+  items: Diagnostic[];
+}
+
+/** Diagnostics of one document and the version of it they belong to. */
+export interface VersionedDiagnostics {
+  path: string;
+  version: number;
+  items: Diagnostic[];
+  /** False when the bounded wait for diagnostics of `version` gave up: `items` are older. */
+  fresh: boolean;
+  note?: string;
+}
+
+const MAX_DIAGNOSTICS_PER_FILE = 1000;
+const MAX_BACKOFF_MS = 30_000;
+/** A server that stayed up this long is forgiven its earlier crashes. */
+const STABLE_AFTER_MS = 60_000;
+
+/**
+ * One language server of one workspace, across its runs: started lazily through the
+ * workspace's runtime, restarted with backoff after a crash (the documents it had open are
+ * opened again), stopped when idle or when the workspace goes. Before every request the
+ * documents it has open are checked against the disk (fstat through the handle walk, the text
+ * read again only when that changed) and sent as a new version when they differ, so answers
+ * never depend on when a watcher noticed a change.
+ */
+export class ManagedLanguageServer {
+  state: ServerState = 'stopped';
+  restarts = 0;
+  lastCrash: { reason: string; stderr: string[]; at: number } | undefined;
+  usedAt = Date.now();
+  private connection: LanguageServerConnection | undefined;
+  private starting: Promise<LanguageServerConnection> | undefined;
+  private startedAt = 0;
+  private crashes = 0;
+  private stopping = false;
+  private arrivals = 0;
+  private readonly documents = new Map<string, OpenDocument>();
+  private readonly pushed = new Map<string, PushedDiagnostics>();
+  private readonly pulled = new Map<string, { resultId?: string; items: Diagnostic[] }>();
+  private readonly waiters = new Set<() => void>();
+  private readonly documentLocks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    public workspace: Workspace,
+    readonly spec: ServerSpec,
+    private readonly registry: ServerRegistry,
+    private readonly runtimeFor: (workspace: Workspace) => Runtime,
+    private readonly files: FileService,
+    private readonly options: PoolOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.connection?.pid;
+  }
+
+  get openDocuments(): number {
+    return this.documents.size;
+  }
+
+  /** The text last sent for an open document: what the server's answers refer to. */
+  documentText(path: string): string | undefined {
+    return this.documents.get(path)?.text;
+  }
+
+  get lastStderr(): string[] {
+    return this.connection?.lastStderr ?? this.lastCrash?.stderr ?? [];
+  }
+
+  /** The running connection, started (or restarted after its backoff) when there is none. */
+  async connect(): Promise<LanguageServerConnection> {
+    this.usedAt = Date.now();
+    if (this.connection && !this.connection.isClosed) return this.connection;
+    this.starting ??= this.start().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async start(): Promise<LanguageServerConnection> {
+    this.stopping = false;
+    if (this.lastCrash) {
+      if (Date.now() - this.startedAt > STABLE_AFTER_MS) this.crashes = 0;
+      const backoff = this.crashes <= 1 ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (this.crashes - 2));
+      const left = this.lastCrash.at + backoff - Date.now();
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+      this.restarts++;
+    }
+    this.state = 'starting';
+    const runtime = this.runtimeFor(this.workspace);
+    const command = this.registry.command(this.spec, runtime.kind);
+    if (!command) throw new CodeBuddyError('E_UNSUPPORTED', `the ${this.spec.id} language server is not available in ${runtime.kind} workspaces`, { server: this.spec.id });
+    this.startedAt = Date.now();
+    let connection: LanguageServerConnection;
+    try {
+      const child = await runtime.spawnStdio({ label: `${this.workspace.id}-${this.spec.id}-${this.restarts}`, cwd: this.workspace.root, command: command.argv, readOnly: command.readOnly, env: this.spec.env });
+      connection = new LanguageServerConnection(child, this.spec, this.options.maxMessageBytes, {
+        diagnostics: (params) => this.onDiagnostics(params),
+        progress: (active) => {
+          if (this.state === 'ready' || this.state === 'indexing') this.state = active ? 'indexing' : 'ready';
+          this.wake();
+        },
+      });
+    } catch (error) {
+      this.crashed(error instanceof CodeBuddyError ? error.message : (error as Error).message, []);
+      throw error;
+    }
+    try {
+      await connection.initialize(this.options.readyTimeoutMs);
+    } catch (error) {
+      const reason = await Promise.race([connection.closed, Promise.resolve(undefined)]);
+      void connection.stop();
+      this.crashed(reason ?? `initialize failed: ${(error as Error).message}`, connection.lastStderr);
+      if (error instanceof CodeBuddyError && error.code === 'E_TIMEOUT') throw error;
+      throw unavailable(`the ${this.spec.id} language server did not start: ${reason ?? (error as Error).message}${tail(connection.lastStderr)}`);
+    }
+    this.connection = connection;
+    void connection.closed.then((reason) => this.onClosed(connection, reason));
+    this.state = connection.indexing ? 'indexing' : 'ready';
+    this.pushed.clear();
+    this.pulled.clear();
+    // The documents the previous run had open, opened again as they are on disk now.
+    for (const document of [...this.documents.values()]) {
+      document.published = false;
+      try {
+        const state = await this.files.readIfChanged(this.workspace, document.path);
+        this.applyText(document, state.stamp, state.content!);
+      } catch {
+        this.documents.delete(document.path);
+        continue;
+      }
+      connection.notify('textDocument/didOpen', { textDocument: { uri: document.uri, languageId: document.languageId, version: document.version, text: document.text } });
+      document.sentAt = ++this.arrivals;
+    }
+    return connection;
+  }
+
+  private crashed(reason: string, stderr: string[]): void {
+    this.state = 'crashed';
+    this.crashes++;
+    this.lastCrash = { reason, stderr, at: Date.now() };
+    this.wake();
+  }
+
+  private onClosed(connection: LanguageServerConnection, reason: string): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    if (this.stopping) {
+      this.state = 'stopped';
+      this.wake();
+      return;
+    }
+    this.logger.warn({ workspaceId: this.workspace.id, server: this.spec.id, reason }, 'language server stopped unexpectedly');
+    this.crashed(reason, connection.lastStderr);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const connection = this.connection ?? (await this.starting?.catch(() => undefined));
+    await connection?.stop();
+    this.connection = undefined;
+    this.documents.clear();
+    this.pushed.clear();
+    this.state = 'stopped';
+  }
+
+  private onDiagnostics(params: PublishDiagnosticsParams): void {
+    const mapped = pathOf(params.uri);
+    if (!mapped.inside) return;
+    // Only documents CodeBuddy opened: a server cannot fill our memory with diagnostics of every file it likes.
+    const document = this.documents.get(mapped.path);
+    if (!document) return;
+    document.published = true;
+    this.pushed.set(mapped.path, { version: typeof params.version === 'number' ? params.version : null, arrival: ++this.arrivals, items: (params.diagnostics ?? []).slice(0, MAX_DIAGNOSTICS_PER_FILE) });
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  /** Waits until `ready()` holds, or the server goes, or `timeoutMs` passes: true only in the first case. */
+  private waitFor(ready: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (ready()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(value);
+      };
+      const check = () => {
+        if (ready()) done(true);
+        else if (!this.connection || this.connection.isClosed) done(false);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  /** Serializes work on one document: two requests never send the same version twice. */
+  private withDocument<T>(path: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.documentLocks.get(path) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.documentLocks.set(path, next);
+    void next.finally(() => this.documentLocks.get(path) === next && this.documentLocks.delete(path)).catch(() => undefined);
+    return next;
+  }
+
+  private applyText(document: OpenDocument, stamp: string, content: Buffer): boolean {
+    document.stamp = stamp;
+    const hash = sha256(content);
+    if (hash === document.sha256) return false;
+    const text = decodeText(content);
+    if (text === undefined) throw new CodeBuddyError('E_NOT_A_FILE', `${document.path} is binary`, { field: 'path' });
+    document.sha256 = hash;
+    document.text = text;
+    document.version++;
+    return true;
+  }
+
+  /**
+   * Opens the document (or brings the open one up to date with the disk), and returns it.
+   * `path` is what the caller gave: the handle walk confines it and names it canonically.
+   */
+  async open(connection: LanguageServerConnection, path: string, languageId: string): Promise<OpenDocument> {
+    // A path given as the canonical name of an open document costs an fstat when unchanged.
+    const first = await this.files.readIfChanged(this.workspace, path, this.documents.get(path)?.stamp);
+    return this.withDocument(first.path, async () => {
+      let document = this.documents.get(first.path);
+      // Read again under the document's lock when it changed: another call may have sent a newer text meanwhile.
+      const located = document && first.stamp !== document.stamp ? await this.files.readIfChanged(this.workspace, first.path, document.stamp) : first;
+      if (document && !located.content) {
+        // unchanged
+      } else if (!document) {
+        const text = decodeText(located.content!);
+        if (text === undefined) throw new CodeBuddyError('E_NOT_A_FILE', `${located.path} is binary`, { field: 'path' });
+        document = { path: located.path, uri: uriOf(located.path), languageId, version: 1, sha256: sha256(located.content!), stamp: located.stamp, text, sentAt: 0, published: false, usedAt: Date.now() };
+        this.documents.set(located.path, document);
+        connection.notify('textDocument/didOpen', { textDocument: { uri: document.uri, languageId, version: 1, text } });
+        document.sentAt = ++this.arrivals;
+        this.closeLeastUsed(connection);
+      } else if (located.content && this.applyText(document, located.stamp, located.content)) {
+        this.sendChange(connection, document);
+      }
+      document.usedAt = Date.now();
+      return document;
+    });
+  }
+
+  private sendChange(connection: LanguageServerConnection, document: OpenDocument): void {
+    connection.notify('textDocument/didChange', { textDocument: { uri: document.uri, version: document.version }, contentChanges: [{ text: document.text }] });
+    document.sentAt = ++this.arrivals;
+  }
+
+  private closeLeastUsed(connection: LanguageServerConnection): void {
+    if (this.documents.size <= this.options.maxOpenDocuments) return;
+    const oldest = [...this.documents.values()].sort((a, b) => a.usedAt - b.usedAt)[0]!;
+    this.close(connection, oldest.path);
+  }
+
+  private close(connection: LanguageServerConnection, path: string): void {
+    const document = this.documents.get(path);
+    if (!document) return;
+    this.documents.delete(path);
+    this.pushed.delete(path);
+    this.pulled.delete(path);
+    connection.notify('textDocument/didClose', { textDocument: { uri: document.uri } });
+  }
+
+  /**
+   * Every open document checked against the disk: unchanged ones cost an fstat; changed
+   * ones are sent as a new version; deleted ones are closed.
+   */
+  async refresh(connection: LanguageServerConnection): Promise<void> {
+    await Promise.all(
+      [...this.documents.values()].map((document) =>
+        this.withDocument(document.path, async () => {
+          if (this.documents.get(document.path) !== document) return;
+          let state;
+          try {
+            state = await this.files.readIfChanged(this.workspace, document.path, document.stamp);
+          } catch {
+            this.close(connection, document.path);
+            return;
+          }
+          if (state.content && this.applyText(document, state.stamp, state.content)) this.sendChange(connection, document);
+        }),
+      ),
+    );
+  }
+
+  /** After files changed on disk: open ones are brought up to date, and servers that asked are told. */
+  async filesChanged(changes: readonly { path: string; kind: 'created' | 'changed' | 'deleted' }[]): Promise<void> {
+    const connection = this.connection;
+    if (!connection || connection.isClosed) return;
+    await this.refresh(connection);
+    const watched = watchedMatcher(connection.watchers());
+    const relevant = changes.filter((change) => watched(change.path)).slice(0, 10_000);
+    if (relevant.length === 0) return;
+    const type = { created: 1, changed: 2, deleted: 3 } as const;
+    connection.notify('workspace/didChangeWatchedFiles', { changes: relevant.map((change) => ({ uri: uriOf(change.path), type: type[change.kind] })) });
+  }
+
+  /** Waits (bounded) until the server has loaded what the document needs: its first diagnostics, or no work in progress for servers that are asked for them. */
+  async untilReady(connection: LanguageServerConnection, document: OpenDocument): Promise<string | undefined> {
+    const pulls = connection.supports('textDocument/diagnostic') && this.spec.diagnostics === 'auto';
+    const ready = await this.waitFor(() => document.published || (pulls && !connection.indexing), this.options.readyTimeoutMs);
+    if (ready || connection.isClosed) return undefined;
+    return `the ${this.spec.id} server had not finished loading after ${this.options.readyTimeoutMs / 1000} s; the answer may be incomplete`;
+  }
+
+  /** Diagnostics of the document's current version: pulled where the server can be asked, else the pushed ones of that version, waited for (bounded). */
+  async diagnostics(connection: LanguageServerConnection, document: OpenDocument): Promise<VersionedDiagnostics> {
+    const version = document.version;
+    const base = { path: document.path, version };
+    if (this.spec.diagnostics === 'tsserver' && connection.supports('workspace/executeCommand', 'typescript.tsserverRequest')) {
+      const note = await this.untilReady(connection, document);
+      const items = await tsserverDiagnostics(connection, document.uri, this.options.requestTimeoutMs);
+      return { ...base, items, fresh: true, ...(note ? { note } : {}) };
+    }
+    if (this.spec.diagnostics === 'auto' && connection.supports('textDocument/diagnostic')) {
+      const previous = this.pulled.get(document.path);
+      const report = await connection.request<DocumentDiagnosticReport>('textDocument/diagnostic', { textDocument: { uri: document.uri }, ...(previous?.resultId ? { previousResultId: previous.resultId } : {}) }, this.options.requestTimeoutMs);
+      const items = report.kind === 'unchanged' ? (previous?.items ?? []) : report.items.slice(0, MAX_DIAGNOSTICS_PER_FILE);
+      this.pulled.set(document.path, { ...(report.resultId ? { resultId: report.resultId } : {}), items });
+      return { ...base, items, fresh: true };
+    }
+    const ofVersion = () => {
+      const pushed = this.pushed.get(document.path);
+      if (!pushed || document.version !== version) return false;
+      return pushed.version !== null ? pushed.version === version : pushed.arrival > document.sentAt;
+    };
+    const fresh = await this.waitFor(ofVersion, this.options.readyTimeoutMs);
+    const pushed = this.pushed.get(document.path);
+    if (fresh) return { ...base, items: pushed!.items, fresh: true };
+    const seconds = this.options.readyTimeoutMs / 1000;
+    return {
+      ...base,
+      items: pushed?.items ?? [],
+      fresh: false,
+      note: pushed
+        ? `the ${this.spec.id} server sent no diagnostics for version ${version} within ${seconds} s; these are of ${pushed.version !== null ? `version ${pushed.version}` : 'an earlier version'}`
+        : `the ${this.spec.id} server sent no diagnostics for ${document.path} within ${seconds} s`,
+    };
+  }
+}
+
+/**
+ * Whether a workspace path is one the server's file watchers cover. Patterns are matched
+ * against the path as the server names it (/workspace/...): a relative pattern from its base,
+ * a string pattern as written (`**\/*.ts` matches anywhere).
+ */
+function watchedMatcher(watchers: ReturnType<LanguageServerConnection['watchers']>): (path: string) => boolean {
+  const matchers = watchers.map(({ globPattern }) => {
+    if (typeof globPattern === 'string') {
+      const matches = pathGlob(globPattern.includes('/') ? globPattern : `**/${globPattern}`);
+      return (path: string) => matches(`${WORKSPACE_MOUNT}/${path}`.slice(1)) || matches(path);
+    }
+    const baseUri = (typeof globPattern.baseUri === 'string' ? globPattern.baseUri : globPattern.baseUri.uri).replace(/\/$/, '');
+    const base = pathOf(baseUri);
+    if (baseUri !== ROOT_URI && !base.inside) return () => false;
+    const prefix = base.inside ? `${base.path}/` : '';
+    const matches = pathGlob(globPattern.pattern.includes('/') ? globPattern.pattern : `**/${globPattern.pattern}`);
+    return (path: string) => path.startsWith(prefix) && matches(path.slice(prefix.length));
+  });
+  return (path) => matchers.some((matches) => matches(path));
+}
+
+function tail(lines: string[]): string {
+  return lines.length === 0 ? '' : `; its last output: ${lines.slice(-3).join(' | ')}`;
+}

@@ -1,0 +1,65 @@
+/**
+ * A tiny language server for the failure tests, where a real server cannot be made to fail
+ * on cue: it hangs, floods, sends a huge message, or reports what it has open, depending on
+ * the line a hover asks about. It is started through the registry's configuration
+ * (`codeServers`) as `node -e <this source>`, so it runs in the same sandbox as real servers.
+ * It advertises hover and definition only (references: unsupported).
+ *
+ * At `initialized` it registers a watcher for `**\/*.fake`.
+ * Hover at line 1: "open: <path> v<version>, ...; watched: <path>:<type>, ..." (the documents it
+ * has open, the file events it was sent);
+ * line 2: never answers (and writes /workspace/.hanging, so a test knows the request arrived);
+ * line 3: starts a 50 MB message; line 4: 5,000 log notifications of 2 KB, then "flooded".
+ * With /workspace/probe.json ({"paths": [...]}) present at start, it writes to stderr its uid
+ * and whether it can list each path, then exits 3.
+ */
+export const FAKE_SERVER_SOURCE = `
+const fs = require('fs');
+if (fs.existsSync('/workspace/probe.json')) {
+  const { paths } = JSON.parse(fs.readFileSync('/workspace/probe.json', 'utf8'));
+  const seen = paths.map((p) => { try { return p + '=' + fs.readdirSync(p).length + ' entries'; } catch (e) { return p + '=' + e.code; } });
+  process.stderr.write('uid=' + process.getuid() + ' ' + seen.join(' ') + '\\n');
+  process.exit(3);
+}
+let buf = Buffer.alloc(0);
+const docs = new Map();
+const watched = [];
+const send = (m) => { const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...m })); process.stdout.write('Content-Length: ' + b.length + '\\r\\n\\r\\n'); process.stdout.write(b); };
+const publish = (uri, version) => send({ method: 'textDocument/publishDiagnostics', params: { uri, version, diagnostics: [] } });
+function handle(m) {
+  const p = m.params || {};
+  if (m.method === 'initialize') send({ id: m.id, result: { capabilities: { textDocumentSync: 1, hoverProvider: true, definitionProvider: true } } });
+  else if (m.method === 'initialized') send({ id: 'watch-1', method: 'client/registerCapability', params: { registrations: [{ id: 'w', method: 'workspace/didChangeWatchedFiles', registerOptions: { watchers: [{ globPattern: '**/*.fake' }] } }] } });
+  else if (m.method === 'workspace/didChangeWatchedFiles') watched.push(...p.changes.map((c) => c.uri.replace('file:///workspace/', '') + ':' + c.type));
+  else if (m.method === 'textDocument/didOpen') { docs.set(p.textDocument.uri, p.textDocument.version); publish(p.textDocument.uri, p.textDocument.version); }
+  else if (m.method === 'textDocument/didChange') { docs.set(p.textDocument.uri, p.textDocument.version); publish(p.textDocument.uri, p.textDocument.version); }
+  else if (m.method === 'textDocument/didClose') docs.delete(p.textDocument.uri);
+  else if (m.method === 'textDocument/hover') {
+    const line = p.position.line + 1;
+    if (line === 1) send({ id: m.id, result: { contents: 'open: ' + [...docs].map(([u, v]) => u.replace('file:///workspace/', '') + ' v' + v).join(', ') + (watched.length ? '; watched: ' + watched.join(', ') : '') } });
+    else if (line === 2) fs.writeFileSync('/workspace/.hanging', 'yes');
+    else if (line === 3) { process.stdout.write('Content-Length: 50000000\\r\\n\\r\\n'); process.stdout.write(Buffer.alloc(1 << 20, 120)); }
+    else if (line === 4) { const text = 'x'.repeat(2048); for (let i = 0; i < 5000; i++) send({ method: 'window/logMessage', params: { type: 4, message: text } }); send({ id: m.id, result: { contents: 'flooded' } }); }
+    else send({ id: m.id, result: null });
+  }
+  else if (m.method === 'textDocument/definition') send({ id: m.id, result: [] });
+  else if (m.method === 'shutdown') send({ id: m.id, result: null });
+  else if (m.method === 'exit') process.exit(0);
+  else if (m.id !== undefined) send({ id: m.id, error: { code: -32601, message: 'unhandled ' + m.method } });
+}
+process.stdin.on('data', (chunk) => {
+  buf = Buffer.concat([buf, chunk]);
+  for (;;) {
+    const end = buf.indexOf('\\r\\n\\r\\n');
+    if (end < 0) return;
+    const length = Number(/Content-Length: (\\d+)/i.exec(buf.subarray(0, end).toString())[1]);
+    if (buf.length < end + 4 + length) return;
+    const message = JSON.parse(buf.subarray(end + 4, end + 4 + length).toString());
+    buf = buf.subarray(end + 4 + length);
+    handle(message);
+  }
+});
+`;
+
+/** The `codeServers` entry that starts it for `*.fake` files on the local runtime. */
+export const FAKE_SERVER = { id: 'fake', command: { local: ['{node}', '-e', FAKE_SERVER_SOURCE] }, languages: [{ id: 'fake', patterns: ['**/*.fake'] }], rootMarkers: ['marker.fake'] };
