@@ -41,6 +41,9 @@ import { RuntimeProvider } from './workspaces/runtimes/runtime-provider.js';
 import { terminalOperations } from './operations/terminal-operations.js';
 import { TerminalService } from './terminals/terminal-service.js';
 import { TerminalRepository } from './store/terminal-repository.js';
+import { SyncRepository } from './store/sync-repository.js';
+import { SyncService } from './sync/sync-service.js';
+import { syncOperations } from './operations/sync-operations.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -61,6 +64,8 @@ export interface App {
   proposals: ProposalService;
   terminals: TerminalService;
   registry: OperationRegistry;
+  /** Real-time sync rooms (y-websocket) and the file bridge. */
+  sync: SyncService;
   /** Why local commands cannot be sandboxed here, when they cannot; a serving process says so at start. */
   sandboxUnavailable: string | undefined;
   close(): void;
@@ -125,6 +130,18 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const watchers = new WorkspaceWatchers(events, logger, { debounceMs: 50, skippedDirectories: ['.git', 'node_modules'] });
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
+  const syncRepository = new SyncRepository(db);
+  // The bridge writes human edits through the registry, built below.
+  const sync = new SyncService(syncRepository, workspaces, files, policies, watchers, events, () => registry, clock, logger, {
+    maxUpdateBytes: config.syncMaxUpdateBytes,
+    maxDocumentBytes: config.syncMaxDocumentBytes,
+    messagesPerSecond: config.syncMessagesPerSecond,
+    bytesPerSecond: config.syncBytesPerSecond,
+    maxFileBytes: config.maxFileBytes,
+    writeDebounceMs: config.syncWriteDebounceMs,
+    compactAfterUpdates: config.syncCompactAfterUpdates,
+    unloadAfterMs: config.syncUnloadAfterMs,
+  });
   // Applying an approved proposal runs the operation again through the registry, built below.
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
   const registry: OperationRegistry = new OperationRegistry(
@@ -136,6 +153,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...policyOperations(policies),
       ...execOperations((workspace) => runtimes.for(workspace), config.execMaxTimeoutSeconds),
       ...terminalOperations(terminals, (workspace) => runtimes.for(workspace)),
+      ...syncOperations(sync, syncRepository, files, config.listPageSize),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
@@ -156,6 +174,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     proposals,
     terminals,
     registry,
+    sync,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
       void watchers.closeAll();

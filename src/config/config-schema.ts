@@ -61,6 +61,13 @@ export const configSchema = z.object({
   defaultPolicy: z.enum(presets).default('trusted'),
   proposalTtlMinutes: z.coerce.number().min(1 / 60, 'at least one second (1/60)').max(60 * 24 * 30).default(60),
   idempotencyTtlHours: z.coerce.number().min(24, 'keys are kept at least 24 hours').max(24 * 365).default(24),
+  syncMaxUpdateBytes: bytes.default(2 * 1024 * 1024),
+  syncMaxDocumentBytes: bytes.default(64 * 1024 * 1024),
+  syncMessagesPerSecond: z.coerce.number().int().min(1).default(500),
+  syncBytesPerSecond: bytes.default(8 * 1024 * 1024),
+  syncWriteDebounceMs: z.coerce.number().int().min(0).max(60_000).default(300),
+  syncCompactAfterUpdates: z.coerce.number().int().min(10).default(500),
+  syncUnloadAfterMs: z.coerce.number().int().min(0).default(5000),
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
 
@@ -112,6 +119,13 @@ export const settingDocs: Record<ConfigKey, string> = {
   defaultPolicy: 'Policy preset of workspaces that have none set: `trusted`, `review-writes`, `review-all` or `read-only`.',
   proposalTtlMinutes: 'How long a held action waits for a decision before it expires.',
   idempotencyTtlHours: 'How long an idempotency key and its first outcome are kept (at least 24).',
+  syncMaxUpdateBytes: 'Largest message a sync client may send (one Yjs update); a larger one closes its connection (4413).',
+  syncMaxDocumentBytes: 'Largest a synced document may grow in memory (its stored state plus updates since); past it, updates are refused (4413).',
+  syncMessagesPerSecond: 'Messages one sync connection may send per second; past it, reading from that client pauses (nothing is lost).',
+  syncBytesPerSecond: 'Bytes one sync connection may send per second; past it, reading from that client pauses.',
+  syncWriteDebounceMs: 'Quiet time after a human\'s last keystroke in a synced file before it is written to disk.',
+  syncCompactAfterUpdates: 'Updates after which a synced document is stored again as one snapshot.',
+  syncUnloadAfterMs: 'How long a synced document nobody has open stays in memory.',
   redactKeys: 'Argument keys whose values are never stored in the action log.',
 };
 

@@ -1,0 +1,164 @@
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
+import { eventually, syncClient, type SyncClient } from '../helpers/sync-clients.js';
+import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
+
+describe('real-time sync over the y-websocket protocol', () => {
+  let server: TestServer;
+  let agent: McpClient;
+  let token: string;
+  let root: string;
+  const clients: SyncClient[] = [];
+  const open = (room: string, as: string | null = token, name?: string) => {
+    const client = syncClient(server.url.host, room, as ?? undefined, name ? { name } : {});
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer({ localSandbox: 'off', allowUnsandboxed: true, syncWriteDebounceMs: 50, syncUnloadAfterMs: 100 });
+    token = server.token('acme', 'alice');
+    agent = await connectModernHttp(server.url, server.token('acme', 'agent-1'));
+    const created = await agent.call('workspace_create', { name: 'live' });
+    root = (created.structured as { root: string }).root;
+  });
+  afterAll(async () => {
+    for (const client of clients) client.destroy();
+    await agent?.close();
+    await server?.close();
+  });
+
+  it('two stock clients and an agent editing one file at once converge, and the file on disk equals the document', async () => {
+    await agent.call('file_write', { path: 'src/a.ts', content: 'const one = 1;\nconst two = 2;\n' });
+    const a = open('live/file/src/a.ts');
+    const b = open('live/file/src/a.ts', server.token('acme', 'bob'));
+    await Promise.all([a.synced(), b.synced()]);
+    expect(a.text.toString()).toBe('const one = 1;\nconst two = 2;\n');
+
+    a.text.insert(0, '// alice\n');
+    b.text.insert(b.text.length, '// bob\n');
+    const edit = await agent.call('file_edit', { path: 'src/a.ts', edits: [{ old: 'two = 2', new: 'two = 22' }] });
+    expect(edit.isError).toBe(false);
+
+    const expected = '// alice\nconst one = 1;\nconst two = 22;\n// bob\n';
+    await a.until((text) => text === expected);
+    await b.until((text) => text === expected);
+    await eventually(() => readFileSync(join(root, 'src/a.ts'), 'utf8') === expected, 'the file equals the document');
+    const read = await agent.call('file_read', { path: 'src/a.ts' });
+    expect(read.structured?.content).toBe(expected.slice(0, -1));
+  });
+
+  it("writes a human's edit as that human's file_write action, in the audit trail and in doc_history", async () => {
+    await agent.call('file_write', { path: 'notes.md', content: 'draft\n' });
+    const human = open('live/file/notes.md', server.token('acme', 'erin'), 'Erin');
+    await human.synced();
+    human.text.insert(5, ' two');
+    await eventually(() => readFileSync(join(root, 'notes.md'), 'utf8') === 'draft two\n', 'the edit on disk');
+
+    const audit = await agent.call('audit_query', { actor: 'acme/erin', operation: 'file_write' });
+    const events = (audit.structured as { events: Array<{ actor: string; action_id: string; correlation_id: string; details: Record<string, unknown> }> }).events;
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ actor: 'acme/erin', details: { operation: 'file_write', status: 'succeeded' } });
+    expect(events[0]!.correlation_id).toMatch(/^sync:/);
+
+    const history = await agent.call('doc_history', { path: 'notes.md' });
+    const entries = (history.structured as { entries: Array<{ seq: number; author: string | null; action_id: string | null; origin: string }> }).entries;
+    expect(entries.map((entry) => [entry.origin, entry.author])).toEqual([
+      ['disk', null],
+      ['client', 'acme/erin'],
+    ]);
+    expect(entries[1]!.action_id).toBe(events[0]!.action_id);
+  });
+
+  it('doc_at replays the exact earlier contents', async () => {
+    await agent.call('file_write', { path: 'replay.txt', content: 'v1\n' });
+    const human = open('live/file/replay.txt');
+    await human.synced();
+    human.text.insert(2, ' by alice');
+    await eventually(() => readFileSync(join(root, 'replay.txt'), 'utf8') === 'v1 by alice\n', 'the human edit on disk');
+    const written = await agent.call('file_write', { path: 'replay.txt', content: 'v3 rewritten\n' });
+    await human.until((text) => text === 'v3 rewritten\n');
+
+    const history = await agent.call('doc_history', { path: 'replay.txt' });
+    const entries = (history.structured as { entries: Array<{ seq: number; origin: string; action_id: string | null }> }).entries;
+    expect(entries.map((entry) => entry.origin)).toEqual(['disk', 'client', 'disk']);
+    expect(entries[2]!.action_id).toBe(written.meta?.['codebuddy/action_id']);
+    const at = async (seq: number) => ((await agent.call('doc_at', { path: 'replay.txt', at: seq })).structured as { content: string }).content;
+    expect(await at(entries[0]!.seq)).toBe('v1\n');
+    expect(await at(entries[1]!.seq)).toBe('v1 by alice\n');
+    expect(await at(entries[2]!.seq)).toBe('v3 rewritten\n');
+    expect(await at(0)).toBe('');
+  });
+
+  it('workspace_state shows who has which file open and where their cursor is', async () => {
+    await agent.call('file_write', { path: 'cursor.ts', content: 'line one\nline two\n' });
+    const human = open('live/file/cursor.ts', token, 'Alice');
+    await human.synced();
+    const Y = await import('yjs');
+    const at = (index: number) => Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(human.text, index));
+    human.provider.awareness.setLocalStateField('cursor', { anchor: at(9), head: at(13) });
+    type Files = Array<{ path: string; editors: Array<{ user: string; cursors: unknown[] }> }>;
+    // The awareness update reaches the server after the call above returns: ask until it has.
+    let result = await agent.call('workspace_state', {});
+    const cursorOf = () => (result.structured as { files: Files }).files.find((file) => file.path === 'cursor.ts');
+    for (let tries = 0; cursorOf()?.editors[0]?.cursors.length !== 1 && tries < 200; tries++) result = await agent.call('workspace_state', {});
+    const entry = cursorOf();
+    expect(entry?.editors).toEqual([{ user: 'acme/alice', read_only: false, name: 'Alice', cursors: [{ anchor: { line: 2, column: 1 }, head: { line: 2, column: 5 } }] }]);
+    expect(result.text).toContain('cursor.ts  acme/alice (Alice)  at 2:1-2:5');
+  });
+
+  describe('refusals', () => {
+    it('refuses a connection without a token, or with a bad one (4401)', async () => {
+      await agent.call('file_write', { path: 'secret.txt', content: 'x\n' });
+      expect(await open('live/file/secret.txt', null).closed).toMatchObject({ code: 4401 });
+      expect(await open('live/file/secret.txt', 'cb_not-a-token').closed).toMatchObject({ code: 4401 });
+    });
+
+    it("refuses another tenant's room, a path leading out and a missing file exactly alike (4404)", async () => {
+      const outside = tempDir('codebuddy-outside-');
+      writeFileSync(join(outside, 'passwd'), 'root:x\n');
+      symlinkSync(outside, join(root, 'escape'));
+      mkdirSync(join(root, 'dir'), { recursive: true });
+      const stranger = server.token('globex', 'eve');
+      const refusals = await Promise.all(
+        [
+          open('live/file/secret.txt', stranger),
+          open('live/file/missing.txt'),
+          open('live/file/escape/passwd'),
+          // %2F is not a separator to the URL parser, so `..` reaches the server as written.
+          open('live%2Ffile%2F..%2F..%2F..%2Fetc%2Fpasswd'),
+          open(`live/file/${encodeURIComponent('/etc/passwd')}`),
+          open('nowhere/file/a.txt'),
+          open('live/other/a.txt'),
+        ].map((client) => client.closed),
+      );
+      for (const refusal of refusals) expect(refusal).toEqual({ code: 4404, reason: 'no such room' });
+    });
+
+    it('refuses binary and oversized files clearly', async () => {
+      writeFileSync(join(root, 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]));
+      expect(await open('live/file/image.png').closed).toEqual({ code: 4415, reason: 'a binary file: not syncable' });
+      expect(await open('live/file/dir').closed).toEqual({ code: 4415, reason: 'not a regular file: not syncable' });
+    });
+
+    it("gives a principal the policy denies writes a read-only connection: its updates are refused and it is told", async () => {
+      await agent.call('file_write', { path: 'locked.txt', content: 'locked\n' });
+      const approver = await connectModernHttp(server.url, server.token('acme', 'boss', 'approver'));
+      await approver.call('policy_set', { preset: 'trusted', rules: [{ paths: ['locked.txt'], decision: 'deny' }] });
+      const reader = open('live/file/locked.txt');
+      const other = open('live/file/locked.txt', server.token('acme', 'carol'));
+      await Promise.all([reader.synced(), other.synced()]);
+      expect(reader.denials[0]).toMatch(/^read-only: the policy of workspace live denies you file_write on locked.txt/);
+      reader.text.insert(0, 'HACKED ');
+      // A change after it (a command writing the file, heard by the watcher) reaches the others: the refused edit never did.
+      writeFileSync(join(root, 'locked.txt'), 'locked\nby a command\n');
+      await other.until((text) => text === 'locked\nby a command\n');
+      await reader.until((text) => text === 'HACKED locked\nby a command\n');
+      expect(readFileSync(join(root, 'locked.txt'), 'utf8')).toBe('locked\nby a command\n');
+      await approver.call('policy_set', { preset: 'trusted' });
+      await approver.close();
+    });
+  });
+});
