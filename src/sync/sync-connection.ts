@@ -53,7 +53,12 @@ export class SyncConnection {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    if (this.resumeTimer) {
+      clearTimeout(this.resumeTimer);
+      this.resumeTimer = undefined;
+      // A paused socket would never read the peer's answer to the close: it must flow again.
+      this.socket.resume();
+    }
     // A close reason is at most 123 bytes.
     this.socket.close(code, Buffer.from(reason).subarray(0, 123).toString());
   }

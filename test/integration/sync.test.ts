@@ -18,7 +18,14 @@ describe('real-time sync over the y-websocket protocol', () => {
   };
 
   beforeAll(async () => {
-    server = await startTestServer({ localSandbox: 'off', allowUnsandboxed: true, syncWriteDebounceMs: 50, syncUnloadAfterMs: 100 });
+    server = await startTestServer({
+      localSandbox: 'off',
+      allowUnsandboxed: true,
+      syncWriteDebounceMs: 50,
+      syncUnloadAfterMs: 100,
+      syncMaxUpdateBytes: 64 * 1024,
+      syncMessagesPerSecond: 400,
+    });
     token = server.token('acme', 'alice');
     agent = await connectModernHttp(server.url, server.token('acme', 'agent-1'));
     const created = await agent.call('workspace_create', { name: 'live' });
@@ -31,7 +38,7 @@ describe('real-time sync over the y-websocket protocol', () => {
   });
 
   it('two stock clients and an agent editing one file at once converge, and the file on disk equals the document', async () => {
-    await agent.call('file_write', { path: 'src/a.ts', content: 'const one = 1;\nconst two = 2;\n' });
+    await agent.call('file_write', { workspace: 'live', path: 'src/a.ts', content: 'const one = 1;\nconst two = 2;\n' });
     const a = open('live/file/src/a.ts');
     const b = open('live/file/src/a.ts', server.token('acme', 'bob'));
     await Promise.all([a.synced(), b.synced()]);
@@ -39,19 +46,19 @@ describe('real-time sync over the y-websocket protocol', () => {
 
     a.text.insert(0, '// alice\n');
     b.text.insert(b.text.length, '// bob\n');
-    const edit = await agent.call('file_edit', { path: 'src/a.ts', edits: [{ old: 'two = 2', new: 'two = 22' }] });
+    const edit = await agent.call('file_edit', { workspace: 'live', path: 'src/a.ts', edits: [{ old: 'two = 2', new: 'two = 22' }] });
     expect(edit.isError).toBe(false);
 
     const expected = '// alice\nconst one = 1;\nconst two = 22;\n// bob\n';
     await a.until((text) => text === expected);
     await b.until((text) => text === expected);
     await eventually(() => readFileSync(join(root, 'src/a.ts'), 'utf8') === expected, 'the file equals the document');
-    const read = await agent.call('file_read', { path: 'src/a.ts' });
+    const read = await agent.call('file_read', { workspace: 'live', path: 'src/a.ts' });
     expect(read.structured?.content).toBe(expected.slice(0, -1));
   });
 
   it("writes a human's edit as that human's file_write action, in the audit trail and in doc_history", async () => {
-    await agent.call('file_write', { path: 'notes.md', content: 'draft\n' });
+    await agent.call('file_write', { workspace: 'live', path: 'notes.md', content: 'draft\n' });
     const human = open('live/file/notes.md', server.token('acme', 'erin'), 'Erin');
     await human.synced();
     human.text.insert(5, ' two');
@@ -63,7 +70,7 @@ describe('real-time sync over the y-websocket protocol', () => {
     expect(events[0]).toMatchObject({ actor: 'acme/erin', details: { operation: 'file_write', status: 'succeeded' } });
     expect(events[0]!.correlation_id).toMatch(/^sync:/);
 
-    const history = await agent.call('doc_history', { path: 'notes.md' });
+    const history = await agent.call('doc_history', { workspace: 'live', path: 'notes.md' });
     const entries = (history.structured as { entries: Array<{ seq: number; author: string | null; action_id: string | null; origin: string }> }).entries;
     expect(entries.map((entry) => [entry.origin, entry.author])).toEqual([
       ['disk', null],
@@ -73,19 +80,19 @@ describe('real-time sync over the y-websocket protocol', () => {
   });
 
   it('doc_at replays the exact earlier contents', async () => {
-    await agent.call('file_write', { path: 'replay.txt', content: 'v1\n' });
+    await agent.call('file_write', { workspace: 'live', path: 'replay.txt', content: 'v1\n' });
     const human = open('live/file/replay.txt');
     await human.synced();
     human.text.insert(2, ' by alice');
     await eventually(() => readFileSync(join(root, 'replay.txt'), 'utf8') === 'v1 by alice\n', 'the human edit on disk');
-    const written = await agent.call('file_write', { path: 'replay.txt', content: 'v3 rewritten\n' });
+    const written = await agent.call('file_write', { workspace: 'live', path: 'replay.txt', content: 'v3 rewritten\n' });
     await human.until((text) => text === 'v3 rewritten\n');
 
-    const history = await agent.call('doc_history', { path: 'replay.txt' });
+    const history = await agent.call('doc_history', { workspace: 'live', path: 'replay.txt' });
     const entries = (history.structured as { entries: Array<{ seq: number; origin: string; action_id: string | null }> }).entries;
     expect(entries.map((entry) => entry.origin)).toEqual(['disk', 'client', 'disk']);
     expect(entries[2]!.action_id).toBe(written.meta?.['codebuddy/action_id']);
-    const at = async (seq: number) => ((await agent.call('doc_at', { path: 'replay.txt', at: seq })).structured as { content: string }).content;
+    const at = async (seq: number) => ((await agent.call('doc_at', { workspace: 'live', path: 'replay.txt', at: seq })).structured as { content: string }).content;
     expect(await at(entries[0]!.seq)).toBe('v1\n');
     expect(await at(entries[1]!.seq)).toBe('v1 by alice\n');
     expect(await at(entries[2]!.seq)).toBe('v3 rewritten\n');
@@ -93,7 +100,7 @@ describe('real-time sync over the y-websocket protocol', () => {
   });
 
   it('workspace_state shows who has which file open and where their cursor is', async () => {
-    await agent.call('file_write', { path: 'cursor.ts', content: 'line one\nline two\n' });
+    await agent.call('file_write', { workspace: 'live', path: 'cursor.ts', content: 'line one\nline two\n' });
     const human = open('live/file/cursor.ts', token, 'Alice');
     await human.synced();
     const Y = await import('yjs');
@@ -101,17 +108,72 @@ describe('real-time sync over the y-websocket protocol', () => {
     human.provider.awareness.setLocalStateField('cursor', { anchor: at(9), head: at(13) });
     type Files = Array<{ path: string; editors: Array<{ user: string; cursors: unknown[] }> }>;
     // The awareness update reaches the server after the call above returns: ask until it has.
-    let result = await agent.call('workspace_state', {});
+    let result = await agent.call('workspace_state', { workspace: 'live' });
     const cursorOf = () => (result.structured as { files: Files }).files.find((file) => file.path === 'cursor.ts');
-    for (let tries = 0; cursorOf()?.editors[0]?.cursors.length !== 1 && tries < 200; tries++) result = await agent.call('workspace_state', {});
+    for (let tries = 0; cursorOf()?.editors[0]?.cursors.length !== 1 && tries < 200; tries++) result = await agent.call('workspace_state', { workspace: 'live' });
     const entry = cursorOf();
     expect(entry?.editors).toEqual([{ user: 'acme/alice', read_only: false, name: 'Alice', cursors: [{ anchor: { line: 2, column: 1 }, head: { line: 2, column: 5 } }] }]);
     expect(result.text).toContain('cursor.ts  acme/alice (Alice)  at 2:1-2:5');
   });
 
+  it('puts the document back to the file when the policy holds a human edit, tells the author, and follows the file once it is approved', async () => {
+    const reviewedRoot = ((await agent.call('workspace_create', { name: 'reviewed' })).structured as { root: string }).root;
+    await agent.call('file_write', { workspace: 'reviewed', path: 'plan.md', content: 'plan\n' });
+    const approver = await connectModernHttp(server.url, server.token('acme', 'boss', 'approver'));
+    await approver.call('policy_set', { workspace: 'reviewed', preset: 'review-writes' });
+    const human = open('reviewed/file/plan.md');
+    const watcher = open('reviewed/file/plan.md', server.token('acme', 'bob'));
+    await Promise.all([human.synced(), watcher.synced()]);
+    human.text.insert(4, ' B');
+    // Held: the author is told why, and the document goes back to what the file says, for everyone.
+    await eventually(() => human.denials.length > 0, 'the author is told');
+    await human.until((text) => text === 'plan\n');
+    await watcher.until((text) => text === 'plan\n');
+    const held = /held for approval as action (\S+);/.exec(human.denials.at(-1)!)?.[1];
+    expect(held).toBeDefined();
+    expect(readFileSync(join(reviewedRoot, 'plan.md'), 'utf8')).toBe('plan\n');
+
+    const approved = await approver.call('action_approve', { id: held });
+    expect(approved.isError).toBe(false);
+    await human.until((text) => text === 'plan B\n');
+    await watcher.until((text) => text === 'plan B\n');
+    await approver.close();
+  });
+
+  describe('bounds', () => {
+    it('closes a client that sends one huge update (4413), and the document never sees it', async () => {
+      await agent.call('file_write', { workspace: 'live', path: 'huge.txt', content: 'small\n' });
+      const attacker = open('live/file/huge.txt');
+      const bystander = open('live/file/huge.txt', server.token('acme', 'bob'));
+      await Promise.all([attacker.synced(), bystander.synced()]);
+      attacker.text.insert(0, 'x'.repeat(100 * 1024));
+      expect(await attacker.closed).toEqual({ code: 4413, reason: 'a message is at most 65536 bytes' });
+      bystander.text.insert(0, 'fine ');
+      await eventually(() => readFileSync(join(root, 'huge.txt'), 'utf8') === 'fine small\n', 'the bystander edit on disk');
+      expect(bystander.text.toString()).toBe('fine small\n');
+    });
+
+    it("paces a client that floods updates without losing any, while another client's edits go through at once", async () => {
+      await agent.call('file_write', { workspace: 'live', path: 'flood.txt', content: '\n' });
+      const flooder = open('live/file/flood.txt');
+      const typist = open('live/file/flood.txt', server.token('acme', 'bob'));
+      const reader = open('live/file/flood.txt', server.token('acme', 'carol'));
+      await Promise.all([flooder.synced(), typist.synced(), reader.synced()]);
+      // 3000 updates: more than seven seconds' worth at 400 a second.
+      for (let i = 0; i < 3000; i++) flooder.text.insert(flooder.text.length, `F${'f'.repeat(39)}`);
+      const count = (text: string) => text.split('F').length - 1;
+      await reader.until((text) => count(text) > 0);
+      typist.text.insert(0, 'typed');
+      const seen = await reader.until((text) => text.startsWith('typed'), 5_000);
+      // The typist got through while the flood was still being paced.
+      expect(count(seen)).toBeLessThan(3000);
+      await reader.until((text) => count(text) === 3000, 60_000);
+    }, 90_000);
+  });
+
   describe('refusals', () => {
     it('refuses a connection without a token, or with a bad one (4401)', async () => {
-      await agent.call('file_write', { path: 'secret.txt', content: 'x\n' });
+      await agent.call('file_write', { workspace: 'live', path: 'secret.txt', content: 'x\n' });
       expect(await open('live/file/secret.txt', null).closed).toMatchObject({ code: 4401 });
       expect(await open('live/file/secret.txt', 'cb_not-a-token').closed).toMatchObject({ code: 4401 });
     });
@@ -144,9 +206,9 @@ describe('real-time sync over the y-websocket protocol', () => {
     });
 
     it("gives a principal the policy denies writes a read-only connection: its updates are refused and it is told", async () => {
-      await agent.call('file_write', { path: 'locked.txt', content: 'locked\n' });
+      await agent.call('file_write', { workspace: 'live', path: 'locked.txt', content: 'locked\n' });
       const approver = await connectModernHttp(server.url, server.token('acme', 'boss', 'approver'));
-      await approver.call('policy_set', { preset: 'trusted', rules: [{ paths: ['locked.txt'], decision: 'deny' }] });
+      await approver.call('policy_set', { workspace: 'live', preset: 'trusted', rules: [{ paths: ['locked.txt'], decision: 'deny' }] });
       const reader = open('live/file/locked.txt');
       const other = open('live/file/locked.txt', server.token('acme', 'carol'));
       await Promise.all([reader.synced(), other.synced()]);
@@ -157,7 +219,7 @@ describe('real-time sync over the y-websocket protocol', () => {
       await other.until((text) => text === 'locked\nby a command\n');
       await reader.until((text) => text === 'HACKED locked\nby a command\n');
       expect(readFileSync(join(root, 'locked.txt'), 'utf8')).toBe('locked\nby a command\n');
-      await approver.call('policy_set', { preset: 'trusted' });
+      await approver.call('policy_set', { workspace: 'live', preset: 'trusted' });
       await approver.close();
     });
   });
