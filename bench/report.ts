@@ -4,6 +4,7 @@ import type { BreakdownRow, ReadBreakdown } from './read-breakdown.js';
 import type { DriverComparison, DriverResult } from './sqlite-drivers.js';
 import type { LedgerFigures } from './ledger-benchmarks.js';
 import type { RuntimeFigures } from './runtime-benchmarks.js';
+import type { SyncFigures } from './sync-benchmarks.js';
 import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
 import { TOOL_PARTS, type ToolTokenComparison } from './tool-tokens.js';
 
@@ -24,6 +25,7 @@ export interface BenchResults {
   tokens: ToolTokenComparison;
   ledger: LedgerFigures;
   runtime: RuntimeFigures & { unsandboxedExec: Summary };
+  sync: Diagnostic<SyncFigures>;
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -294,7 +296,27 @@ export function renderResults(results: BenchResults): string {
         : '- Container figures: not measured in this run (no Docker engine with the workspace image).',
     ].join('\n'),
     '',
+    results.sync.ok ? syncSection(results.sync.value) : `## 8. Real-time sync\n\nThe sync benchmark could not run: ${results.sync.error}`,
+    '',
     results.breakdown.ok ? breakdownSection(results.breakdown.value) : `## Where a file_read call spends its time\n\nThe breakdown could not run: ${results.breakdown.error}`,
     '',
+  ].join('\n');
+}
+
+function syncSection(sync: SyncFigures): string {
+  const ours = sync.contenders[0]!;
+  const peers = sync.contenders.slice(1);
+  const beats = peers.every((peer) => ours.rtt.p95 < peer.rtt.p95) && peers.every((peer) => ours.rssMiB < peer.rssMiB);
+  return [
+    '## 8. Real-time sync',
+    '',
+    table(
+      ['Server', 'Rounds', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'server RSS MiB', 'connect all s'],
+      sync.contenders.map((c) => [c.label, String(c.rtt.n), ms(c.rtt.p50), ms(c.rtt.p95), ms(c.rtt.p99), ms(c.rtt.max), c.rssMiB.toFixed(1), c.connectSeconds.toFixed(2)]),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    `- ${sync.docs} documents × ${sync.clients} clients per server, every client its own socket, all connected at once; a round is one client's edit until the other ${sync.clients - 1} have it. Servers run in their own processes; the clients all run in the bench process, alike for every server.`,
+    `- Targets: p95 ≤ 5 ms with persistence on: ${met(ours.rtt.p95 <= 5)}; better than both peers on p95 and memory: ${met(beats)}. The peers keep documents in memory only; CodeBuddy stores every update in SQLite before relaying it and writes each document back to its file. CodeBuddy's RSS includes the whole server (MCP, HTTP, ledger), not only sync.`,
   ].join('\n');
 }

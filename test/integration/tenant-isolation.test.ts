@@ -56,6 +56,9 @@ const workspaceTools: { tool: string; args: (workspace: string) => Record<string
   { tool: 'terminal_list', args: (workspace) => ({ workspace }) },
   { tool: 'workspace_stop', args: (workspace) => ({ workspace }) },
   { tool: 'workspace_start', args: (workspace) => ({ workspace }) },
+  { tool: 'workspace_state', args: (workspace) => ({ workspace }) },
+  { tool: 'doc_history', args: (workspace) => ({ path: 'hello.txt', workspace }) },
+  { tool: 'doc_at', args: (workspace) => ({ path: 'hello.txt', at: 0, workspace }) },
 ];
 
 /** Role-gated before any workspace is resolved (and not even listed to agents): refused alike for any workspace. */
