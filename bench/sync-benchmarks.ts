@@ -32,6 +32,8 @@ export interface SyncContender {
   rtt: Summary & { p99: number };
   /** Server resident memory with every client connected, after the rounds. */
   rssMiB: number;
+  /** The same server's resident memory once started, before any client: what sync adds is the difference. */
+  idleRssMiB: number;
   connectSeconds: number;
 }
 
@@ -195,6 +197,7 @@ export async function benchSync(workDir: string, options: { docs?: number; clien
   try {
     servers.push(await startCodeBuddy(workDir, docs), await startYWebsocketServer(), await startHocuspocus());
     const connectSeconds: number[] = [];
+    const idle = servers.map((server) => rssMiB(server.child));
     for (const server of servers) {
       const { session, seconds } = await connectAll(server, docs, clients);
       sessions.push(session);
@@ -215,7 +218,7 @@ export async function benchSync(workDir: string, options: { docs?: number; clien
       rounds,
       contenders: servers.map((server, s) => {
         const sorted = [...samples[s]!].sort((a, b) => a - b);
-        return { label: server.label, rtt: { ...summarize(sorted), p99: percentile(sorted, 99) }, rssMiB: rssMiB(server.child), connectSeconds: connectSeconds[s]! };
+        return { label: server.label, rtt: { ...summarize(sorted), p99: percentile(sorted, 99) }, rssMiB: rssMiB(server.child), idleRssMiB: idle[s]!, connectSeconds: connectSeconds[s]! };
       }),
     };
   } finally {

@@ -139,6 +139,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     bytesPerSecond: config.syncBytesPerSecond,
     maxFileBytes: config.maxFileBytes,
     writeDebounceMs: config.syncWriteDebounceMs,
+    writeMaxDelayMs: config.syncWriteMaxDelayMs,
     compactAfterUpdates: config.syncCompactAfterUpdates,
     unloadAfterMs: config.syncUnloadAfterMs,
   });

@@ -25,6 +25,8 @@ export type WriteAsAction = (
 export interface BridgeOptions {
   /** Quiet time after a human's last keystroke before it is written to disk. */
   writeDebounceMs: number;
+  /** Longest a human's edit waits to be written while they keep typing. */
+  writeMaxDelayMs: number;
   /** Largest file written: a document larger is put back to the file and its author told. */
   maxFileBytes: number;
 }
@@ -34,6 +36,8 @@ interface Dirty {
   principal: Principal;
   afterSeq: number;
   upToSeq: number;
+  /** When the first of these edits arrived (performance.now()). */
+  since: number;
 }
 
 export const authorOf = (principal: Principal): string => `${principal.tenantId}/${principal.userId}`;
@@ -55,7 +59,8 @@ interface Base {
  * tagged with the action that made it. Because it is a merge, not an overwrite, a human's
  * keystrokes not yet written survive an agent's concurrent write, and both converge.
  *
- * Document to disk: a human's edits are written after `writeDebounceMs` of quiet, as a
+ * Document to disk: a human's edits are written after `writeDebounceMs` of quiet (or
+ * `writeMaxDelayMs` after the first, for someone who never pauses), as a
  * `file_write` of that principal through the registry (policy, proposals and the audit
  * trail apply exactly as to any write), with `expected_sha256` of the base, so a write
  * never overwrites a disk change the bridge has not merged yet (it merges, then writes
@@ -110,7 +115,7 @@ export class FileBridge {
     if (disk.sha256 !== this.base.sha256) this.mergeFromDisk(text, disk.sha256!, undefined);
     if (this.room.content !== this.base.text) {
       // Edits stored before a restart but never written: written now, by whoever made them.
-      if (stored.pendingAuthor) this.enqueueWrite({ principal: stored.pendingAuthor, afterSeq: 0, upToSeq: 0 });
+      if (stored.pendingAuthor) this.enqueueWrite({ principal: stored.pendingAuthor, afterSeq: 0, upToSeq: 0, since: performance.now() });
       else this.revert('the document differed from the file with no author on record');
     }
   }
@@ -124,13 +129,14 @@ export class FileBridge {
   clientChanged(connection: SyncConnection, seq: number): void {
     if (this.closed) return;
     if (!this.dirty) {
-      this.dirty = { principal: connection.principal, afterSeq: seq - 1, upToSeq: seq };
+      this.dirty = { principal: connection.principal, afterSeq: seq - 1, upToSeq: seq, since: performance.now() };
       this.repo.markPending(this.ref, connection.principal);
     } else {
       this.dirty.upToSeq = seq;
     }
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flushNow(), this.options.writeDebounceMs);
+    const untilMaxDelay = this.dirty.since + this.options.writeMaxDelayMs - performance.now();
+    this.timer = setTimeout(() => this.flushNow(), Math.max(0, Math.min(this.options.writeDebounceMs, untilMaxDelay)));
   }
 
   /** The file may have changed on disk (an event on the bus). */

@@ -21,6 +21,7 @@ import { CloseCodes, SyncRoom, type ChangeOrigin, type RoomLimits } from './sync
 export interface SyncLimits extends RoomLimits, FlowLimits {
   maxFileBytes: number;
   writeDebounceMs: number;
+  writeMaxDelayMs: number;
   /** A document with this many updates since its snapshot is compacted. */
   compactAfterUpdates: number;
   /** A room nobody is in is unloaded after this long. */
