@@ -13,6 +13,8 @@ const messageAwareness = 1;
 const messageAuth = 2;
 const messageQueryAwareness = 3;
 
+const MAX_AWARENESS_IDS = 8;
+
 /** Where a change to a document came from. */
 export type ChangeOrigin =
   | { kind: 'client'; connection: SyncConnection }
@@ -94,6 +96,13 @@ export class SyncRoom {
       if (connection && this.connections.has(connection)) {
         for (const id of [...added, ...updated]) connection.awarenessIds.add(id);
         for (const id of removed) connection.awarenessIds.delete(id);
+        // One editor has one awareness id (a few with tabs sharing a socket): a client
+        // inventing thousands would grow every peer's state and every answer.
+        if (connection.awarenessIds.size > MAX_AWARENESS_IDS) {
+          connection.close(CloseCodes.tooLarge, `at most ${MAX_AWARENESS_IDS} awareness states per connection`);
+          this.leave(connection);
+          return;
+        }
       }
       const message = this.message(messageAwareness, (encoder) => encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed)));
       for (const peer of this.connections) peer.send(message);

@@ -3,6 +3,8 @@ import type * as Y from 'yjs';
 
 /** Past this many edits, a diff gives up: characters, then lines, then the middle is replaced whole. */
 const MAX_EDITS = 2000;
+/** And past this long: the cost is O((N+M)·D), so a bound on D alone still allows seconds on large files. */
+const DIFF_TIMEOUT_MS = 20;
 
 /**
  * Turns `text`, the content of `target`, into `next` by the fewest inserts and deletes a
@@ -25,8 +27,9 @@ export function applyTextDiff(target: Y.Text, text: string, next: string): void 
   if (tail > 0 && isLowSurrogate(text.charCodeAt(text.length - tail))) tail--;
   const before = text.slice(head, text.length - tail);
   const after = next.slice(head, next.length - tail);
-  const parts = diffChars(before, after, { maxEditLength: MAX_EDITS }) ??
-    diffLines(before, after, { maxEditLength: MAX_EDITS }) ?? [
+  const bounds = { maxEditLength: MAX_EDITS, timeout: DIFF_TIMEOUT_MS };
+  const parts = diffChars(before, after, bounds) ??
+    diffLines(before, after, bounds) ?? [
       { value: before, removed: true, added: false },
       { value: after, added: true, removed: false },
     ];

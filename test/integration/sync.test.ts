@@ -140,6 +140,44 @@ describe('real-time sync over the y-websocket protocol', () => {
     await approver.close();
   });
 
+  it('shows who is present in the workspace state room, which carries awareness only', async () => {
+    const present = open('live/state', server.token('acme', 'frank'), 'Frank');
+    await present.synced();
+    let result = await agent.call('workspace_state', { workspace: 'live' });
+    const names = () => (result.structured as { present: Array<{ user: string; name?: string }> }).present;
+    for (let tries = 0; !names().some((p) => p.name === 'Frank') && tries < 200; tries++) result = await agent.call('workspace_state', { workspace: 'live' });
+    expect(names()).toContainEqual({ user: 'acme/frank', name: 'Frank' });
+    present.text.insert(0, 'not a document');
+    await eventually(() => present.denials.includes('this room carries awareness only, not document changes'), 'the refusal');
+  });
+
+  it('closes a file room when its file is deleted, and keeps its history', async () => {
+    await agent.call('file_write', { workspace: 'live', path: 'doomed.txt', content: 'soon gone\n' });
+    const human = open('live/file/doomed.txt');
+    await human.synced();
+    await agent.call('file_delete', { workspace: 'live', path: 'doomed.txt' });
+    expect(await human.closed).toEqual({ code: 4404, reason: 'the file was deleted' });
+    const history = await agent.call('doc_history', { workspace: 'live', path: 'doomed.txt' });
+    expect((history.structured as { entries: unknown[] }).entries).toHaveLength(1);
+  });
+
+  it('compacts a long-edited document into a snapshot and loads it back whole', async () => {
+    await agent.call('file_write', { workspace: 'live', path: 'long.txt', content: '' });
+    const human = open('live/file/long.txt');
+    await human.synced();
+    for (let i = 0; i < 700; i++) human.text.insert(human.text.length, `${i % 10}`);
+    const expected = Array.from({ length: 700 }, (_, i) => `${i % 10}`).join('');
+    await eventually(() => readFileSync(join(root, 'long.txt'), 'utf8') === expected, 'the document on disk');
+    human.destroy();
+    const row = () => server.app.db.prepare("SELECT snapshot_seq, length(snapshot) AS bytes FROM sync_documents WHERE doc_key = 'file:long.txt'").get() as { snapshot_seq: number; bytes: number };
+    expect(row().snapshot_seq).toBeGreaterThanOrEqual(500);
+    // Unloaded once nobody is in it; loaded again from the snapshot and what followed.
+    await eventually(() => !server.app.sync.openRooms('acme', server.app.workspaces.resolve({ tenantId: 'acme', userId: 'x', role: 'agent' }, 'live').id).some((room) => room.path === 'long.txt'), 'the room unloaded');
+    const again = open('live/file/long.txt', server.token('acme', 'bob'));
+    await again.synced();
+    expect(again.text.toString()).toBe(expected);
+  });
+
   describe('bounds', () => {
     it('closes a client that sends one huge update (4413), and the document never sees it', async () => {
       await agent.call('file_write', { workspace: 'live', path: 'huge.txt', content: 'small\n' });
