@@ -38,6 +38,7 @@ export class SyncRepository {
   private readonly bumpStmt;
   private readonly sinceStmt;
   private readonly upToStmt;
+  private readonly betweenStmt;
   private readonly pageStmt;
   private readonly countStmt;
   private readonly seqAtStmt;
@@ -58,6 +59,7 @@ export class SyncRepository {
     this.bumpStmt = db.prepare('UPDATE sync_documents SET last_seq = last_seq + 1, updated_at = ? WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? RETURNING last_seq');
     this.sinceStmt = db.prepare('SELECT seq, at, author, action_id, origin, data FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq > ? ORDER BY seq');
     this.upToStmt = db.prepare('SELECT data FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq <= ? ORDER BY seq');
+    this.betweenStmt = db.prepare('SELECT seq, at, author, action_id, origin, data FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq > ? AND seq <= ? ORDER BY seq');
     this.pageStmt = db.prepare('SELECT seq, at, author, action_id, origin, length(data) AS bytes FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq > ? ORDER BY seq LIMIT ?');
     this.countStmt = db.prepare('SELECT count(*) FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq > ?').pluck();
     this.seqAtStmt = db.prepare('SELECT coalesce(max(seq), 0) FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND at <= ?').pluck();
@@ -91,6 +93,11 @@ export class SyncRepository {
 
   updatesAfter(ref: DocRef, seq: number): SyncUpdateRow[] {
     return this.sinceStmt.all(ref.tenantId, ref.workspaceId, ref.docKey, seq) as SyncUpdateRow[];
+  }
+
+  /** The rows in (afterSeq, upToSeq]. */
+  updatesBetween(ref: DocRef, afterSeq: number, upToSeq: number): SyncUpdateRow[] {
+    return this.betweenStmt.all(ref.tenantId, ref.workspaceId, ref.docKey, afterSeq, upToSeq) as SyncUpdateRow[];
   }
 
   /** The raw updates up to and including `seq`, in order: the document as it was then. */

@@ -10,7 +10,7 @@ import type { WatchLease, WorkspaceWatchers } from '../files/workspace-watcher.j
 import { decide } from '../ledger/policy.js';
 import type { PolicyService } from '../ledger/policy-service.js';
 import type { OperationRegistry } from '../operations/registry.js';
-import type { DocRef, SyncRepository } from '../store/sync-repository.js';
+import type { DocRef, SyncRepository, SyncUpdateRow } from '../store/sync-repository.js';
 import type { WorkspaceService } from '../workspaces/workspace-service.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { FileBridge, type DiskFile } from './file-bridge.js';
@@ -37,6 +37,9 @@ export class RoomRefusal extends Error {
     super(reason);
   }
 }
+
+/** Keystrokes of one author this close together are one history entry once compacted. */
+const HISTORY_RUN_MS = 2000;
 
 /** Every refusal that could tell a caller something about what lies outside its reach reads like this. */
 const NO_SUCH_ROOM = () => new RoomRefusal(CloseCodes.notFound, 'no such room');
@@ -229,12 +232,39 @@ export class SyncService {
     return seq;
   }
 
-  /** The whole state as one snapshot: loading then reads it and what came after, not the whole log. */
+  /**
+   * The whole state as one snapshot: loading then reads it and what came after, not the
+   * whole log. The log stays as history, with each run of one person's keystrokes (same
+   * author and action, within HISTORY_RUN_MS) merged into one entry: history by edit, not
+   * by keystroke. The merge runs after the update that triggered it is relayed.
+   */
   private compact(loaded: LoadedRoom, seq: number): void {
     const snapshot = Y.encodeStateAsUpdate(loaded.room.doc);
+    const previous = loaded.snapshotSeq;
     this.repo.saveSnapshot(loaded.ref, snapshot, seq);
     loaded.snapshotSeq = seq;
     loaded.room.resetSize(snapshot.length);
+    setImmediate(() => {
+      try {
+        this.mergeKeystrokes(loaded.ref, previous, seq);
+      } catch (error) {
+        this.logger.warn({ err: error, room: loaded.key }, 'merging sync history runs failed; the history keeps every update');
+      }
+    });
+  }
+
+  private mergeKeystrokes(ref: DocRef, afterSeq: number, upToSeq: number): void {
+    let run: SyncUpdateRow[] = [];
+    const close = () => {
+      if (run.length > 1) this.repo.mergeRun(ref, run[0]!.seq, run.at(-1)!.seq, Y.mergeUpdates(run.map((row) => row.data)));
+      run = [];
+    };
+    for (const row of this.repo.updatesBetween(ref, afterSeq, upToSeq)) {
+      const head = run[0];
+      if (head && (row.author !== head.author || row.action_id !== head.action_id || row.origin !== 'client' || row.at - head.at > HISTORY_RUN_MS)) close();
+      if (row.origin === 'client') run.push(row);
+    }
+    close();
   }
 
   private async unload(loaded: LoadedRoom, code: number = CloseCodes.goingAway, reason = 'the room was closed'): Promise<void> {

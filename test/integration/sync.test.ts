@@ -171,6 +171,16 @@ describe('real-time sync over the y-websocket protocol', () => {
     human.destroy();
     const row = () => server.app.db.prepare("SELECT snapshot_seq, length(snapshot) AS bytes FROM sync_documents WHERE doc_key = 'file:long.txt'").get() as { snapshot_seq: number; bytes: number };
     expect(row().snapshot_seq).toBeGreaterThanOrEqual(500);
+    // The history keeps edits, not keystrokes: runs of one author's updates merged, the content at the end exact.
+    const history = await agent.call('doc_history', { workspace: 'live', path: 'long.txt' });
+    expect((history.structured as { entries: Array<{ seq: number }> }).entries[0]!.seq).toBeGreaterThan(1);
+    // The first 500 keystrokes (compacted) are a few entries, one per write at most; the 200 after the snapshot are not merged yet.
+    const compacted = server.app.db.prepare("SELECT count(*) FROM sync_updates WHERE doc_key = 'file:long.txt' AND seq <= 500").pluck().get() as number;
+    expect(compacted).toBeLessThan(20);
+    const now = ((await agent.call('doc_at', { workspace: 'live', path: 'long.txt', at: new Date().toISOString() })).structured as { content: string }).content;
+    expect(now).toBe(expected);
+    const at500 = ((await agent.call('doc_at', { workspace: 'live', path: 'long.txt', at: 500 })).structured as { content: string }).content;
+    expect(at500).toBe(expected.slice(0, 500));
     // Unloaded once nobody is in it; loaded again from the snapshot and what followed.
     await eventually(() => !server.app.sync.openRooms('acme', server.app.workspaces.resolve({ tenantId: 'acme', userId: 'x', role: 'agent' }, 'live').id).some((room) => room.path === 'long.txt'), 'the room unloaded');
     const again = open('live/file/long.txt', server.token('acme', 'bob'));
@@ -214,6 +224,19 @@ describe('real-time sync over the y-websocket protocol', () => {
       await agent.call('file_write', { workspace: 'live', path: 'secret.txt', content: 'x\n' });
       expect(await open('live/file/secret.txt', null).closed).toMatchObject({ code: 4401 });
       expect(await open('live/file/secret.txt', 'cb_not-a-token').closed).toMatchObject({ code: 4401 });
+    });
+
+    it('refuses an upgrade from a foreign Origin or to a foreign Host before it is a socket', async () => {
+      const { default: WebSocket } = await import('ws');
+      const attempt = (headers: Record<string, string>) =>
+        new Promise<number | string>((resolve) => {
+          const socket = new WebSocket(`ws://${server.url.host}/sync/live/file/secret.txt?token=${token}`, { headers });
+          socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+          socket.on('open', () => resolve('opened'));
+          socket.on('error', (error) => resolve(`error ${error.message}`));
+        });
+      expect(await attempt({ origin: 'http://evil.example' })).toBe(403);
+      expect(await attempt({ host: 'evil.example' })).toBe(403);
     });
 
     it("refuses another tenant's room, a path leading out and a missing file exactly alike (4404)", async () => {
