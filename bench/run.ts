@@ -18,6 +18,7 @@ import { closeAllServers, startCodeBuddy, startReference, type RunningServer } f
 import { benchReadBreakdown } from './read-breakdown.js';
 import { renderResults, type Diagnostic } from './report.js';
 import { benchSqliteDrivers } from './sqlite-drivers.js';
+import { benchSync } from './sync-benchmarks.js';
 import { benchToolTokens } from './tool-tokens.js';
 import { ensureWorkTree, FILE_COUNT } from './work-tree.js';
 
@@ -111,10 +112,13 @@ async function main(): Promise<void> {
     log('6. ledger: audit appends and recording cost…');
     const ledger = await benchLedger(workDir, treeDir, plan.readTargets);
 
+    log('8. real-time sync: 200 documents × 5 clients, against @y/websocket-server and Hocuspocus…');
+    const sync = await diagnostic(() => benchSync(workDir));
+
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline }),
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, sync }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

@@ -49,6 +49,9 @@ import { ServerRegistry } from './code/server-registry.js';
 import { LanguageServerPool } from './code/language-server-pool.js';
 import { CodeIntelligence } from './code/code-intelligence.js';
 import { codeOperations } from './operations/code-operations.js';
+import { SyncRepository } from './store/sync-repository.js';
+import { SyncService } from './sync/sync-service.js';
+import { syncOperations } from './operations/sync-operations.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -71,6 +74,8 @@ export interface App {
   /** Language servers, one per (workspace, server), started on first use. */
   languageServers: LanguageServerPool;
   registry: OperationRegistry;
+  /** Real-time sync rooms (y-websocket) and the file bridge. */
+  sync: SyncService;
   /** Why local commands cannot be sandboxed here, when they cannot; a serving process says so at start. */
   sandboxUnavailable: string | undefined;
   /** Stops what the app runs (language servers included: their processes are killed, not waited for). */
@@ -167,6 +172,19 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     pageSize: config.codePageSize,
     workspaceDiagnosticsFiles: config.codeDiagnosticsMaxFiles,
   });
+  const syncRepository = new SyncRepository(db);
+  // The bridge writes human edits through the registry, built below.
+  const sync = new SyncService(syncRepository, workspaces, files, policies, watchers, events, () => registry, clock, logger, {
+    maxUpdateBytes: config.syncMaxUpdateBytes,
+    maxDocumentBytes: config.syncMaxDocumentBytes,
+    messagesPerSecond: config.syncMessagesPerSecond,
+    bytesPerSecond: config.syncBytesPerSecond,
+    maxFileBytes: config.maxFileBytes,
+    writeDebounceMs: config.syncWriteDebounceMs,
+    writeMaxDelayMs: config.syncWriteMaxDelayMs,
+    compactAfterUpdates: config.syncCompactAfterUpdates,
+    unloadAfterMs: config.syncUnloadAfterMs,
+  });
   // Applying an approved proposal runs the operation again through the registry, built below.
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
   const registry: OperationRegistry = new OperationRegistry(
@@ -180,6 +198,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...terminalOperations(terminals, (workspace) => runtimes.for(workspace)),
       ...syntaxOperations(syntax),
       ...codeOperations(code),
+      ...syncOperations(sync, syncRepository, files, config.listPageSize),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
@@ -201,6 +220,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     terminals,
     languageServers,
     registry,
+    sync,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
       void watchers.closeAll();

@@ -16,7 +16,7 @@ debootstrap --variant=minbase --include=bash,coreutils,util-linux,procps,git,pyt
 # The host's node runs in bookworm; the language servers are plain JavaScript from npm.
 install -m 0755 "$(command -v node)" "$rootfs/usr/local/bin/node"
 npm install --global --prefix "$rootfs/usr/local" --no-audit --no-fund --loglevel=error \
-  typescript-language-server@5 typescript@5 pyright
+  typescript-language-server@5 typescript@~5.9 pyright@1.1.414
 
 echo 'codebuddy:x:1000:1000:codebuddy:/tmp:/bin/bash' >>"$rootfs/etc/passwd"
 echo 'codebuddy:x:1000:' >>"$rootfs/etc/group"

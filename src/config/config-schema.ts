@@ -86,6 +86,14 @@ export const configSchema = z.object({
   codeDiagnosticsMaxFiles: z.coerce.number().int().min(1).max(10_000).default(200),
   codeMaxOpenDocuments: z.coerce.number().int().min(1).max(100_000).default(1000),
   codePageSize: z.coerce.number().int().min(1).max(10_000).default(100),
+  syncMaxUpdateBytes: bytes.default(2 * 1024 * 1024),
+  syncMaxDocumentBytes: bytes.default(64 * 1024 * 1024),
+  syncMessagesPerSecond: z.coerce.number().int().min(1).default(500),
+  syncBytesPerSecond: bytes.default(8 * 1024 * 1024),
+  syncWriteDebounceMs: z.coerce.number().int().min(0).max(60_000).default(1000),
+  syncWriteMaxDelayMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  syncCompactAfterUpdates: z.coerce.number().int().min(10).default(500),
+  syncUnloadAfterMs: z.coerce.number().int().min(0).default(5000),
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
 
@@ -149,6 +157,14 @@ export const settingDocs: Record<ConfigKey, string> = {
   codeDiagnosticsMaxFiles: 'Most source files code_diagnostics without a path opens; the answer says when the cap cut the pass.',
   codeMaxOpenDocuments: 'Most documents one language server keeps open; the least recently used is closed past it.',
   codePageSize: 'Entries per code_references, code_symbols and code_diagnostics page.',
+  syncMaxUpdateBytes: 'Largest message a sync client may send (one Yjs update); a larger one closes its connection (4413).',
+  syncMaxDocumentBytes: 'Largest a synced document may grow in memory (its stored state plus updates since); past it, updates are refused (4413).',
+  syncMessagesPerSecond: 'Messages one sync connection may send per second; past it, reading from that client pauses (nothing is lost).',
+  syncBytesPerSecond: 'Bytes one sync connection may send per second; past it, reading from that client pauses.',
+  syncWriteDebounceMs: 'Quiet time after a human\'s last keystroke in a synced file before it is written to disk.',
+  syncWriteMaxDelayMs: 'Longest a human\'s edit in a synced file waits to be written while they keep typing.',
+  syncCompactAfterUpdates: 'Updates after which a synced document is stored again as one snapshot.',
+  syncUnloadAfterMs: 'How long a synced document nobody has open stays in memory.',
   redactKeys: 'Argument keys whose values are never stored in the action log.',
 };
 

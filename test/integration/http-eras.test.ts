@@ -21,12 +21,12 @@ describe.each(eras)('MCP over HTTP, %s client', (era) => {
 
   it('lists the tools a token may call: approval and policy tools only for approvers', async () => {
     const agentTools = (await client.listTools()).map((tool) => tool.name);
-    expect(agentTools).toHaveLength(29);
+    expect(agentTools).toHaveLength(38);
     expect(agentTools).not.toContain('action_approve');
     const approver = await connectHttp(era, server.url, server.token('acme', 'ana', 'approver'));
     const approverTools = (await approver.listTools()).map((tool) => tool.name);
     await approver.close();
-    expect(approverTools).toHaveLength(32);
+    expect(approverTools).toHaveLength(41);
     expect(approverTools).toEqual(expect.arrayContaining(['action_approve', 'action_reject', 'policy_set']));
   });
 

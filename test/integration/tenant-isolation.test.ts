@@ -56,6 +56,17 @@ const workspaceTools: { tool: string; args: (workspace: string) => Record<string
   { tool: 'terminal_list', args: (workspace) => ({ workspace }) },
   { tool: 'workspace_stop', args: (workspace) => ({ workspace }) },
   { tool: 'workspace_start', args: (workspace) => ({ workspace }) },
+  { tool: 'workspace_state', args: (workspace) => ({ workspace }) },
+  { tool: 'doc_history', args: (workspace) => ({ path: 'hello.txt', workspace }) },
+  { tool: 'doc_at', args: (workspace) => ({ path: 'hello.txt', at: 0, workspace }) },
+  { tool: 'code_outline', args: (workspace) => ({ path: 'hello.txt', workspace }) },
+  { tool: 'code_query', args: (workspace) => ({ query: '(identifier) @id', language: 'typescript', workspace }) },
+  { tool: 'code_definition', args: (workspace) => ({ path: 'hello.txt', line: 1, column: 1, workspace }) },
+  { tool: 'code_references', args: (workspace) => ({ path: 'hello.txt', line: 1, column: 1, workspace }) },
+  { tool: 'code_hover', args: (workspace) => ({ path: 'hello.txt', line: 1, column: 1, workspace }) },
+  { tool: 'code_diagnostics', args: (workspace) => ({ path: 'hello.txt', workspace }) },
+  { tool: 'code_symbols', args: (workspace) => ({ path: 'hello.txt', workspace }) },
+  { tool: 'code_status', args: (workspace) => ({ workspace }) },
 ];
 
 /** Role-gated before any workspace is resolved (and not even listed to agents): refused alike for any workspace. */

@@ -12,7 +12,11 @@ describe('the language server registry and its settings', () => {
     expect(registry.forPath('pkg/m.py', 'docker')).toBeUndefined(); // the replacement has no Docker command
     expect(registry.forPath('x.lua', 'local')).toBeUndefined();
     expect(registry.forPath('x.lua', 'docker')).toMatchObject({ spec: { id: 'lua' }, languageId: 'lua' });
-    expect(registry.command(registry.get('typescript')!, 'local')).toEqual([process.execPath, expect.stringMatching(/\/node_modules\/typescript-language-server\/lib\/cli\.mjs$/), '--stdio']);
+    expect(registry.command(registry.get('typescript')!, 'local')).toEqual({
+      argv: [process.execPath, expect.stringMatching(/\/node_modules\/typescript-language-server\/lib\/cli\.mjs$/), '--stdio'],
+      // What a local sandbox must show the server: its Node.js and CodeBuddy's node_modules.
+      readOnly: [process.execPath, expect.stringMatching(/\/node_modules$/)],
+    });
   });
 
   it('refuses bad server definitions at start-up, naming the setting', () => {

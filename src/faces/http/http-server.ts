@@ -11,6 +11,7 @@ import { registerCors, registerSecurityHeaders } from './browser-policy.js';
 import { OriginGuard } from './origin-guard.js';
 import { registerAuthentication } from './request-authentication.js';
 import { registerRestApi } from './rest-api.js';
+import { registerSyncSocket } from './sync-socket.js';
 import { registerTerminalSocket } from './terminal-socket.js';
 
 const statusOf: Record<ErrorCode, number> = {
@@ -82,7 +83,9 @@ export async function startHttpServer(app: App, options: { host: string; port: n
 
   // First, so that its hooks know an upgrade for what it is even when a later hook refuses it
   // (and then close the upgraded socket, which no HTTP machinery would).
-  await fastify.register(websocket);
+  // A backstop (close 1009) past which ws reads nothing; a sync room refuses a message over
+  // syncMaxUpdateBytes itself, with a clear 4413. Terminal viewers send nothing.
+  await fastify.register(websocket, { options: { maxPayload: app.config.syncMaxUpdateBytes * 2 } });
   await registerSecurityHeaders(fastify);
   fastify.addHook('onRequest', async (request) => guard.check(request.headers.host, request.headers.origin));
   await registerCors(fastify, guard.corsOrigins);
@@ -110,6 +113,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
   });
   registerRestApi(fastify, app);
   registerTerminalSocket(fastify, app);
+  registerSyncSocket(fastify, app);
 
   const address = await fastify.listen({ host: options.host, port: options.port });
   guard.listeningOn((fastify.server.address() as AddressInfo).port);
@@ -118,6 +122,8 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     mcp,
     url,
     async close() {
+      // Pending human edits are written before the sockets go.
+      await app.sync.close();
       await mcp.close();
       await fastify.close();
     },
