@@ -91,6 +91,10 @@ export class OperationRegistry {
     }
   }
 
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
   list(): OperationDescriptor[] {
     return [...this.byName.values()];
   }
