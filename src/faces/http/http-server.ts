@@ -2,12 +2,11 @@ import type { AddressInfo } from 'node:net';
 import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import type { App } from '../../app.js';
-import { bearerOf } from '../../auth/authenticator.js';
 import { isCodeBuddyError, toCodeBuddyError, type ErrorCode } from '../../core/errors.js';
 import { isSchemaCurrent } from '../../store/database.js';
 import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
-import { authInfoFor } from '../mcp/principal-auth-info.js';
 import { registerCors, registerSecurityHeaders } from './browser-policy.js';
+import { registerMcpRoute } from './mcp-route.js';
 import { OriginGuard } from './origin-guard.js';
 import { registerAuthentication } from './request-authentication.js';
 import { registerRestApi } from './rest-api.js';
@@ -96,15 +95,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database: ready ? 'open' : 'unavailable' });
   });
 
-  fastify.route({
-    method: ['GET', 'POST', 'DELETE'],
-    url: '/mcp',
-    handler: async (request, reply) => {
-      reply.hijack();
-      const auth = authInfoFor(request.caller!, bearerOf(request.headers.authorization)!);
-      await mcp.handle(Object.assign(request.raw, { auth }), reply.raw, request.body);
-    },
-  });
+  await registerMcpRoute(fastify, mcp);
   registerRestApi(fastify, app);
   registerTerminalSocket(fastify, app);
 

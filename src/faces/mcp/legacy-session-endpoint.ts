@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport, type McpHandlerRequestOptions, type Server } from '@modelcontextprotocol/server';
 import { bindingOf, type Authenticated, type Credential } from '../../auth/credential.js';
 import type { Principal } from '../../auth/principal.js';
+import { jsonRpcError } from './json-rpc-error.js';
 import { authenticatedOf } from './principal-auth-info.js';
 
 interface Session {
@@ -31,13 +32,6 @@ export interface SessionLimits {
 const EVICTABLE_AFTER_MS = 60_000;
 
 const holderOf = (principal: Principal) => `${principal.tenantId}\u0000${principal.userId}`;
-
-function jsonRpcError(status: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  });
-}
 
 /**
  * Streamable HTTP for 2025-era clients, with sessions (`initialize`, `Mcp-Session-Id`,
@@ -71,16 +65,16 @@ export class LegacySessionEndpoint {
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
       const session = this.sessions.get(sessionId);
-      if (!session || session.binding !== bindingOf(authenticated)) return jsonRpcError(404, 'Session not found');
+      if (!session || session.binding !== bindingOf(authenticated)) return jsonRpcError(404, -32001, 'Session not found');
       session.lastUsed = Date.now();
       // The same credential renewed (a fresh JWT of the same issuer and subject) keeps the session alive.
       session.credential = authenticated.credential;
       return session.transport.handleRequest(request, options);
     }
     if (request.method !== 'POST' || !isInitialize(options.parsedBody)) {
-      return jsonRpcError(400, 'Bad Request: no valid Mcp-Session-Id; start with initialize');
+      return jsonRpcError(400, -32000, 'Bad Request: no valid Mcp-Session-Id; start with initialize');
     }
-    if (!this.hasRoomFor(holderOf(authenticated.principal))) return jsonRpcError(503, 'The server holds as many sessions as it may; retry later');
+    if (!this.hasRoomFor(holderOf(authenticated.principal))) return jsonRpcError(503, -32000, 'The server holds as many sessions as it may; retry later');
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => this.open(id, transport, authenticated),
