@@ -3,6 +3,7 @@ import { WebStandardStreamableHTTPServerTransport, type McpHandlerRequestOptions
 import { bindingOf, type Authenticated, type Credential } from '../../auth/credential.js';
 import type { Principal } from '../../auth/principal.js';
 import { jsonRpcError } from './json-rpc-error.js';
+import { SessionEventStore } from './session-event-store.js';
 import { authenticatedOf } from './principal-auth-info.js';
 
 interface Session {
@@ -30,6 +31,15 @@ export interface SessionLimits {
  * been idle this long: one tenant opening sessions must not end others' live ones.
  */
 const EVICTABLE_AFTER_MS = 60_000;
+
+/**
+ * What each session keeps for a client that reconnects with `Last-Event-ID`: enough for the
+ * answers of calls in flight and their progress, not a history. Sessions are capped in number
+ * (`maxSessions`), so this bounds the whole.
+ */
+const RESUMABLE_EVENTS = { maxEvents: 200, maxBytes: 1024 * 1024 };
+/** How long a client waits before reconnecting a broken stream (the SSE `retry` field). */
+const RETRY_MS = 1_000;
 
 const holderOf = (principal: Principal) => `${principal.tenantId}\u0000${principal.userId}`;
 
@@ -77,6 +87,9 @@ export class LegacySessionEndpoint {
     if (!this.hasRoomFor(holderOf(authenticated.principal))) return jsonRpcError(503, -32000, 'The server holds as many sessions as it may; retry later');
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
+      // Resumability (2025-11-25 clients): event ids, a priming event with `retry`, replay on Last-Event-ID.
+      eventStore: new SessionEventStore(RESUMABLE_EVENTS),
+      retryInterval: RETRY_MS,
       onsessioninitialized: (id) => this.open(id, transport, authenticated),
       onsessionclosed: (id) => {
         this.sessions.delete(id);
