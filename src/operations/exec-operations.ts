@@ -84,6 +84,7 @@ export function execOperations(runtimeFor: (workspace: Workspace) => Runtime, ma
           truncated: result.truncated,
         };
       },
+      wasCancelled: (out) => out.cancelled,
       render(out) {
         const how = out.timed_out
           ? `timed out after ${seconds(out.duration_ms)}; the process tree was killed`

@@ -47,6 +47,11 @@ interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {
   render(output: z.output<O>): string;
   /** Only these roles may call it (default: every role). */
   roles?: readonly Role[];
+  /**
+   * Whether an output tells of a call its caller cancelled, which stopped short (a command
+   * killed on cancellation): the action is then recorded as `cancelled`, not `succeeded`.
+   */
+  wasCancelled?(output: z.output<O>): boolean;
 }
 
 /** An operation that acts inside one workspace: the registry resolves `workspace` (id or name) for it. */

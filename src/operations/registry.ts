@@ -193,7 +193,7 @@ export class OperationRegistry {
 
   private outcome(operation: Operation, output: Record<string, unknown>) {
     const text = operation.render(output);
-    return { result: { output, text }, summary: firstLine(text) };
+    return { result: { output, text }, summary: firstLine(text), ...(operation.wasCancelled?.(output) ? { status: 'cancelled' as const } : {}) };
   }
 }
 
