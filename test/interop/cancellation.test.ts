@@ -4,25 +4,15 @@
  * a 2025-11-25 session) and the v2 client (2026-07-28: the request itself is aborted); and on
  * a session, the cancelled request's POST stream is closed rather than left open.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processesWith } from '../helpers/process-table.js';
 import { MCP_ACCEPT, messagesOf, openSession, toolsCall } from '../helpers/raw-http.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
-function running(marker: string): boolean {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .some((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(marker);
-      } catch {
-        return false;
-      }
-    });
-}
+const running = (marker: string) => processesWith(marker) > 0;
 
 const statusOfExec = (server: TestServer, marker: string) =>
   server.app.db.prepare("SELECT status FROM actions WHERE operation = 'exec' AND arguments_json LIKE ?").pluck().get(`%${marker}%`) as string | undefined;
