@@ -8,6 +8,7 @@ import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
 import { registerCors, registerSecurityHeaders } from './browser-policy.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { OriginGuard } from './origin-guard.js';
+import { bearerChallenge, registerProtectedResourceMetadata } from './protected-resource.js';
 import { registerAuthentication } from './request-authentication.js';
 import { registerRestApi } from './rest-api.js';
 import { registerTerminalSocket } from './terminal-socket.js';
@@ -70,7 +71,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     }
     const failure = toCodeBuddyError(error);
     if (failure.code === 'E_INTERNAL') app.logger.error({ err: error, url: request.url }, 'http request failed');
-    if (failure.code === 'E_UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="codebuddy"');
+    if (failure.code === 'E_UNAUTHENTICATED') void reply.header('www-authenticate', bearerChallenge(request));
     if (failure.code === 'E_RATE_LIMITED') void reply.header('retry-after', String(failure.details?.retry_after_s ?? 60));
     const details = failure.details?.field !== undefined ? { field: failure.details.field } : {};
     return reply.code(statusOf[failure.code]).send({ error: { code: failure.code, message: failure.message, ...details } });
@@ -84,6 +85,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
   await registerCors(fastify, guard.corsOrigins);
   await registerAuthentication(fastify, app);
 
+  registerProtectedResourceMetadata(fastify, app.config);
   fastify.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   fastify.get('/readyz', { config: { public: true } }, async (_request, reply) => {
     let ready = false;
