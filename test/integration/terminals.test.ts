@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { CLI, connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
 import { startServeProcess } from '../helpers/serve-process.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
+import { watch } from '../helpers/terminal-viewer.js';
 
 const run = promisify(execFile);
 
@@ -19,15 +19,6 @@ function processesWith(marker: string): number {
         return false;
       }
     }).length;
-}
-
-/** A WebSocket viewer that collects what it is sent, and how it was closed. */
-function watch(url: string): { socket: WebSocket; received: () => string; closed: Promise<{ code: number; reason: string }> } {
-  const socket = new WebSocket(url);
-  let text = '';
-  socket.on('message', (data) => (text += data.toString()));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  return { socket, received: () => text, closed };
 }
 
 describe('terminals', () => {
