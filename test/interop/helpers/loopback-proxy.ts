@@ -31,10 +31,13 @@ export interface ProxyOptions {
  */
 export async function startLoopbackProxy(target: URL, options: ProxyOptions = {}): Promise<LoopbackProxy> {
   const exchanges: ProxiedExchange[] = [];
+  let port = 0;
   const server: Server = createServer((incoming, outgoing) => {
     void readAll(incoming).then((body) => {
       const rpcMethod = rpcMethodOf(body);
       const headers = { ...incoming.headers, host: target.host, ...(options.authorization ? { authorization: options.authorization } : {}) };
+      // A browser-like client of the proxy sends the proxy's own origin: to the server that is its own origin (as a reverse proxy would say).
+      if (incoming.headers.origin === `http://127.0.0.1:${port}`) headers.origin = target.origin;
       const lastEventId = incoming.headers['last-event-id'] as string | undefined;
       const upstream = request(new URL(incoming.url ?? '/', target), { method: incoming.method, headers }, (answer) => {
         const exchange: ProxiedExchange = { method: incoming.method ?? 'GET', rpcMethod, lastEventId, status: answer.statusCode ?? 0, cut: false };
@@ -60,7 +63,7 @@ export async function startLoopbackProxy(target: URL, options: ProxyOptions = {}
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   return {
     url: new URL(`http://127.0.0.1:${port}${target.pathname}`),
     exchanges,
