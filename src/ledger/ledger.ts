@@ -34,8 +34,11 @@ export interface ActionDraft {
 export interface ActionOutcome<T> {
   result: T;
   summary: string;
-  /** A call held for approval is recorded as `proposed`; its proposal carries it on. */
-  status?: 'proposed';
+  /**
+   * A call held for approval is recorded as `proposed` (its proposal carries it on); one its
+   * caller cancelled, which stopped short, as `cancelled`.
+   */
+  status?: 'proposed' | 'cancelled';
 }
 
 export interface LedgerResult<T> {

@@ -78,6 +78,7 @@ export function actionOperations(proposals: ProposalService, actions: ActionRepo
   const decide = (verdict: 'approve' | 'reject') =>
     tenantOperation({
       name: `action_${verdict}`,
+      title: verdict === 'approve' ? 'Approve action' : 'Reject action',
       description: verdict === 'approve' ? 'Approve a held action and apply it (approver role).' : 'Reject a held action (approver role).',
       effect: 'admin',
       idempotent: false,
@@ -96,6 +97,7 @@ export function actionOperations(proposals: ProposalService, actions: ActionRepo
   return [
     tenantOperation({
       name: 'action_get',
+      title: 'Get action',
       description: 'Status of an action: a held one shows its preview, decision and result.',
       effect: 'read',
       idempotent: true,
@@ -107,6 +109,7 @@ export function actionOperations(proposals: ProposalService, actions: ActionRepo
     }),
     tenantOperation({
       name: 'action_wait',
+      title: 'Wait for action',
       description: 'Wait up to timeout_s for a held action to be decided and applied.',
       effect: 'read',
       idempotent: true,
@@ -126,6 +129,7 @@ export function actionOperations(proposals: ProposalService, actions: ActionRepo
     }),
     tenantOperation({
       name: 'action_list',
+      title: 'List actions',
       description: 'Held actions (proposals), newest first, paged.',
       effect: 'read',
       idempotent: true,

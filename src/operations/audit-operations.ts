@@ -44,6 +44,7 @@ export function auditOperations(audit: AuditChain, pageSize: number): Operation[
   return [
     tenantOperation({
       name: 'audit_query',
+      title: 'Query audit trail',
       description: "Query this tenant's audit trail (who did what, when, with what outcome), paged.",
       effect: 'read',
       idempotent: true,
@@ -53,7 +54,7 @@ export function auditOperations(audit: AuditChain, pageSize: number): Operation[
         workspace_id: z.string().min(1).max(200).optional(),
         actor: z.string().min(1).max(300).optional().describe('tenant/user'),
         operation: z.string().min(1).max(100).optional(),
-        status: z.enum(['succeeded', 'failed']).optional(),
+        status: z.enum(['succeeded', 'failed', 'cancelled']).optional(),
         correlation_id: z.string().min(1).max(128).optional(),
         since: z.string().optional().describe('ISO time, inclusive'),
         until: z.string().optional().describe('ISO time, exclusive'),

@@ -32,6 +32,7 @@ export function codeOperations(code: CodeIntelligence): Operation[] {
   return [
     workspaceOperation({
       name: 'code_definition',
+      title: 'Go to definition',
       description: 'Where a symbol is defined (language server): path:line:col and that line.',
       effect: 'read',
       idempotent: true,
@@ -43,6 +44,7 @@ export function codeOperations(code: CodeIntelligence): Operation[] {
     }),
     workspaceOperation({
       name: 'code_references',
+      title: 'Find references',
       description: 'Every reference to a symbol (language server), paged.',
       effect: 'read',
       idempotent: true,
@@ -58,6 +60,7 @@ export function codeOperations(code: CodeIntelligence): Operation[] {
     }),
     workspaceOperation({
       name: 'code_hover',
+      title: 'Hover information',
       description: 'Type and documentation of a symbol (language server hover), as plain text.',
       effect: 'read',
       idempotent: true,
@@ -69,6 +72,7 @@ export function codeOperations(code: CodeIntelligence): Operation[] {
     }),
     workspaceOperation({
       name: 'code_diagnostics',
+      title: 'Diagnostics',
       description: "Errors and warnings of a file's current version, or of the workspace's source files.",
       effect: 'read',
       idempotent: true,
@@ -95,6 +99,7 @@ export function codeOperations(code: CodeIntelligence): Operation[] {
     }),
     workspaceOperation({
       name: 'code_symbols',
+      title: 'Symbols',
       description: "A file's outline ({path}), or workspace symbols matching {query}; paged.",
       effect: 'read',
       idempotent: true,
@@ -115,6 +120,7 @@ export function codeOperations(code: CodeIntelligence): Operation[] {
     }),
     workspaceOperation({
       name: 'code_status',
+      title: 'Language server status',
       description: "The workspace's language servers: state, restarts, memory.",
       effect: 'read',
       idempotent: true,

@@ -19,10 +19,12 @@ export function execOperations(runtimeFor: (workspace: Workspace) => Runtime, ma
   return [
     workspaceOperation({
       name: 'exec',
+      title: 'Run command',
       description: 'Run a command (argv array, or a shell string) in the workspace; output head and tail kept.',
       effect: 'exec',
       idempotent: false,
       destructive: true,
+      openWorld: true,
       input: z.object({
         command: z.union([z.string().min(1).max(100_000), z.array(z.string().max(100_000)).min(1).max(1000)]),
         cwd: z.string().min(1).max(4096).optional().describe('Directory; default root'),
@@ -82,6 +84,7 @@ export function execOperations(runtimeFor: (workspace: Workspace) => Runtime, ma
           truncated: result.truncated,
         };
       },
+      wasCancelled: (out) => out.cancelled,
       render(out) {
         const how = out.timed_out
           ? `timed out after ${seconds(out.duration_ms)}; the process tree was killed`

@@ -64,6 +64,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
   return [
     workspaceOperation({
       name: 'file_read',
+      title: 'Read file',
       description: 'Read a text file as numbered lines, paged; binary files answer metadata only.',
       effect: 'read',
       idempotent: true,
@@ -95,6 +96,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     }),
     workspaceOperation({
       name: 'file_write',
+      title: 'Write file',
       description: 'Create or overwrite a file atomically; expected_sha256 refuses a file that changed.',
       effect: 'write',
       idempotent: true,
@@ -112,10 +114,11 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     }),
     workspaceOperation({
       name: 'file_edit',
+      title: 'Edit file',
       description: 'Replace exact text in a file; all edits apply or none.',
       effect: 'write',
       idempotent: false,
-      destructive: false,
+      destructive: true,
       input: z.object({
         path,
         edits: z
@@ -137,6 +140,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     }),
     workspaceOperation({
       name: 'file_list',
+      title: 'List directory',
       description: 'List a directory tree (.gitignore honoured), paged.',
       effect: 'read',
       idempotent: true,
@@ -160,6 +164,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     }),
     workspaceOperation({
       name: 'file_glob',
+      title: 'Find files by glob',
       description: 'Find files by glob (e.g. **/*.ts; no / matches names at any depth), paged.',
       effect: 'read',
       idempotent: true,
@@ -174,6 +179,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     }),
     workspaceOperation({
       name: 'file_search',
+      title: 'Search file contents',
       description: 'Search file contents (literal, or regex), .gitignore honoured, paged.',
       effect: 'read',
       idempotent: true,
@@ -204,10 +210,11 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     }),
     workspaceOperation({
       name: 'file_move',
+      title: 'Move file',
       description: 'Move or rename a file or directory.',
       effect: 'write',
       idempotent: false,
-      destructive: false,
+      destructive: true,
       input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe('Replace an existing file at to') }),
       output: z.object({ from: z.string(), to: z.string() }),
       run: (input, workspace, context) => files.move(workspace, input, context),
@@ -217,6 +224,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     }),
     workspaceOperation({
       name: 'file_delete',
+      title: 'Delete file',
       description: 'Delete a file or symlink, or a directory with recursive: true.',
       effect: 'write',
       idempotent: false,
@@ -230,6 +238,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     }),
     workspaceOperation({
       name: 'file_stat',
+      title: 'File info',
       description: 'Type, size, modification time, mode and sha256 of a path.',
       effect: 'read',
       idempotent: true,

@@ -29,19 +29,31 @@ export interface CallContext {
 
 interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {
   name: string;
+  /** A short human name (`Read file`): what hosts show people in place of the tool's name. */
+  title: string;
   /** One line: agents pay for every word of it on every session. */
   description: string;
   effect: Effect;
   /** Calling twice with the same arguments has no further effect. */
   idempotent: boolean;
-  /** May destroy data that cannot be recovered from the workspace. */
+  /**
+   * May change or remove what is already there, not only add to it (MCP's `destructiveHint`):
+   * an overwrite, an edit, a delete, a command typed into a shell.
+   */
   destructive: boolean;
+  /** Runs programs that may reach past the workspace, onto the network where the runtime allows it (MCP's `openWorldHint`). */
+  openWorld?: boolean;
   input: I;
   output: O;
   /** The compact text an agent reads; the structured output goes alongside it. */
   render(output: z.output<O>): string;
   /** Only these roles may call it (default: every role). */
   roles?: readonly Role[];
+  /**
+   * Whether an output tells of a call its caller cancelled, which stopped short (a command
+   * killed on cancellation): the action is then recorded as `cancelled`, not `succeeded`.
+   */
+  wasCancelled?(output: z.output<O>): boolean;
 }
 
 /** An operation that acts inside one workspace: the registry resolves `workspace` (id or name) for it. */

@@ -13,6 +13,7 @@ export function policyOperations(policies: PolicyService): Operation[] {
   return [
     workspaceOperation({
       name: 'policy_get',
+      title: 'Get policy',
       description: "The workspace's policy: what runs at once, needs approval, or is denied.",
       effect: 'read',
       idempotent: true,
@@ -24,10 +25,11 @@ export function policyOperations(policies: PolicyService): Operation[] {
     }),
     workspaceOperation({
       name: 'policy_set',
+      title: 'Set policy',
       description: "Set the workspace's policy: a preset and rules (approver role).",
       effect: 'admin',
       idempotent: true,
-      destructive: false,
+      destructive: true,
       roles: ['approver', 'admin'],
       input: z.object({ preset: z.enum(presets), rules: z.array(ruleSchema).max(100).optional() }),
       output: policyView,

@@ -91,6 +91,10 @@ export class OperationRegistry {
     }
   }
 
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
   list(): OperationDescriptor[] {
     return [...this.byName.values()];
   }
@@ -190,7 +194,7 @@ export class OperationRegistry {
 
   private outcome(operation: Operation, output: Record<string, unknown>) {
     const text = operation.render(output);
-    return { result: { output, text }, summary: firstLine(text) };
+    return { result: { output, text }, summary: firstLine(text), ...(operation.wasCancelled?.(output) ? { status: 'cancelled' as const } : {}) };
   }
 }
 

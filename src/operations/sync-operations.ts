@@ -33,6 +33,7 @@ export function syncOperations(sync: SyncService, repo: SyncRepository, files: F
   return [
     workspaceOperation({
       name: 'workspace_state',
+      title: 'Who has what open',
       description: 'Which files humans have open through sync, and their cursors and selections.',
       effect: 'read',
       idempotent: true,
@@ -71,6 +72,7 @@ export function syncOperations(sync: SyncService, repo: SyncRepository, files: F
     }),
     workspaceOperation({
       name: 'doc_history',
+      title: 'Document history',
       description: 'Changes of a synced file by time, author and action id, oldest first, paged.',
       effect: 'read',
       idempotent: true,
@@ -98,6 +100,7 @@ export function syncOperations(sync: SyncService, repo: SyncRepository, files: F
     }),
     workspaceOperation({
       name: 'doc_at',
+      title: 'Document at a past point',
       description: 'A synced file as it was at a history seq or an ISO time, as numbered lines.',
       effect: 'read',
       idempotent: true,

@@ -11,6 +11,7 @@ export function syntaxOperations(syntax: SyntaxService): Operation[] {
   return [
     workspaceOperation({
       name: 'code_outline',
+      title: 'File outline',
       description: 'Outline of a source file (classes, functions, methods… with line ranges) by tree-sitter, paged.',
       effect: 'read',
       idempotent: true,
@@ -30,6 +31,7 @@ export function syntaxOperations(syntax: SyntaxService): Operation[] {
     }),
     workspaceOperation({
       name: 'code_query',
+      title: 'Structural code query',
       description: 'Run a tree-sitter query over the workspace\'s files (.gitignore honoured): each capture as path:line:col, paged.',
       effect: 'read',
       idempotent: true,

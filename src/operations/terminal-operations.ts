@@ -43,10 +43,12 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
   return [
     workspaceOperation({
       name: 'terminal_open',
+      title: 'Open terminal',
       description: 'Open a long-lived terminal (PTY) in the workspace; returns its id.',
       effect: 'exec',
       idempotent: false,
       destructive: false,
+      openWorld: true,
       input: z.object({
         shell: z.string().min(1).max(500).optional().describe('Program, default bash'),
         cwd: z.string().min(1).max(4096).optional().describe('Directory; default root'),
@@ -70,10 +72,12 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
     }),
     workspaceOperation({
       name: 'terminal_write',
+      title: 'Type into terminal',
       description: 'Type into a terminal: text, then named keys (enter, ctrl-c, up, ...).',
       effect: 'exec',
       idempotent: false,
-      destructive: false,
+      destructive: true,
+      openWorld: true,
       ...byId,
       input: z.object({
         id,
@@ -94,6 +98,7 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
     }),
     workspaceOperation({
       name: 'terminal_read',
+      title: 'Read terminal',
       description: 'Read a terminal: new output since a cursor (raw) or the rendered screen; wait_for a regex.',
       effect: 'read',
       idempotent: true,
@@ -152,6 +157,7 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
     }),
     workspaceOperation({
       name: 'terminal_resize',
+      title: 'Resize terminal',
       description: 'Resize a terminal.',
       effect: 'exec',
       idempotent: true,
@@ -168,6 +174,7 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
     }),
     workspaceOperation({
       name: 'terminal_list',
+      title: 'List terminals',
       description: "The workspace's terminals, open and recently closed.",
       effect: 'read',
       idempotent: true,
@@ -179,6 +186,7 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
     }),
     workspaceOperation({
       name: 'terminal_close',
+      title: 'Close terminal',
       description: 'Close a terminal, ending its program and everything it started.',
       effect: 'exec',
       idempotent: true,

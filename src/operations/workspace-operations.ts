@@ -46,6 +46,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
   return [
     tenantOperation({
       name: 'workspace_create',
+      title: 'Create workspace',
       description: 'Create a workspace: a new empty directory, or adopt an existing one (path) under an allowed root.',
       effect: 'write',
       idempotent: false,
@@ -77,6 +78,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
     }),
     tenantOperation({
       name: 'workspace_list',
+      title: 'List workspaces',
       description: 'List workspaces.',
       effect: 'read',
       idempotent: true,
@@ -94,6 +96,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
     }),
     tenantOperation({
       name: 'workspace_get',
+      title: 'Get workspace',
       description: 'Show one workspace.',
       effect: 'read',
       idempotent: true,
@@ -112,10 +115,11 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
     ...(['stop', 'start'] as const).map((verb) =>
       workspaceOperation({
         name: `workspace_${verb}`,
+        title: verb === 'stop' ? 'Stop workspace' : 'Start workspace',
         description: verb === 'stop' ? "Stop a Docker workspace's container (files stay)." : "Start a Docker workspace's container again.",
         effect: 'write',
         idempotent: true,
-        destructive: false,
+        destructive: verb === 'stop',
         input: z.object({}),
         output: workspaceShape,
         preview: async (_input, workspace) => ({ text: `${verb} the container of workspace ${workspace.name} (${workspace.id})`, bases: {} }),
@@ -129,6 +133,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
     ),
     workspaceOperation({
       name: 'workspace_delete',
+      title: 'Delete workspace',
       description: 'Delete a workspace; an adopted directory is unregistered, never deleted.',
       effect: 'write',
       idempotent: false,

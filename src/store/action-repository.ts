@@ -10,7 +10,7 @@ export interface ActionRow {
   effect: string;
   arguments_json: string;
   /** Immediate calls end `succeeded` or `failed`; held ones move with their proposal. */
-  status: 'succeeded' | 'failed' | 'proposed' | 'applying' | 'applied' | 'rejected' | 'expired';
+  status: 'succeeded' | 'failed' | 'cancelled' | 'proposed' | 'applying' | 'applied' | 'rejected' | 'expired';
   result_summary: string | null;
   error_code: string | null;
   correlation_id: string;

@@ -46,7 +46,13 @@ interface LiveTerminal {
   exit?: { exitCode: number; signal: number | null };
   /** Woken on new output or exit: readers waiting for a pattern. */
   wakers: Set<() => void>;
-  viewers: Set<(data: string) => void>;
+  viewers: Set<TerminalViewer>;
+}
+
+/** Someone watching a terminal live (a WebSocket): every byte of output, then its end, once. */
+export interface TerminalViewer {
+  output(data: string): void;
+  ended(reason: string, exitCode: number | null): void;
 }
 
 export interface RawRead {
@@ -101,7 +107,7 @@ export class TerminalService {
     pty.onData((data) => {
       terminal.output.append(data);
       terminal.screen.write(data);
-      for (const viewer of terminal.viewers) viewer(data);
+      for (const viewer of terminal.viewers) viewer.output(data);
       this.wake(terminal);
     });
     pty.onExit((exit) => {
@@ -111,6 +117,8 @@ export class TerminalService {
         this.repository.close(principal.tenantId, id, exit.exitCode, 'the program exited', this.clock.now());
       }
       this.wake(terminal);
+      // Output the PTY read before the exit may still be on its way in this turn: viewers get it first.
+      setImmediate(() => this.endViewers(terminal, 'the program exited'));
     });
     return terminal.row;
   }
@@ -187,10 +195,17 @@ export class TerminalService {
     return this.repository.find(principal.tenantId, id)!;
   }
 
-  /** A human watching: the output kept so far, then every new byte. Returns the way to stop. */
-  attach(principal: Principal, id: string, viewer: (data: string) => void): () => void {
+  /**
+   * A human watching: the output kept so far, then every new byte, then the terminal's end
+   * (its program exited, or it was closed). Returns the way to stop watching.
+   */
+  attach(principal: Principal, id: string, viewer: TerminalViewer): () => void {
     const terminal = this.find(principal, id);
-    viewer(terminal.output.since(0).text);
+    viewer.output(terminal.output.since(0).text);
+    if (terminal.exit) {
+      viewer.ended('the program exited', terminal.exit.exitCode);
+      return () => undefined;
+    }
     terminal.viewers.add(viewer);
     return () => terminal.viewers.delete(viewer);
   }
@@ -209,7 +224,15 @@ export class TerminalService {
     terminal.pty.kill();
     this.repository.close(terminal.row.tenant_id, terminal.row.id, terminal.exit?.exitCode ?? null, reason, this.clock.now());
     this.wake(terminal);
+    this.endViewers(terminal, reason);
     terminal.screen.dispose();
+  }
+
+  /** Tells each viewer the terminal ended, once: a close then its program's exit tell only the first. */
+  private endViewers(terminal: LiveTerminal, reason: string): void {
+    const viewers = [...terminal.viewers];
+    terminal.viewers.clear();
+    for (const viewer of viewers) viewer.ended(reason, terminal.exit?.exitCode ?? null);
   }
 
   private find(principal: Principal, id: string): LiveTerminal {

@@ -21,7 +21,7 @@ export interface ToolAnswer {
 export interface McpClient {
   era: '2025-11-25' | '2026-07-28';
   call(name: string, args?: Record<string, unknown>): Promise<ToolAnswer>;
-  listTools(): Promise<{ name: string; description?: string; inputSchema: unknown; outputSchema?: unknown; annotations?: Record<string, unknown> }[]>;
+  listTools(): Promise<{ name: string; title?: string; description?: string; inputSchema: unknown; outputSchema?: unknown; annotations?: Record<string, unknown> }[]>;
   close(): Promise<void>;
 }
 

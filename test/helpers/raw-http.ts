@@ -36,7 +36,8 @@ export function messagesOf(text: string): Record<string, unknown>[] {
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) return [JSON.parse(trimmed) as Record<string, unknown>].flat();
   return trimmed
     .split('\n')
-    .filter((line) => line.startsWith('data:'))
+    // An empty data line is a priming event (resumable streams open with one): no message.
+    .filter((line) => line.startsWith('data:') && line.slice(5).trim() !== '')
     .map((line) => JSON.parse(line.slice(5)) as Record<string, unknown>);
 }
 

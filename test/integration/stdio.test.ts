@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, connectStdio, type McpClient } from '../helpers/mcp-clients.js';
 import { tempDir } from '../helpers/test-server.js';
+import { AGENT_TOOLS } from '../helpers/tool-names.js';
 
 describe('codebuddy serve --stdio', () => {
   const project = tempDir('codebuddy-project-');
@@ -26,9 +27,7 @@ describe('codebuddy serve --stdio', () => {
 
   it('lists every tool with schemas, annotations and a one-line description', async () => {
     const tools = await client.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(
-      ['action_get', 'action_list', 'action_wait', 'audit_query', 'code_definition', 'code_diagnostics', 'code_hover', 'code_outline', 'code_query', 'code_references', 'code_status', 'code_symbols', 'doc_at', 'doc_history', 'exec', 'file_delete', 'file_edit', 'file_glob', 'file_list', 'file_move', 'file_read', 'file_search', 'file_stat', 'file_write', 'policy_get', 'terminal_close', 'terminal_list', 'terminal_open', 'terminal_read', 'terminal_resize', 'terminal_write', 'workspace_create', 'workspace_delete', 'workspace_get', 'workspace_list', 'workspace_start', 'workspace_state', 'workspace_stop'],
-    );
+    expect(tools.map((tool) => tool.name).sort()).toEqual(AGENT_TOOLS);
     for (const tool of tools) {
       expect(tool.description, tool.name).toMatch(/^[^\n]{10,120}$/);
       expect(tool.outputSchema, tool.name).toMatchObject({ type: 'object' });
@@ -89,7 +88,7 @@ describe('codebuddy serve --stdio', () => {
   it('serves a 2026-07-28 client on stdio too', async () => {
     const modern = await connectStdio(['--data-dir', dataDir, 'serve', '--stdio', '--workspace', project], {}, '2026-07-28');
     try {
-      expect(await modern.listTools()).toHaveLength(38);
+      expect(await modern.listTools()).toHaveLength(AGENT_TOOLS.length);
       expect((await modern.call('file_read', { path: 'src/main.ts', limit_lines: 1 })).text).toMatch(/^1\texport const answer = 42;\n\[lines 1-1 of 2; more: call again with cursor "/);
     } finally {
       await modern.close();

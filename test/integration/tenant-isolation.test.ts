@@ -133,7 +133,8 @@ function jwt(claims: JWTPayload, options: { secret?: Uint8Array; expires?: numbe
 async function expectUnauthenticated(response: Response): Promise<void> {
   const body = await response.text();
   expect(response.status, body).toBe(401);
-  expect(response.headers.get('www-authenticate')).toBe('Bearer realm="codebuddy"');
+  // Every 401 names the protected-resource metadata (issue 13, point 9; test/interop/oauth-discovery.test.ts).
+  expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="codebuddy", resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource(\/mcp)?"$/);
   expect(JSON.parse(body)).toMatchObject({ error: { code: 'E_UNAUTHENTICATED' } });
 }
 

@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { CLI, connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
 import { startServeProcess } from '../helpers/serve-process.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
+import { watch } from '../helpers/terminal-viewer.js';
 
 const run = promisify(execFile);
 
@@ -19,15 +19,6 @@ function processesWith(marker: string): number {
         return false;
       }
     }).length;
-}
-
-/** A WebSocket viewer that collects what it is sent, and how it was closed. */
-function watch(url: string): { socket: WebSocket; received: () => string; closed: Promise<{ code: number; reason: string }> } {
-  const socket = new WebSocket(url);
-  let text = '';
-  socket.on('message', (data) => (text += data.toString()));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  return { socket, received: () => text, closed };
 }
 
 describe('terminals', () => {
@@ -147,6 +138,40 @@ describe('terminals', () => {
     const anonymous = watch(base);
     expect(await anonymous.closed).toMatchObject({ code: 4401 });
     for (const { socket } of viewers) socket.close();
+  });
+
+  // Issue 13, point 2: viewers are told the terminal ended, after its last output.
+  const watched = async () => {
+    const id = await open();
+    const viewer = watch(`ws://${server.url.host}/ws/terminals/${id}?token=${token}`);
+    await new Promise((resolve) => viewer.socket.on('open', resolve));
+    return { id, viewer };
+  };
+
+  it('exit in the shell: a viewer gets the last output, then close 1000 with the exit code', async () => {
+    const { id, viewer } = await watched();
+    await agent.call('terminal_write', { id, input: 'echo "last ""words"; exit 3', keys: ['enter'] });
+    expect(await viewer.closed).toEqual({ code: 1000, reason: 'terminal ended: the program exited, exit 3' });
+    expect(viewer.received()).toContain('last words');
+  });
+
+  it('terminal_close: a viewer is closed with 1000, saying it was closed', async () => {
+    const { id, viewer } = await watched();
+    await agent.call('terminal_write', { id, input: 'echo "before ""close"', keys: ['enter'] });
+    await expect.poll(() => viewer.received(), { timeout: 5000 }).toContain('before close');
+    expect((await agent.call('terminal_close', { id })).isError).toBe(false);
+    const closed = await viewer.closed;
+    expect(closed.code).toBe(1000);
+    expect(closed.reason).toMatch(/^terminal ended: closed/);
+  });
+
+  it('a viewer arriving after the program exited gets the output, then the close at once', async () => {
+    const id = await open();
+    await agent.call('terminal_write', { id, input: 'echo "gone ""soon"; exit 0', keys: ['enter'] });
+    await expect.poll(async () => (await agent.call('terminal_read', { id })).structured?.exited, { timeout: 10_000 }).toBe(true);
+    const late = watch(`ws://${server.url.host}/ws/terminals/${id}?token=${token}`);
+    expect(await late.closed).toEqual({ code: 1000, reason: 'terminal ended: the program exited, exit 0' });
+    expect(late.received()).toContain('gone soon');
   });
 });
 

@@ -123,8 +123,8 @@ describe('the audit trail of refusals', () => {
 
   it.each(['2025-11-25', '2026-07-28'] as const)('%s: a call to an unknown tool is recorded with its caller', async (era) => {
     const client = await (era === '2025-11-25' ? connectLegacyHttp : connectModernHttp)(server.url, server.token('acme', `ada-${era}`));
-    const answer = await client.call('no_such_tool', { path: '/etc/passwd' });
-    expect(answer).toMatchObject({ isError: true, code: 'E_NOT_FOUND' });
+    // An unknown tool is a protocol error (-32602), not a tool result (issue 13, point 4); it is recorded all the same.
+    await expect(client.call('no_such_tool', { path: '/etc/passwd' })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Unknown tool: no_such_tool') });
     const events = (await client.call('audit_query', { operation: 'no_such_tool', actor: `acme/ada-${era}` })).structured!.events as { actor: string; details: Record<string, unknown> }[];
     await client.close();
     expect(events).toHaveLength(1);

@@ -2,13 +2,13 @@ import type { AddressInfo } from 'node:net';
 import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import type { App } from '../../app.js';
-import { bearerOf } from '../../auth/authenticator.js';
 import { isCodeBuddyError, toCodeBuddyError, type ErrorCode } from '../../core/errors.js';
 import { isSchemaCurrent } from '../../store/database.js';
 import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
-import { authInfoFor } from '../mcp/principal-auth-info.js';
 import { registerCors, registerSecurityHeaders } from './browser-policy.js';
+import { registerMcpRoute } from './mcp-route.js';
 import { OriginGuard } from './origin-guard.js';
+import { bearerChallenge, registerProtectedResourceMetadata } from './protected-resource.js';
 import { registerAuthentication } from './request-authentication.js';
 import { registerRestApi } from './rest-api.js';
 import { registerSyncSocket } from './sync-socket.js';
@@ -75,7 +75,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     }
     const failure = toCodeBuddyError(error);
     if (failure.code === 'E_INTERNAL') app.logger.error({ err: error, url: request.url }, 'http request failed');
-    if (failure.code === 'E_UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="codebuddy"');
+    if (failure.code === 'E_UNAUTHENTICATED') void reply.header('www-authenticate', bearerChallenge(request));
     if (failure.code === 'E_RATE_LIMITED') void reply.header('retry-after', String(failure.details?.retry_after_s ?? 60));
     const details = failure.details?.field !== undefined ? { field: failure.details.field } : {};
     return reply.code(statusOf[failure.code]).send({ error: { code: failure.code, message: failure.message, ...details } });
@@ -91,6 +91,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
   await registerCors(fastify, guard.corsOrigins);
   await registerAuthentication(fastify, app);
 
+  registerProtectedResourceMetadata(fastify, app.config);
   fastify.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   fastify.get('/readyz', { config: { public: true } }, async (_request, reply) => {
     let ready = false;
@@ -102,15 +103,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database: ready ? 'open' : 'unavailable' });
   });
 
-  fastify.route({
-    method: ['GET', 'POST', 'DELETE'],
-    url: '/mcp',
-    handler: async (request, reply) => {
-      reply.hijack();
-      const auth = authInfoFor(request.caller!, bearerOf(request.headers.authorization)!);
-      await mcp.handle(Object.assign(request.raw, { auth }), reply.raw, request.body);
-    },
-  });
+  await registerMcpRoute(fastify, mcp);
   registerRestApi(fastify, app);
   registerTerminalSocket(fastify, app);
   registerSyncSocket(fastify, app);

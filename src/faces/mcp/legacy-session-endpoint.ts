@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { WebStandardStreamableHTTPServerTransport, type McpHandlerRequestOptions, type Server } from '@modelcontextprotocol/server';
+import { WebStandardStreamableHTTPServerTransport, type McpHandlerRequestOptions, type RequestId, type Server } from '@modelcontextprotocol/server';
 import { bindingOf, type Authenticated, type Credential } from '../../auth/credential.js';
 import type { Principal } from '../../auth/principal.js';
+import { jsonRpcError } from './json-rpc-error.js';
+import { SessionEventStore } from './session-event-store.js';
 import { authenticatedOf } from './principal-auth-info.js';
 
 interface Session {
@@ -30,14 +32,18 @@ export interface SessionLimits {
  */
 const EVICTABLE_AFTER_MS = 60_000;
 
-const holderOf = (principal: Principal) => `${principal.tenantId}\u0000${principal.userId}`;
+/**
+ * What each session keeps for a client that reconnects with `Last-Event-ID`: enough for the
+ * answers of calls in flight and their progress, not a history. Sessions are capped in number
+ * (`maxSessions`), so this bounds the whole.
+ */
+const RESUMABLE_EVENTS = { maxEvents: 200, maxBytes: 1024 * 1024 };
+/** The JSON-RPC code of the answer that ends a cancelled request's stream (JSON-RPC's reserved range; LSP's RequestCancelled). */
+const REQUEST_CANCELLED = -32800;
+/** How long a client waits before reconnecting a broken stream (the SSE `retry` field). */
+const RETRY_MS = 1_000;
 
-function jsonRpcError(status: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  });
-}
+const holderOf = (principal: Principal) => `${principal.tenantId}\u0000${principal.userId}`;
 
 /**
  * Streamable HTTP for 2025-era clients, with sessions (`initialize`, `Mcp-Session-Id`,
@@ -71,18 +77,23 @@ export class LegacySessionEndpoint {
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
       const session = this.sessions.get(sessionId);
-      if (!session || session.binding !== bindingOf(authenticated)) return jsonRpcError(404, 'Session not found');
+      if (!session || session.binding !== bindingOf(authenticated)) return jsonRpcError(404, -32001, 'Session not found');
       session.lastUsed = Date.now();
       // The same credential renewed (a fresh JWT of the same issuer and subject) keeps the session alive.
       session.credential = authenticated.credential;
-      return session.transport.handleRequest(request, options);
+      const response = await session.transport.handleRequest(request, options);
+      for (const id of cancelledRequestIds(options.parsedBody)) endCancelled(session.transport, id);
+      return response;
     }
     if (request.method !== 'POST' || !isInitialize(options.parsedBody)) {
-      return jsonRpcError(400, 'Bad Request: no valid Mcp-Session-Id; start with initialize');
+      return jsonRpcError(400, -32000, 'Bad Request: no valid Mcp-Session-Id; start with initialize');
     }
-    if (!this.hasRoomFor(holderOf(authenticated.principal))) return jsonRpcError(503, 'The server holds as many sessions as it may; retry later');
+    if (!this.hasRoomFor(holderOf(authenticated.principal))) return jsonRpcError(503, -32000, 'The server holds as many sessions as it may; retry later');
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
+      // Resumability (2025-11-25 clients): event ids, a priming event with `retry`, replay on Last-Event-ID.
+      eventStore: new SessionEventStore(RESUMABLE_EVENTS),
+      retryInterval: RETRY_MS,
       onsessioninitialized: (id) => this.open(id, transport, authenticated),
       onsessionclosed: (id) => {
         this.sessions.delete(id);
@@ -139,6 +150,27 @@ export class LegacySessionEndpoint {
 
 function longestIdle(sessions: [string, Session][]): string {
   return sessions.reduce((oldest, entry) => (entry[1].lastUsed < oldest[1].lastUsed ? entry : oldest))[0];
+}
+
+/** The request ids a body's `notifications/cancelled` messages name. */
+function cancelledRequestIds(body: unknown): RequestId[] {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages
+    .filter((message) => (message as { method?: unknown } | null)?.method === 'notifications/cancelled')
+    .map((message) => (message as { params?: { requestId?: unknown } }).params?.requestId)
+    .filter((id): id is RequestId => typeof id === 'string' || typeof id === 'number');
+}
+
+/**
+ * A cancelled request gets no answer from the SDK, so its POST stream stayed open with
+ * keep-alives, and a client that had its priming event reconnected with `Last-Event-ID` to
+ * wait for an answer that would never come. The stream is ended here with a final error
+ * answer instead: the spec's cancellation section tells senders to ignore an answer that
+ * arrives after they cancelled, and the Python SDK's servers send one too. Nothing happens
+ * when the request was already answered (the race the spec allows for).
+ */
+function endCancelled(transport: WebStandardStreamableHTTPServerTransport, id: RequestId): void {
+  void transport.send({ jsonrpc: '2.0', id, error: { code: REQUEST_CANCELLED, message: 'Request cancelled' } }).catch(() => undefined);
 }
 
 function isInitialize(body: unknown): boolean {

@@ -1,4 +1,4 @@
-import { Server, TRACEPARENT_META_KEY } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, Server, TRACEPARENT_META_KEY } from '@modelcontextprotocol/server';
 import { correlationIdOf } from '../../core/correlation.js';
 import type { Principal } from '../../auth/principal.js';
 import { toCodeBuddyError } from '../../core/errors.js';
@@ -27,7 +27,11 @@ export function createMcpServer(registry: OperationRegistry, catalog: readonly C
   });
 
   const tools = toolsFor(catalog, binding.principal.role);
-  server.setRequestHandler('tools/list', () => ({ tools }));
+  // One page holds every tool, so no cursor was ever handed out: any cursor is invalid (the spec's -32602).
+  server.setRequestHandler('tools/list', (request) => {
+    if (request.params?.cursor !== undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor: the tool list has one page and no cursor');
+    return { tools };
+  });
 
   server.setRequestHandler('tools/call', async (request, ctx) => {
     const { name, arguments: args, _meta } = request.params;
@@ -57,6 +61,10 @@ export function createMcpServer(registry: OperationRegistry, catalog: readonly C
         _meta: { 'codebuddy/action_id': actionId, 'codebuddy/correlation_id': correlationId, ...(replayOf ? { 'codebuddy/replay_of': replayOf } : {}) },
       };
     } catch (error) {
+      // An unknown tool is a protocol error (-32602), as the spec's tool error handling says;
+      // the registry has recorded the attempt all the same. A tool the role may not call is
+      // known: its refusal is a result, with the code an agent can act on.
+      if (!registry.has(name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100)}`);
       const failure = toCodeBuddyError(error);
       return {
         isError: true,

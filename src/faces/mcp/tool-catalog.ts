@@ -11,6 +11,7 @@ export interface CatalogEntry {
 
 export interface ToolDefinition {
   name: string;
+  title: string;
   description: string;
   inputSchema: Record<string, unknown> & { type: 'object' };
   outputSchema: Record<string, unknown> & { type: 'object' };
@@ -19,11 +20,19 @@ export interface ToolDefinition {
 
 /**
  * Drops what costs every session tokens and tells an agent nothing it needs: bounds no
- * reasonable call reaches (the safe-integer range, lengths in the thousands), "not empty"
- * and `additionalProperties`. The registry still enforces every bound on input.
+ * reasonable call reaches (the safe-integer range, lengths in the thousands) and "not
+ * empty". The registry still enforces every bound on input.
+ *
+ * `additionalProperties: false` stays on input schemas, where zod emits it for the objects
+ * the registry parses strictly: an advertised schema must not accept what the server then
+ * refuses. On outputs it only constrains what we send, so it goes.
+ *
+ * A nullable primitive comes out of zod as `type: [T, "null"]`; clients that map schemas
+ * onto a single-`type` dialect (Gemini's OpenAPI subset) reject or drop that, so it is
+ * spelled as `anyOf` branches instead.
  */
-function compact(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map((child) => compact(child));
+function compact(node: unknown, io: 'input' | 'output'): unknown {
+  if (Array.isArray(node)) return node.map((child) => compact(child, io));
   if (!node || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
@@ -32,15 +41,21 @@ function compact(node: unknown): unknown {
     if (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) continue;
     if (key === 'maxLength' && typeof value === 'number' && value >= 1000) continue;
     if (key === 'minLength' && value === 1) continue;
-    // The registry refuses unknown fields with an error naming them; advertising it costs every tool.
-    if (key === 'additionalProperties') continue;
-    out[key] = compact(value);
+    if (key === 'additionalProperties' && io === 'output') continue;
+    out[key] = compact(value, io);
   }
-  return out;
+  return Array.isArray(out.type) ? typeUnionAsAnyOf(out) : out;
+}
+
+/** `{type: ["string","null"], description}` → `{anyOf: [{type: "string"}, {type: "null"}], description}`. */
+function typeUnionAsAnyOf(node: Record<string, unknown>): Record<string, unknown> {
+  const { type, description, ...constraints } = node as { type: string[]; description?: string };
+  const branches = type.map((one) => (one === 'null' ? { type: 'null' } : { type: one, ...constraints }));
+  return { ...(description === undefined ? {} : { description }), anyOf: branches };
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> & { type: 'object' } {
-  const json = compact(z.toJSONSchema(schema, { io, unrepresentable: 'any' })) as Record<string, unknown>;
+  const json = compact(z.toJSONSchema(schema, { io, unrepresentable: 'any' }), io) as Record<string, unknown>;
   // MCP wants `type: object` at the root; a union of object shapes comes out as a bare anyOf.
   return { type: 'object', ...json } as Record<string, unknown> & { type: 'object' };
 }
@@ -64,6 +79,7 @@ export function toolsFor(catalog: readonly CatalogEntry[], role: Role): ToolDefi
 function toolOf(operation: Operation, input: z.ZodType, output: z.ZodType): ToolDefinition {
   return {
     name: operation.name,
+    title: operation.title,
     description: operation.description,
     inputSchema: jsonSchema(input, 'input'),
     outputSchema: jsonSchema(output, 'output'),
@@ -71,8 +87,8 @@ function toolOf(operation: Operation, input: z.ZodType, output: z.ZodType): Tool
       readOnlyHint: operation.effect === 'read',
       destructiveHint: operation.destructive,
       idempotentHint: operation.idempotent,
-      // Everything acts inside the workspace, not on the open world.
-      openWorldHint: false,
+      // Files, terminals' records and the ledger are a closed world; programs a command runs may not be.
+      openWorldHint: operation.openWorld === true,
     },
   };
 }
