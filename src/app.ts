@@ -41,6 +41,14 @@ import { RuntimeProvider } from './workspaces/runtimes/runtime-provider.js';
 import { terminalOperations } from './operations/terminal-operations.js';
 import { TerminalService } from './terminals/terminal-service.js';
 import { TerminalRepository } from './store/terminal-repository.js';
+import { NoteRepository } from './store/note-repository.js';
+import { NoteLinkRepository } from './store/note-link-repository.js';
+import { NoteTaskRepository } from './store/note-task-repository.js';
+import { NoteArtifactRepository } from './store/note-artifact-repository.js';
+import { BlobStore } from './notes/blob-store.js';
+import { NoteService } from './notes/note-service.js';
+import { NotePreviewer } from './notes/note-previews.js';
+import { noteOperations } from './operations/note-operations.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -60,6 +68,7 @@ export interface App {
   ledger: Ledger;
   proposals: ProposalService;
   terminals: TerminalService;
+  notes: NoteService;
   registry: OperationRegistry;
   /** Why local commands cannot be sandboxed here, when they cannot; a serving process says so at start. */
   sandboxUnavailable: string | undefined;
@@ -125,6 +134,17 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const watchers = new WorkspaceWatchers(events, logger, { debounceMs: 50, skippedDirectories: ['.git', 'node_modules'] });
   const finder = new FileFinder(config.listPageSize);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
+  const notes = new NoteService(
+    db,
+    { notes: new NoteRepository(db), links: new NoteLinkRepository(db), tasks: new NoteTaskRepository(db), artifacts: new NoteArtifactRepository(db) },
+    new BlobStore(join(dataDir, 'blobs'), config.artifactMaxBytes),
+    files,
+    ids,
+    clock,
+    config.noteMaxBytes,
+  );
+  // Links follow file moves; a deleted workspace takes its notes, tasks, artifacts and blobs along.
+  const unfollowNotes = notes.follow(events);
   // Applying an approved proposal runs the operation again through the registry, built below.
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
   const registry: OperationRegistry = new OperationRegistry(
@@ -136,6 +156,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...policyOperations(policies),
       ...execOperations((workspace) => runtimes.for(workspace), config.execMaxTimeoutSeconds),
       ...terminalOperations(terminals, (workspace) => runtimes.for(workspace)),
+      ...noteOperations(notes, new NotePreviewer(notes)),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
@@ -155,9 +176,11 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     ledger,
     proposals,
     terminals,
+    notes,
     registry,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
+      unfollowNotes();
       void watchers.closeAll();
       terminals.shutdown();
       failedAuths.close();
