@@ -46,6 +46,9 @@ const taskLine = (task: TaskView) => `${task.id} ${box(task)} ${task.note}:${tas
 const artifactLine = (artifact: z.infer<typeof artifactShape>) =>
   `${artifact.id} "${artifact.name}" ${artifact.kind === 'file' ? `file ${artifact.path} ` : ''}(${artifact.media_type}, ${artifact.size} bytes, sha256 ${artifact.sha256})`;
 
+/** The task's status as the checkbox it sets. */
+const taskUpdate = <T extends { status?: 'open' | 'done' }>(input: T) => ({ ...input, ...(input.status !== undefined ? { done: input.status === 'done' } : {}) });
+
 function section(heading: string, lines: string[]): string {
   return lines.length === 0 ? '' : `\n${heading}:\n${lines.map((line) => `  ${line}`).join('\n')}`;
 }
@@ -63,7 +66,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
       output: noteView,
       run: (input, workspace, context) => Promise.resolve(notes.create(context.principal, workspace, input)),
       policySubject: () => Promise.resolve({ paths: [NEW_NOTE_POLICY_PATH] }),
-      preview: (input) => Promise.resolve(previews.create(input)),
+      preview: async (input) => previews.create(input),
       render: (out) => `created ${noteLine(out)}`,
     }),
     workspaceOperation({
@@ -93,7 +96,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
       output: noteView,
       run: (input, workspace) => Promise.resolve(notes.update(workspace, input)),
       policySubject: (input) => subject(input.id),
-      preview: (input, workspace) => Promise.resolve(previews.update(workspace, input)),
+      preview: async (input, workspace) => previews.update(workspace, input),
       render: (out) => `updated ${noteLine(out)}`,
     }),
     workspaceOperation({
@@ -106,7 +109,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
       output: z.object({ id: z.string(), links: z.number(), tasks: z.number(), artifacts: z.number() }),
       run: (input, workspace) => Promise.resolve(notes.delete(workspace, input)),
       policySubject: (input) => subject(input.id),
-      preview: (input, workspace) => Promise.resolve(previews.delete(workspace, input)),
+      preview: async (input, workspace) => previews.delete(workspace, input),
       render: (out) => `deleted ${out.id} (${out.links} links, ${out.tasks} tasks, ${out.artifacts} artifacts)`,
     }),
     workspaceOperation({
@@ -165,7 +168,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
       output: linkShape,
       run: (input, workspace) => Promise.resolve(notes.unlink(workspace, input)),
       policySubject: (input, workspace) => subject(notes.requireLink(workspace, input.id).from_note),
-      preview: (input, workspace) => Promise.resolve(previews.unlink(workspace, input)),
+      preview: async (input, workspace) => previews.unlink(workspace, input),
       render: (out) => `unlinked ${linkLine(out)}`,
     }),
     workspaceOperation({
@@ -195,9 +198,9 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
         due: z.string().refine(isRealDate, 'a date, YYYY-MM-DD').nullable().optional().describe('YYYY-MM-DD; null removes'),
       }),
       output: z.object({ task: taskShape, note: noteView }),
-      run: (input, workspace) => Promise.resolve(notes.updateTask(workspace, { ...input, ...(input.status !== undefined ? { done: input.status === 'done' } : {}) })),
+      run: (input, workspace) => Promise.resolve(notes.updateTask(workspace, taskUpdate(input))),
       policySubject: (input, workspace) => subject(notes.planTaskUpdate(workspace, { id: input.id }).note.id),
-      preview: (input, workspace) => Promise.resolve(previews.taskUpdate(workspace, { ...input, ...(input.status !== undefined ? { done: input.status === 'done' } : {}) })),
+      preview: async (input, workspace) => previews.taskUpdate(workspace, taskUpdate(input)),
       render: (out) => `${taskLine(out.task)} (note ${out.note.id} now v${out.note.version})`,
     }),
     workspaceOperation({

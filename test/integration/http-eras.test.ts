@@ -21,12 +21,12 @@ describe.each(eras)('MCP over HTTP, %s client', (era) => {
 
   it('lists the tools a token may call: approval and policy tools only for approvers', async () => {
     const agentTools = (await client.listTools()).map((tool) => tool.name);
-    expect(agentTools).toHaveLength(27);
+    expect(agentTools).toHaveLength(39);
     expect(agentTools).not.toContain('action_approve');
     const approver = await connectHttp(era, server.url, server.token('acme', 'ana', 'approver'));
     const approverTools = (await approver.listTools()).map((tool) => tool.name);
     await approver.close();
-    expect(approverTools).toHaveLength(30);
+    expect(approverTools).toHaveLength(42);
     expect(approverTools).toEqual(expect.arrayContaining(['action_approve', 'action_reject', 'policy_set']));
   });
 

@@ -27,7 +27,7 @@ describe('codebuddy serve --stdio', () => {
   it('lists every tool with schemas, annotations and a one-line description', async () => {
     const tools = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual(
-      ['action_get', 'action_list', 'action_wait', 'audit_query', 'exec', 'file_delete', 'file_edit', 'file_glob', 'file_list', 'file_move', 'file_read', 'file_search', 'file_stat', 'file_write', 'policy_get', 'terminal_close', 'terminal_list', 'terminal_open', 'terminal_read', 'terminal_resize', 'terminal_write', 'workspace_create', 'workspace_delete', 'workspace_get', 'workspace_list', 'workspace_start', 'workspace_stop'],
+      ['action_get', 'action_list', 'action_wait', 'artifact_add', 'artifact_get', 'audit_query', 'exec', 'file_delete', 'file_edit', 'file_glob', 'file_list', 'file_move', 'file_read', 'file_search', 'file_stat', 'file_write', 'note_create', 'note_delete', 'note_get', 'note_link', 'note_list', 'note_search', 'note_unlink', 'note_update', 'policy_get', 'task_list', 'task_update', 'terminal_close', 'terminal_list', 'terminal_open', 'terminal_read', 'terminal_resize', 'terminal_write', 'workspace_create', 'workspace_delete', 'workspace_get', 'workspace_list', 'workspace_start', 'workspace_stop'],
     );
     for (const tool of tools) {
       expect(tool.description, tool.name).toMatch(/^[^\n]{10,120}$/);
@@ -82,7 +82,7 @@ describe('codebuddy serve --stdio', () => {
   it('serves a 2026-07-28 client on stdio too', async () => {
     const modern = await connectStdio(['--data-dir', dataDir, 'serve', '--stdio', '--workspace', project], {}, '2026-07-28');
     try {
-      expect(await modern.listTools()).toHaveLength(27);
+      expect(await modern.listTools()).toHaveLength(39);
       expect((await modern.call('file_read', { path: 'src/main.ts', limit_lines: 1 })).text).toMatch(/^1\texport const answer = 42;\n\[lines 1-1 of 2; more: call again with cursor "/);
     } finally {
       await modern.close();
