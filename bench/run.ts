@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { benchFileGlob, benchFileRead, benchFileSearch } from './file-benchmarks.js';
 import { benchGlobBreakdown } from './glob-breakdown.js';
 import { benchLedger } from './ledger-benchmarks.js';
+import { benchNotes, notesSection } from './note-benchmarks.js';
 import { benchLocalExec, benchLocalRuntime } from './runtime-benchmarks.js';
 import { closeAllServers, startCodeBuddy, startReference, type RunningServer } from './mcp-servers.js';
 import { benchReadBreakdown } from './read-breakdown.js';
@@ -108,10 +109,13 @@ async function main(): Promise<void> {
     log('6. ledger: audit appends and recording cost…');
     const ledger = await benchLedger(workDir, treeDir, plan.readTargets);
 
+    log('8. notes: creates in process, note_search over MCP…');
+    const notes = await benchNotes(workDir);
+
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec } }),
+      `${renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec } })}\n${notesSection(notes)}\n`,
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

@@ -198,7 +198,6 @@ export class NoteService {
       tenant_id: workspace.tenantId,
       workspace_id: workspace.id,
       id: this.ids.next('note'),
-      scope: scopeOf(workspace),
       title: input.title,
       body,
       tags_json: JSON.stringify(tags),
@@ -283,7 +282,7 @@ export class NoteService {
   }
 
   search(workspace: Workspace, input: { query: string; cursor?: string }): { hits: (Pick<NoteView, 'id' | 'title' | 'tags' | 'version'> & { snippet: string })[]; next_cursor?: string } {
-    const match = `scope : "${scopeOf(workspace)}" AND ${translateQuery(input.query)}`;
+    const match = translateQuery(input.query);
     const identity = sha256(input.query).slice(0, 16);
     let offset = 0;
     if (input.cursor !== undefined) {
@@ -542,12 +541,4 @@ export class NoteService {
   private collectBlobs(digests: readonly string[]): void {
     for (const digest of digests) if (!this.artifacts.blobReferenced(digest)) this.blobs.remove(digest);
   }
-}
-
-/**
- * The full-text scope of a workspace: one token (hex, so the tokenizer keeps it whole) that
- * every note of the workspace carries in the `scope` column.
- */
-function scopeOf(workspace: Workspace): string {
-  return `s${sha256(`${workspace.tenantId}\0${workspace.id}`).slice(0, 32)}`;
 }

@@ -5,13 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
+import { succeed as ok } from '../helpers/tool-calls.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
-
-async function ok(client: McpClient, tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const answer = await client.call(tool, args);
-  expect(answer.isError, `${tool}: ${answer.text}`).toBe(false);
-  return answer.structured!;
-}
 
 describe('note writes under policies and approvals', () => {
   let server: TestServer;

@@ -8,13 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectModernHttp, type McpClient, type ToolAnswer } from '../helpers/mcp-clients.js';
+import { succeed as ok } from '../helpers/tool-calls.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
-
-async function ok(client: McpClient, tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const answer = await client.call(tool, args);
-  expect(answer.isError, `${tool}: ${answer.text}`).toBe(false);
-  return answer.structured!;
-}
 
 /** An error answer with the id it names replaced, to compare with the answer for a made-up id. */
 const shape = (answer: ToolAnswer, id: string) => ({

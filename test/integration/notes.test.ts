@@ -8,13 +8,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectLegacyHttp, connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
+import { succeed as ok } from '../helpers/tool-calls.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
-
-async function ok(client: McpClient, tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const answer = await client.call(tool, args);
-  expect(answer.isError, `${tool} ${JSON.stringify(args).slice(0, 200)}: ${answer.text}`).toBe(false);
-  return answer.structured!;
-}
 
 interface Task {
   id: string;
@@ -211,12 +206,6 @@ describe('notes', () => {
         expect(answer.isError, answer.text).toBe(false);
       },
     );
-
-    it('does not let the workspace scope token be searched for', async () => {
-      const scope = server.app.db.prepare('SELECT scope FROM notes WHERE id = ?').pluck().get(ids.title) as string;
-      expect(await search(scope)).toEqual([]);
-      expect(await search(`scope:${scope}`)).toEqual([]);
-    });
   });
 
   it('lets one of two updates from the same version win; the other gets E_CONFLICT', async () => {
@@ -348,6 +337,7 @@ describe('notes', () => {
       await ok(agent, 'workspace_delete', { workspace: 'doomed' });
       expect(rows(doomed)).toEqual({ notes: 0, note_tags: 0, note_links: 0, note_tasks: 0, note_artifacts: 0 });
       expect(server.app.db.prepare('SELECT count(*) FROM notes_fts WHERE notes_fts MATCH ?').pluck().get('title : doomed')).toBe(0);
+      expect(server.app.db.prepare('SELECT count(*) FROM note_scopes WHERE workspace_id = ?').pluck().get(doomed)).toBe(0);
       expect(existsSync(blobFile(server.dataDir, doomedOnly))).toBe(false);
       expect(existsSync(blobFile(server.dataDir, shared))).toBe(true);
       expect(existsSync(blobFile(server.dataDir, keptOnly))).toBe(true);

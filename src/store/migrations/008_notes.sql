@@ -1,14 +1,21 @@
 -- A workspace's notes: owned by the notes service (src/notes/). Every row carries its tenant
 -- and workspace, first in every key, so no lookup can reach across either.
 
--- A rowid table: the rowid ties a note to its full-text row in notes_fts.
+-- A workspace's number for the full-text index: its notes' rowids are slot * 2^24 + n, so
+-- one workspace's notes are one rowid range, which FTS5 seeks to in every doclist instead of
+-- ranking other tenants' matches. Never reused (AUTOINCREMENT).
+CREATE TABLE note_scopes (
+  slot          INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id     TEXT NOT NULL,
+  workspace_id  TEXT NOT NULL,
+  UNIQUE (tenant_id, workspace_id)
+) STRICT;
+
+-- A rowid table: the rowid (in the workspace's range) ties a note to its row in notes_fts.
 CREATE TABLE notes (
   tenant_id     TEXT NOT NULL,
   workspace_id  TEXT NOT NULL,
   id            TEXT NOT NULL,
-  -- The full-text scope token of (tenant, workspace): lets FTS5 intersect a query with one
-  -- workspace's notes in the index itself. Rows are still filtered by tenant and workspace.
-  scope         TEXT NOT NULL,
   title         TEXT NOT NULL,
   body          TEXT NOT NULL,
   tags_json     TEXT NOT NULL,
@@ -20,10 +27,10 @@ CREATE TABLE notes (
 ) STRICT;
 
 -- Title and body, searched with bm25; kept in step with `notes` by the triggers below.
-CREATE VIRTUAL TABLE notes_fts USING fts5(scope, title, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+CREATE VIRTUAL TABLE notes_fts USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
 
 CREATE TRIGGER notes_fts_insert AFTER INSERT ON notes BEGIN
-  INSERT INTO notes_fts (rowid, scope, title, body) VALUES (new.rowid, new.scope, new.title, new.body);
+  INSERT INTO notes_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
 END;
 CREATE TRIGGER notes_fts_update AFTER UPDATE OF title, body ON notes BEGIN
   UPDATE notes_fts SET title = new.title, body = new.body WHERE rowid = new.rowid;
