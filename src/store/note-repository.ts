@@ -69,7 +69,7 @@ export class NoteRepository {
     );
     this.deleteStmt = db.prepare('DELETE FROM notes WHERE tenant_id = ? AND workspace_id = ? AND id = ?');
     this.deleteTagsStmt = db.prepare('DELETE FROM note_tags WHERE tenant_id = ? AND workspace_id = ? AND note_id = ?');
-    this.insertTagStmt = db.prepare('INSERT OR IGNORE INTO note_tags (tenant_id, workspace_id, tag, note_id) VALUES (?, ?, ?, ?)');
+    this.insertTagStmt = db.prepare('INSERT OR IGNORE INTO note_tags (tenant_id, workspace_id, note_id, tag) VALUES (?, ?, ?, ?)');
     // Ranked first, on the index alone, within the workspace's rowid range; the note rows and
     // snippets only for the page. The tenant and workspace check on each row is what
     // guarantees the range was theirs.
@@ -108,7 +108,7 @@ export class NoteRepository {
 
   private setTags(tenantId: string, workspaceId: string, id: string, tags: readonly string[]): void {
     this.deleteTagsStmt.run(tenantId, workspaceId, id);
-    for (const tag of tags) this.insertTagStmt.run(tenantId, workspaceId, tag, id);
+    for (const tag of tags) this.insertTagStmt.run(tenantId, workspaceId, id, tag);
   }
 
   /** Newest first, keyset-paged by id (ids are time-ordered). */
@@ -116,14 +116,14 @@ export class NoteRepository {
     const key = `${filter.tag !== undefined}|${filter.linkedTo !== undefined}`;
     let statement = this.listStmts.get(key);
     if (!statement) {
-      const joins = [
-        filter.tag !== undefined ? 'JOIN note_tags t ON t.tenant_id = n.tenant_id AND t.workspace_id = n.workspace_id AND t.note_id = n.id AND t.tag = @tag' : '',
-        // EXISTS, not a join: a note linking twice to the same target is listed once.
+      // The filters name their notes through their own indexes (a note linking twice to the same target is listed once).
+      const filters = [
+        filter.tag !== undefined ? 'AND n.id IN (SELECT note_id FROM note_tags INDEXED BY note_tags_by_tag WHERE tenant_id = @tenant_id AND workspace_id = @workspace_id AND tag = @tag)' : '',
         filter.linkedTo !== undefined
-          ? `WHERE EXISTS (SELECT 1 FROM note_links l WHERE l.tenant_id = n.tenant_id AND l.workspace_id = n.workspace_id AND l.from_note = n.id AND l.target_ref = @linked_to) AND`
-          : 'WHERE',
+          ? 'AND n.id IN (SELECT from_note FROM note_links INDEXED BY note_links_by_target WHERE tenant_id = @tenant_id AND workspace_id = @workspace_id AND target_ref = @linked_to)'
+          : '',
       ].join(' ');
-      statement = this.db.prepare(`SELECT n.* FROM notes n ${joins} n.tenant_id = @tenant_id AND n.workspace_id = @workspace_id AND n.id < @before ORDER BY n.id DESC LIMIT @limit`);
+      statement = this.db.prepare(`SELECT n.* FROM notes n WHERE n.tenant_id = @tenant_id AND n.workspace_id = @workspace_id AND n.id < @before ${filters} ORDER BY n.id DESC LIMIT @limit`);
       this.listStmts.set(key, statement);
     }
     return statement.all({

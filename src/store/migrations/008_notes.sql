@@ -39,14 +39,17 @@ CREATE TRIGGER notes_fts_delete AFTER DELETE ON notes BEGIN
   DELETE FROM notes_fts WHERE rowid = old.rowid;
 END;
 
--- Tags, for `note_list {tag}`; the note's own copy (tags_json) is what it shows.
+-- Tags, for `note_list {tag}`; the note's own copy (tags_json) is what it shows. Keys lead
+-- with the note in these satellite tables: a note's rows are replaced or deleted by that
+-- prefix (the planner, with no statistics, takes a primary-key prefix over a better index).
 CREATE TABLE note_tags (
   tenant_id     TEXT NOT NULL,
   workspace_id  TEXT NOT NULL,
-  tag           TEXT NOT NULL,
   note_id       TEXT NOT NULL,
-  PRIMARY KEY (tenant_id, workspace_id, tag, note_id)
+  tag           TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, workspace_id, note_id, tag)
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX note_tags_by_tag ON note_tags (tenant_id, workspace_id, tag, note_id);
 
 -- Typed links from a note to a note (target_ref = its id), a file (target_ref = path) or a
 -- symbol (target_ref = path, target_symbol = its name path). Files and symbols follow moves.
@@ -61,9 +64,10 @@ CREATE TABLE note_links (
   target_symbol TEXT NOT NULL DEFAULT '',
   created_by    TEXT NOT NULL,
   created_at    INTEGER NOT NULL,
-  PRIMARY KEY (tenant_id, workspace_id, id),
+  PRIMARY KEY (tenant_id, workspace_id, from_note, id),
   UNIQUE (tenant_id, workspace_id, from_note, type, target_kind, target_ref, target_symbol)
 ) STRICT, WITHOUT ROWID;
+CREATE UNIQUE INDEX note_links_by_id ON note_links (tenant_id, workspace_id, id);
 CREATE INDEX note_links_by_target ON note_links (tenant_id, workspace_id, target_ref, target_kind);
 
 -- A checkbox line of a note's body as a row; `line` is 1-based in the current body.
@@ -77,9 +81,9 @@ CREATE TABLE note_tasks (
   status        TEXT NOT NULL CHECK (status IN ('open', 'done')),
   assignee      TEXT,
   due           TEXT,
-  PRIMARY KEY (tenant_id, workspace_id, id)
+  PRIMARY KEY (tenant_id, workspace_id, note_id, line)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX note_tasks_by_note ON note_tasks (tenant_id, workspace_id, note_id, line);
+CREATE UNIQUE INDEX note_tasks_by_id ON note_tasks (tenant_id, workspace_id, id);
 
 -- A note's attachment: a stored blob (content-addressed under <dataDir>/blobs) or a
 -- workspace file as it was when attached (its path and sha256).
@@ -96,8 +100,8 @@ CREATE TABLE note_artifacts (
   path          TEXT,
   created_by    TEXT NOT NULL,
   created_at    INTEGER NOT NULL,
-  PRIMARY KEY (tenant_id, workspace_id, id)
+  PRIMARY KEY (tenant_id, workspace_id, note_id, id)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX note_artifacts_by_note ON note_artifacts (tenant_id, workspace_id, note_id);
+CREATE UNIQUE INDEX note_artifacts_by_id ON note_artifacts (tenant_id, workspace_id, id);
 -- Across tenants on purpose: a blob file is shared by equal content and removed only when no row names it.
 CREATE INDEX note_artifacts_by_blob ON note_artifacts (sha256) WHERE kind = 'blob';
