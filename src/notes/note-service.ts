@@ -436,7 +436,13 @@ export class NoteService {
       created_by: principal.userId,
       created_at: this.clock.now(),
     };
-    this.artifacts.insert(row);
+    try {
+      this.artifacts.insert(row);
+    } catch (error) {
+      // A blob stored for a row that could not be written must not linger unnamed.
+      if (plan.kind === 'blob') this.collectBlobs([stored.sha256]);
+      throw error;
+    }
     return artifactView(row);
   }
 
