@@ -1,7 +1,8 @@
 import { unifiedDiff, type ChangePreview } from '../files/change-preview.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { describeTarget, linkView } from './note-links.js';
-import { NEW_NOTE_POLICY_PATH, notePolicyPath, type ArtifactInput, type LinkInput, type NoteService, type NoteUpdate, type TaskUpdate } from './note-service.js';
+import type { ArtifactInput } from './note-artifacts.js';
+import { NEW_NOTE_POLICY_PATH, notePolicyPath, type LinkInput, type NoteService, type NoteUpdate, type TaskUpdate } from './note-service.js';
 
 /**
  * What a held note write would do, for the human deciding, computed with the service's own
@@ -66,7 +67,7 @@ export class NotePreviewer {
   }
 
   async artifact(workspace: Workspace, input: ArtifactInput): Promise<ChangePreview> {
-    const plan = await this.notes.planArtifact(workspace, input);
+    const plan = await this.notes.artifacts.plan(workspace, input);
     const bases: Record<string, string | null> = { [notePolicyPath(input.note)]: EXISTS };
     if (plan.kind === 'file') {
       // Approval attaches the file as it is then: it must still be what the approver saw.

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
@@ -6,14 +5,15 @@ import type { EventBus } from '../core/event-bus.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { Principal } from '../auth/principal.js';
 import type { FileService } from '../files/file-service.js';
-import { decodeText, sha256 } from '../files/text-content.js';
+import { sha256 } from '../files/text-content.js';
 import type { Db } from '../store/database.js';
-import type { NoteArtifactRepository, NoteArtifactRow } from '../store/note-artifact-repository.js';
+import type { NoteArtifactRepository } from '../store/note-artifact-repository.js';
 import type { NoteLinkRepository, NoteLinkRow } from '../store/note-link-repository.js';
 import type { NoteFilter, NoteRepository, NoteRow } from '../store/note-repository.js';
 import type { NoteTaskRepository, NoteTaskRow, TaskFilter } from '../store/note-task-repository.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import type { BlobStore } from './blob-store.js';
+import { artifactView, NoteArtifacts, type ArtifactView } from './note-artifacts.js';
 import { linkView, type LinkView } from './note-links.js';
 import { translateQuery } from './search-query.js';
 import { matchTaskIds, parseTaskLines, rewriteTaskLine, type TaskChange } from './task-lines.js';
@@ -33,9 +33,6 @@ const SEARCH_PAGE = 20;
 const TASK_PAGE = 100;
 /** How many links, tasks and artifacts note_get shows before pointing at the listing tools. */
 export const DETAIL_ITEMS = 100;
-/** Bytes of a blob artifact per artifact_get answer (base64 makes it a third more). */
-export const ARTIFACT_CHUNK = 192 * 1024;
-
 export interface NoteView {
   id: string;
   title: string;
@@ -54,17 +51,6 @@ export interface TaskView {
   status: 'open' | 'done';
   assignee: string | null;
   due: string | null;
-}
-
-export interface ArtifactView {
-  id: string;
-  note: string;
-  kind: 'blob' | 'file';
-  name: string;
-  media_type: string;
-  sha256: string;
-  size: number;
-  path?: string;
 }
 
 export interface NoteDetail extends NoteView {
@@ -97,15 +83,6 @@ export interface TaskUpdate extends TaskChange {
   id: string;
 }
 
-export interface ArtifactInput {
-  note: string;
-  name?: string;
-  media_type?: string;
-  content?: string;
-  content_base64?: string;
-  path?: string;
-}
-
 export interface NoteRepositories {
   notes: NoteRepository;
   links: NoteLinkRepository;
@@ -124,32 +101,6 @@ function taskView(row: NoteTaskRow): TaskView {
   return { id: row.id, note: row.note_id, line: row.line, text: row.text, status: row.status, assignee: row.assignee, due: row.due };
 }
 
-function artifactView(row: NoteArtifactRow): ArtifactView {
-  return { id: row.id, note: row.note_id, kind: row.kind, name: row.name, media_type: row.media_type, sha256: row.sha256, size: row.size, ...(row.path !== null ? { path: row.path } : {}) };
-}
-
-const MEDIA_TYPES: Record<string, string> = {
-  md: 'text/markdown',
-  txt: 'text/plain',
-  json: 'application/json',
-  csv: 'text/csv',
-  html: 'text/html',
-  svg: 'image/svg+xml',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  pdf: 'application/pdf',
-  log: 'text/plain',
-};
-
-function mediaTypeOf(name: string, text: boolean): string {
-  const extension = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase();
-  return (extension && MEDIA_TYPES[extension]) ?? (text ? 'text/plain' : 'application/octet-stream');
-}
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /**
  * A workspace's notes, and everything hanging off them: links, tasks (checkbox lines of the
  * bodies, kept in step both ways), artifacts (blobs or workspace files) and full-text search.
@@ -160,19 +111,22 @@ export class NoteService {
   private readonly notes: NoteRepository;
   private readonly links: NoteLinkRepository;
   private readonly tasks: NoteTaskRepository;
-  private readonly artifacts: NoteArtifactRepository;
+  private readonly artifactRows: NoteArtifactRepository;
+  /** The notes' attachments: artifact_add and artifact_get go here. */
+  readonly artifacts: NoteArtifacts;
   private readonly transaction: <T>(work: () => T) => T;
 
   constructor(
     db: Db,
     repositories: NoteRepositories,
-    private readonly blobs: BlobStore,
+    blobs: BlobStore,
     private readonly files: FileService,
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     private readonly noteMaxBytes: number,
   ) {
-    ({ notes: this.notes, links: this.links, tasks: this.tasks, artifacts: this.artifacts } = repositories);
+    ({ notes: this.notes, links: this.links, tasks: this.tasks, artifacts: this.artifactRows } = repositories);
+    this.artifacts = new NoteArtifacts(this.artifactRows, blobs, files, ids, clock, (workspace, id, field) => this.requireNote(workspace, id, field));
     const run = db.transaction((work: () => unknown) => work());
     this.transaction = <T>(work: () => T) => run(work) as T;
   }
@@ -219,7 +173,7 @@ export class NoteService {
     const links = this.links.from(tenantId, workspaceId, id);
     const backlinks = this.links.toNote(tenantId, workspaceId, id);
     const tasks = this.tasks.ofNote(tenantId, workspaceId, id);
-    const artifacts = this.artifacts.ofNote(tenantId, workspaceId, id);
+    const artifacts = this.artifactRows.ofNote(tenantId, workspaceId, id);
     const truncated = [links, backlinks, tasks, artifacts].some((list) => list.length > DETAIL_ITEMS);
     return {
       ...noteView(row),
@@ -262,14 +216,14 @@ export class NoteService {
     const { counts, blobs } = this.transaction(() => {
       const row = this.requireNote(workspace, input.id, 'id');
       if (input.version !== undefined) this.assertVersion(row, input.version);
-      const artifacts = this.artifacts.ofNote(tenantId, workspaceId, row.id).length;
+      const artifacts = this.artifactRows.ofNote(tenantId, workspaceId, row.id).length;
       const links = this.links.deleteOfNote(tenantId, workspaceId, row.id);
       const tasks = this.tasks.deleteOfNote(tenantId, workspaceId, row.id);
-      const blobs = this.artifacts.deleteOfNote(tenantId, workspaceId, row.id);
+      const blobs = this.artifactRows.deleteOfNote(tenantId, workspaceId, row.id);
       this.notes.delete(tenantId, workspaceId, row.id);
       return { counts: { links, tasks, artifacts }, blobs };
     });
-    this.collectBlobs(blobs);
+    this.artifacts.collect(blobs);
     return { id: input.id, ...counts };
   }
 
@@ -387,99 +341,6 @@ export class NoteService {
     return { task: taskView(task), note: view };
   }
 
-  // ---- artifacts ----
-
-  /** The artifact's content and metadata, checked (size included) before anything is stored. */
-  async planArtifact(workspace: Workspace, input: ArtifactInput): Promise<{ kind: 'blob'; data: Buffer; name: string; mediaType: string } | { kind: 'file'; path: string; sha256: string; size: number; name: string; mediaType: string }> {
-    this.requireNote(workspace, input.note, 'note');
-    const given = [input.content, input.content_base64, input.path].filter((value) => value !== undefined).length;
-    if (given !== 1) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'give exactly one of content, content_base64 or path', { field: 'content' });
-    if (input.path !== undefined) {
-      const { relative } = await this.files.resolve(workspace, input.path);
-      const stat = await this.files.stat(workspace, { path: relative });
-      if (stat.type !== 'file') throw new CodeBuddyError('E_NOT_A_FILE', `${relative || '(workspace root)'} is not a regular file`, { field: 'path' });
-      if (stat.sha256 === undefined) throw new CodeBuddyError('E_TOO_LARGE', `${relative} is ${stat.size} bytes, too large to hash (CODEBUDDY_MAX_FILE_BYTES)`, { field: 'path' });
-      const name = input.name ?? basename(relative);
-      return { kind: 'file', path: relative, sha256: stat.sha256, size: stat.size, name, mediaType: input.media_type ?? mediaTypeOf(name, false) };
-    }
-    let data: Buffer;
-    if (input.content !== undefined) {
-      this.blobs.assertSize(Buffer.byteLength(input.content, 'utf8'), 'content');
-      data = Buffer.from(input.content, 'utf8');
-    } else {
-      const encoded = input.content_base64!;
-      // Sized before decoding: a huge string is refused without allocating its bytes.
-      this.blobs.assertSize(Math.floor((encoded.length * 3) / 4) - (encoded.endsWith('==') ? 2 : encoded.endsWith('=') ? 1 : 0), 'content_base64');
-      if (!BASE64.test(encoded)) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'content_base64 is not base64 (standard alphabet, padded)', { field: 'content_base64' });
-      data = Buffer.from(encoded, 'base64');
-    }
-    const name = input.name ?? 'artifact';
-    return { kind: 'blob', data, name, mediaType: input.media_type ?? mediaTypeOf(name, input.content !== undefined) };
-  }
-
-  async addArtifact(principal: Principal, workspace: Workspace, input: ArtifactInput): Promise<ArtifactView> {
-    const plan = await this.planArtifact(workspace, input);
-    // From here on, synchronous: the blob, its row and any collection of blobs cannot interleave.
-    this.requireNote(workspace, input.note, 'note');
-    const stored = plan.kind === 'blob' ? this.blobs.put(plan.data, input.content !== undefined ? 'content' : 'content_base64') : { sha256: plan.sha256, size: plan.size };
-    const row: NoteArtifactRow = {
-      tenant_id: workspace.tenantId,
-      workspace_id: workspace.id,
-      id: this.ids.next('art'),
-      note_id: input.note,
-      kind: plan.kind,
-      name: plan.name,
-      media_type: plan.mediaType,
-      sha256: stored.sha256,
-      size: stored.size,
-      path: plan.kind === 'file' ? plan.path : null,
-      created_by: principal.userId,
-      created_at: this.clock.now(),
-    };
-    try {
-      this.artifacts.insert(row);
-    } catch (error) {
-      // A blob stored for a row that could not be written must not linger unnamed.
-      if (plan.kind === 'blob') this.collectBlobs([stored.sha256]);
-      throw error;
-    }
-    return artifactView(row);
-  }
-
-  /**
-   * A blob artifact's content, in chunks (text when it is UTF-8 text and fits in one); a file
-   * artifact's metadata and whether the file still has the content it had when attached.
-   */
-  async getArtifact(
-    workspace: Workspace,
-    input: { id: string; cursor?: string },
-  ): Promise<ArtifactView & { content?: string; content_base64?: string; offset?: number; next_cursor?: string; current_sha256?: string | null }> {
-    const row = this.artifacts.find(workspace.tenantId, workspace.id, input.id);
-    if (!row) throw notFound('artifact', input.id, 'id');
-    const view = artifactView(row);
-    if (row.kind === 'file') {
-      const now = await this.files.stat(workspace, { path: row.path! }).catch((error: unknown) => {
-        if (error instanceof CodeBuddyError && error.code === 'E_NOT_FOUND') return undefined;
-        throw error;
-      });
-      return { ...view, current_sha256: now?.sha256 ?? null };
-    }
-    let offset = 0;
-    if (input.cursor !== undefined) {
-      const cursor = decodeCursor<{ a: unknown; o: unknown }>('artifact_get', input.cursor);
-      if (cursor.a !== row.id || !Number.isSafeInteger(cursor.o) || (cursor.o as number) < 0) throw new CodeBuddyError('E_INVALID_CURSOR', 'that cursor belongs to another artifact', { field: 'cursor' });
-      offset = cursor.o as number;
-    }
-    const { size, data } = this.blobs.read(row.sha256, offset, ARTIFACT_CHUNK);
-    const end = offset + data.length;
-    const next = end < size ? { next_cursor: encodeCursor('artifact_get', { a: row.id, o: end }) } : {};
-    if (offset === 0 && end === size) {
-      const text = decodeText(data);
-      if (text !== undefined) return { ...view, content: text };
-    }
-    return { ...view, content_base64: data.toString('base64'), offset, ...next };
-  }
-
   // ---- workspace lifecycle ----
 
   /** Everything of a deleted workspace; its blobs go when no other artifact names them. */
@@ -488,9 +349,9 @@ export class NoteService {
       this.links.deleteWorkspace(tenantId, workspaceId);
       this.tasks.deleteWorkspace(tenantId, workspaceId);
       this.notes.deleteWorkspace(tenantId, workspaceId);
-      return this.artifacts.deleteWorkspace(tenantId, workspaceId);
+      return this.artifactRows.deleteWorkspace(tenantId, workspaceId);
     });
-    this.collectBlobs(blobs);
+    this.artifacts.collect(blobs);
   }
 
   // ---- internals ----
@@ -542,9 +403,5 @@ export class NoteService {
   private assertBodySize(body: string): void {
     const size = Buffer.byteLength(body, 'utf8');
     if (size > this.noteMaxBytes) throw new CodeBuddyError('E_TOO_LARGE', `the body is ${size} bytes; the limit is ${this.noteMaxBytes} (CODEBUDDY_NOTE_MAX_BYTES)`, { field: 'body', limit: this.noteMaxBytes });
-  }
-
-  private collectBlobs(digests: readonly string[]): void {
-    for (const digest of digests) if (!this.artifacts.blobReferenced(digest)) this.blobs.remove(digest);
   }
 }

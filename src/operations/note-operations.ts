@@ -218,7 +218,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
         path: z.string().min(1).max(4096).optional(),
       }),
       output: artifactShape,
-      run: (input, workspace, context) => notes.addArtifact(context.principal, workspace, input),
+      run: (input, workspace, context) => notes.artifacts.add(context.principal, workspace, input),
       policySubject: (input) => subject(input.note),
       preview: (input, workspace) => previews.artifact(workspace, input),
       render: (out) => `attached ${artifactLine(out)} to ${out.note}`,
@@ -237,7 +237,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
         next_cursor: z.string().optional(),
         current_sha256: z.string().nullable().optional(),
       }),
-      run: (input, workspace) => notes.getArtifact(workspace, input),
+      run: (input, workspace) => notes.artifacts.get(workspace, input),
       render(out) {
         const head = artifactLine(out);
         if (out.kind === 'file') {
