@@ -354,3 +354,36 @@ describe('notes', () => {
     });
   });
 });
+
+describe('large artifacts', () => {
+  let server: TestServer;
+  let agent: McpClient;
+
+  beforeAll(async () => {
+    server = await startTestServer({ artifactMaxBytes: 512 * 1024 });
+    agent = await connectModernHttp(server.url, server.token('acme', 'ada'));
+    await ok(agent, 'workspace_create', { name: 'main' });
+  });
+
+  afterAll(async () => {
+    await agent?.close();
+    await server?.close();
+  });
+
+  it('are read back in base64 chunks with a cursor bound to the artifact', async () => {
+    const note = await ok(agent, 'note_create', { title: 'Dump' });
+    const bytes = Buffer.alloc(300 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) % 256;
+    const artifact = await ok(agent, 'artifact_add', { note: note.id, name: 'dump.bin', content_base64: bytes.toString('base64') });
+    const first = await agent.call('artifact_get', { id: artifact.id });
+    expect(first.structured).toMatchObject({ offset: 0, size: bytes.length });
+    expect(first.text).toContain(`[bytes 0-${192 * 1024} of ${bytes.length}; more: call again with cursor "`);
+    const second = await ok(agent, 'artifact_get', { id: artifact.id, cursor: first.structured!.next_cursor });
+    expect(second).toMatchObject({ offset: 192 * 1024 });
+    expect(second.next_cursor).toBeUndefined();
+    const joined = Buffer.concat([Buffer.from(first.structured!.content_base64 as string, 'base64'), Buffer.from(second.content_base64 as string, 'base64')]);
+    expect(joined.equals(bytes)).toBe(true);
+    const other = await ok(agent, 'artifact_add', { note: note.id, content: 'small' });
+    expect(await agent.call('artifact_get', { id: other.id, cursor: first.structured!.next_cursor })).toMatchObject({ isError: true, code: 'E_INVALID_CURSOR' });
+  });
+});
