@@ -55,12 +55,13 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 /**
- * CodeBuddy over stdio with a fresh data directory (so its SQLite action log starts
- * empty; recording stays on, as in production). `logLevel` undefined leaves the
+ * CodeBuddy over stdio with a fresh data directory unless `keepData` (so its SQLite action
+ * log starts empty; recording stays on, as in production). `logLevel` undefined leaves the
  * server's default level in place.
  */
-export async function startCodeBuddy(options: { treeDir: string; dataDir: string; logLevel?: string; name?: string; settings?: Record<string, string> }): Promise<RunningServer> {
-  rmSync(options.dataDir, { recursive: true, force: true });
+export async function startCodeBuddy(options: { treeDir: string; dataDir: string; logLevel?: string; name?: string; settings?: Record<string, string>; keepData?: boolean }): Promise<RunningServer> {
+  // keepData: serve what an in-process run put there (the notes benchmark fills its database first).
+  if (!options.keepData) rmSync(options.dataDir, { recursive: true, force: true });
   mkdirSync(options.dataDir, { recursive: true });
   const args = [join(repoRoot, 'dist/cli/main.js'), 'serve', '--stdio', '--workspace', options.treeDir, '--data-dir', options.dataDir];
   // No per-workspace loop-mounted disks: they outlive the server, and each run starts by removing its data directory.

@@ -13,6 +13,7 @@ import { benchFileGlob, benchFileRead, benchFileSearch } from './file-benchmarks
 import { benchGlobBreakdown } from './glob-breakdown.js';
 import { benchCodeOutline } from './code-outline-benchmarks.js';
 import { benchLedger } from './ledger-benchmarks.js';
+import { benchNotes, notesSection } from './note-benchmarks.js';
 import { benchLocalExec, benchLocalRuntime } from './runtime-benchmarks.js';
 import { closeAllServers, startCodeBuddy, startReference, type RunningServer } from './mcp-servers.js';
 import { benchReadBreakdown } from './read-breakdown.js';
@@ -115,10 +116,13 @@ async function main(): Promise<void> {
     log('8. real-time sync: 200 documents × 5 clients, against @y/websocket-server and Hocuspocus…');
     const sync = await diagnostic(() => benchSync(workDir));
 
+    log('8. notes: creates in process, note_search over MCP…');
+    const notes = await benchNotes(workDir);
+
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, sync }),
+      `${renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, sync })}\n${notesSection(notes)}\n`,
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

@@ -52,6 +52,14 @@ import { codeOperations } from './operations/code-operations.js';
 import { SyncRepository } from './store/sync-repository.js';
 import { SyncService } from './sync/sync-service.js';
 import { syncOperations } from './operations/sync-operations.js';
+import { NoteRepository } from './store/note-repository.js';
+import { NoteLinkRepository } from './store/note-link-repository.js';
+import { NoteTaskRepository } from './store/note-task-repository.js';
+import { NoteArtifactRepository } from './store/note-artifact-repository.js';
+import { BlobStore } from './notes/blob-store.js';
+import { NoteService } from './notes/note-service.js';
+import { NotePreviewer } from './notes/note-previews.js';
+import { noteOperations } from './operations/note-operations.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -73,6 +81,7 @@ export interface App {
   terminals: TerminalService;
   /** Language servers, one per (workspace, server), started on first use. */
   languageServers: LanguageServerPool;
+  notes: NoteService;
   registry: OperationRegistry;
   /** Real-time sync rooms (y-websocket) and the file bridge. */
   sync: SyncService;
@@ -185,6 +194,17 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     compactAfterUpdates: config.syncCompactAfterUpdates,
     unloadAfterMs: config.syncUnloadAfterMs,
   });
+  const notes = new NoteService(
+    db,
+    { notes: new NoteRepository(db), links: new NoteLinkRepository(db), tasks: new NoteTaskRepository(db), artifacts: new NoteArtifactRepository(db) },
+    new BlobStore(join(dataDir, 'blobs'), config.artifactMaxBytes),
+    files,
+    ids,
+    clock,
+    config.noteMaxBytes,
+  );
+  // Links follow file moves; a deleted workspace takes its notes, tasks, artifacts and blobs along.
+  const unfollowNotes = notes.follow(events);
   // Applying an approved proposal runs the operation again through the registry, built below.
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
   const registry: OperationRegistry = new OperationRegistry(
@@ -199,6 +219,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...syntaxOperations(syntax),
       ...codeOperations(code),
       ...syncOperations(sync, syncRepository, files, config.listPageSize),
+      ...noteOperations(notes, new NotePreviewer(notes)),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
@@ -219,10 +240,12 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     proposals,
     terminals,
     languageServers,
+    notes,
     registry,
     sync,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
+      unfollowNotes();
       void watchers.closeAll();
       void languageServers.close();
       terminals.shutdown();

@@ -15,7 +15,8 @@ const MAX_PREVIEW_CHARS = 20_000;
 
 const notFound = (path: string, field = 'path') => new CodeBuddyError('E_NOT_FOUND', `${path} not found`, { field });
 
-function unifiedDiff(path: string, before: string | undefined, after: string | undefined): string {
+/** A unified diff of one text (undefined: no file on that side), cut at a size a human can read. */
+export function unifiedDiff(path: string, before: string | undefined, after: string | undefined): string {
   const patch = createTwoFilesPatch(before === undefined ? '/dev/null' : `a/${path}`, after === undefined ? '/dev/null' : `b/${path}`, before ?? '', after ?? '', '', '', { context: 3 });
   // The first line is the `===` banner jsdiff adds; unified diff readers expect `---` first.
   const body = patch.split('\n').slice(1).join('\n');

@@ -33,6 +33,8 @@ interface Env {
   roots: { acmeShared: string; globexShared: string };
   adoptRoot: string;
   acmeProject: string;
+  /** A note of acme's shared-name, with a link, a task and an artifact: what the note tools name. */
+  notes: { note: string; link: string; task: string; artifact: string };
 }
 
 let env: Env;
@@ -67,6 +69,18 @@ const workspaceTools: { tool: string; args: (workspace: string) => Record<string
   { tool: 'code_diagnostics', args: (workspace) => ({ path: 'hello.txt', workspace }) },
   { tool: 'code_symbols', args: (workspace) => ({ path: 'hello.txt', workspace }) },
   { tool: 'code_status', args: (workspace) => ({ workspace }) },
+  { tool: 'note_create', args: (workspace) => ({ title: 'intruder', workspace }) },
+  { tool: 'note_get', args: (workspace) => ({ id: env.notes.note, workspace }) },
+  { tool: 'note_update', args: (workspace) => ({ id: env.notes.note, version: 1, body: 'leaked', workspace }) },
+  { tool: 'note_delete', args: (workspace) => ({ id: env.notes.note, workspace }) },
+  { tool: 'note_list', args: (workspace) => ({ workspace }) },
+  { tool: 'note_search', args: (workspace) => ({ query: 'confidential', workspace }) },
+  { tool: 'note_link', args: (workspace) => ({ from: env.notes.note, type: 'relates', path: 'hello.txt', workspace }) },
+  { tool: 'note_unlink', args: (workspace) => ({ id: env.notes.link, workspace }) },
+  { tool: 'task_list', args: (workspace) => ({ workspace }) },
+  { tool: 'task_update', args: (workspace) => ({ id: env.notes.task, status: 'done', workspace }) },
+  { tool: 'artifact_add', args: (workspace) => ({ note: env.notes.note, content: 'planted', workspace }) },
+  { tool: 'artifact_get', args: (workspace) => ({ id: env.notes.artifact, workspace }) },
 ];
 
 /** Role-gated before any workspace is resolved (and not even listed to agents): refused alike for any workspace. */
@@ -160,6 +174,14 @@ describe('tenant isolation over HTTP', () => {
     const globexShared = await ok(globex, 'workspace_create', { name: 'shared-name' });
     for (const workspace of ['shared-name', 'acme-only']) await ok(acme, 'file_write', { path: 'hello.txt', content: ACME_CONTENT, workspace });
     await ok(globex, 'file_write', { path: 'hello.txt', content: GLOBEX_CONTENT, workspace: 'shared-name' });
+    const note = (await ok(acme, 'note_create', { title: 'Acme plan', body: 'confidential\n- [ ] ship', workspace: 'shared-name' })).structured!['id'] as string;
+    const other = (await ok(acme, 'note_create', { title: 'Acme other', workspace: 'shared-name' })).structured!['id'] as string;
+    const notes = {
+      note,
+      link: (await ok(acme, 'note_link', { from: other, type: 'relates', note, workspace: 'shared-name' })).structured!['id'] as string,
+      task: ((await ok(acme, 'task_list', { workspace: 'shared-name' })).structured!['tasks'] as { id: string }[])[0]!.id,
+      artifact: (await ok(acme, 'artifact_add', { note, content: 'confidential', workspace: 'shared-name' })).structured!['id'] as string,
+    };
 
     env = {
       server,
@@ -174,6 +196,7 @@ describe('tenant isolation over HTTP', () => {
       roots: { acmeShared: acmeShared.structured!['root'] as string, globexShared: globexShared.structured!['root'] as string },
       adoptRoot,
       acmeProject,
+      notes,
     };
   });
 
@@ -251,6 +274,14 @@ describe('tenant isolation over HTTP', () => {
     expect(readdirSync(env.roots.globexShared)).toEqual(['hello.txt']);
     expect(readdirSync(env.roots.acmeShared)).toEqual(['hello.txt']);
     expect(readFileSync(join(env.acmeProject, 'hello.txt'), 'utf8')).toBe(ACME_CONTENT);
+    expect((await ok(acme, 'note_get', { id: env.notes.note, workspace: 'shared-name' })).structured).toMatchObject({
+      version: 1,
+      body: 'confidential\n- [ ] ship',
+      backlinks: [{ id: env.notes.link }],
+      tasks: [{ id: env.notes.task, status: 'open' }],
+      artifacts: [{ id: env.notes.artifact }],
+    });
+    expect((await ok(acme, 'note_list', { workspace: 'shared-name' })).structured!['notes']).toHaveLength(2);
   });
 
   it.each(eras)('%s era: the same name resolves to each tenant’s own workspace', async (era) => {

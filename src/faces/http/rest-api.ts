@@ -13,6 +13,13 @@ const routes: { method: 'GET' | 'POST'; url: string; operation: string; input: (
   { method: 'GET', url: '/api/actions/:id', operation: 'action_get', input: idParam },
   { method: 'POST', url: '/api/actions/:id/approve', operation: 'action_approve', input: (request) => ({ ...body(request), ...idParam(request) }) },
   { method: 'POST', url: '/api/actions/:id/reject', operation: 'action_reject', input: (request) => ({ ...body(request), ...idParam(request) }) },
+  // Notes: `workspace` (id or name) in the query string or the body, like any argument.
+  { method: 'GET', url: '/api/notes', operation: 'note_list', input: query },
+  { method: 'GET', url: '/api/notes/search', operation: 'note_search', input: query },
+  { method: 'GET', url: '/api/notes/:id', operation: 'note_get', input: (request) => ({ ...query(request), ...idParam(request) }) },
+  { method: 'POST', url: '/api/notes', operation: 'note_create', input: body },
+  { method: 'POST', url: '/api/notes/:id', operation: 'note_update', input: (request) => ({ ...body(request), ...idParam(request) }) },
+  { method: 'GET', url: '/api/tasks', operation: 'task_list', input: query },
 ];
 
 const headersOf = (request: FastifyRequest) => ({ get: (name: string) => (request.headers[name] as string | undefined) ?? null });
