@@ -41,6 +41,9 @@ import { RuntimeProvider } from './workspaces/runtimes/runtime-provider.js';
 import { terminalOperations } from './operations/terminal-operations.js';
 import { TerminalService } from './terminals/terminal-service.js';
 import { TerminalRepository } from './store/terminal-repository.js';
+import { refactorOperations } from './operations/refactor-operations.js';
+import { RefactorService } from './refactor/refactor-service.js';
+import { TypeScriptProjects } from './refactor/typescript-projects.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -60,6 +63,8 @@ export interface App {
   ledger: Ledger;
   proposals: ProposalService;
   terminals: TerminalService;
+  /** Warm TypeScript projects of the workspaces being refactored. */
+  typescriptProjects: TypeScriptProjects;
   registry: OperationRegistry;
   /** Why local commands cannot be sandboxed here, when they cannot; a serving process says so at start. */
   sandboxUnavailable: string | undefined;
@@ -124,6 +129,12 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const files = new FileService(config, events);
   const watchers = new WorkspaceWatchers(events, logger, { debounceMs: 50, skippedDirectories: ['.git', 'node_modules'] });
   const finder = new FileFinder(config.listPageSize);
+  const typescriptProjects = new TypeScriptProjects(events, watchers, {
+    idleMs: config.refactorIdleMinutes * 60_000,
+    maxProjects: config.refactorMaxProjects,
+    maxSourceFiles: config.refactorMaxSourceFiles,
+    maxFileBytes: config.maxFileBytes,
+  }, logger);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
   // Applying an approved proposal runs the operation again through the registry, built below.
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
@@ -136,6 +147,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...policyOperations(policies),
       ...execOperations((workspace) => runtimes.for(workspace), config.execMaxTimeoutSeconds),
       ...terminalOperations(terminals, (workspace) => runtimes.for(workspace)),
+      ...refactorOperations(new RefactorService(typescriptProjects, files)),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
@@ -155,9 +167,11 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     ledger,
     proposals,
     terminals,
+    typescriptProjects,
     registry,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
+      typescriptProjects.closeAll();
       void watchers.closeAll();
       terminals.shutdown();
       failedAuths.close();

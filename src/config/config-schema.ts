@@ -61,6 +61,9 @@ export const configSchema = z.object({
   defaultPolicy: z.enum(presets).default('trusted'),
   proposalTtlMinutes: z.coerce.number().min(1 / 60, 'at least one second (1/60)').max(60 * 24 * 30).default(60),
   idempotencyTtlHours: z.coerce.number().min(24, 'keys are kept at least 24 hours').max(24 * 365).default(24),
+  refactorIdleMinutes: z.coerce.number().min(1 / 60).max(24 * 60).default(10),
+  refactorMaxProjects: z.coerce.number().int().min(1).max(100).default(4),
+  refactorMaxSourceFiles: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
 
@@ -112,6 +115,9 @@ export const settingDocs: Record<ConfigKey, string> = {
   defaultPolicy: 'Policy preset of workspaces that have none set: `trusted`, `review-writes`, `review-all` or `read-only`.',
   proposalTtlMinutes: 'How long a held action waits for a decision before it expires.',
   idempotencyTtlHours: 'How long an idempotency key and its first outcome are kept (at least 24).',
+  refactorIdleMinutes: 'How long a workspace\'s TypeScript project stays loaded for refactors after its last use.',
+  refactorMaxProjects: 'TypeScript projects kept loaded at once (about 0.5 MB per source file); the least recently used goes first.',
+  refactorMaxSourceFiles: 'Most source files a workspace\'s TypeScript project may have for refactors; a larger one is refused.',
   redactKeys: 'Argument keys whose values are never stored in the action log.',
 };
 
