@@ -4,7 +4,11 @@ import { CodeBuddyError } from '../core/errors.js';
 import { moreMarker } from '../core/more-marker.js';
 import type { Planner, RefactorService } from '../refactor/refactor-service.js';
 import { isEmptyPlan, planBases, planDiff, planDigest, planPaths, touchedFiles, type RefactorPlan } from '../refactor/refactor-plan.js';
+import { planExtract } from '../refactor/extract.js';
+import { planMove } from '../refactor/move.js';
+import { planOrganizeImports } from '../refactor/organize-imports.js';
 import { planRename } from '../refactor/rename.js';
+import { planSignature } from '../refactor/signature.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { workspaceOperation, type Operation } from './operation.js';
 
@@ -119,6 +123,52 @@ export function refactorOperations(refactors: RefactorService): Operation[] {
       input: { ...target, new_name: identifier },
       planner: planRename,
       request: (input) => ({ symbol: input.symbol, path: input.path, line: input.line, column: input.column, new_name: input.new_name }),
+    }),
+    refactorOperation(refactors, {
+      name: 'refactor_move',
+      description: 'Move a file or directory and update every import of it (TS/JS), atomically.',
+      input: { from: path, to: path },
+      planner: planMove,
+      request: (input) => ({ from: input.from, to: input.to }),
+    }),
+    refactorOperation(refactors, {
+      name: 'refactor_organize_imports',
+      description: 'Remove unused imports, then merge and sort the rest, in a file or a glob of files.',
+      input: { path: path.describe('File, or glob like src/**/*.ts') },
+      planner: planOrganizeImports,
+      request: (input) => ({ path: input.path }),
+    }),
+    refactorOperation(refactors, {
+      name: 'refactor_extract',
+      description: 'Extract a range in a function or method into a new function/method, constant or variable.',
+      input: {
+        path,
+        range: z.strictObject({ start: z.strictObject({ line, column }), end: z.strictObject({ line, column }) }).describe('1-based; end exclusive'),
+        kind: z.enum(['function', 'constant', 'variable']),
+        name: identifier,
+      },
+      planner: planExtract,
+      request: (input) => ({ path: input.path, range: input.range, kind: input.kind, name: input.name }),
+    }),
+    refactorOperation(refactors, {
+      name: 'refactor_signature',
+      description: "Add, remove or reorder a function's parameters and update every call site.",
+      input: {
+        ...target,
+        change: z.discriminatedUnion('action', [
+          z.strictObject({
+            action: z.literal('add'),
+            name: identifier,
+            type: z.string().min(1).max(500).optional(),
+            value: z.string().min(1).max(2000).describe('Argument for existing calls'),
+            index: z.number().int().min(0).optional().describe('Default: last'),
+          }),
+          z.strictObject({ action: z.literal('remove'), name: identifier }),
+          z.strictObject({ action: z.literal('reorder'), order: z.array(identifier).min(1).max(100) }),
+        ]),
+      },
+      planner: planSignature,
+      request: (input) => ({ symbol: input.symbol, path: input.path, line: input.line, column: input.column, change: input.change }),
     }),
   ];
 }
