@@ -5,6 +5,7 @@ import type { DriverComparison, DriverResult } from './sqlite-drivers.js';
 import type { LedgerFigures } from './ledger-benchmarks.js';
 import type { RuntimeFigures } from './runtime-benchmarks.js';
 import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
+import { refactorReport, type RefactorFigures } from './refactor-benchmarks.js';
 import { TOOL_PARTS, type ToolTokenComparison } from './tool-tokens.js';
 
 /** A diagnostic's result, or why it could not run. */
@@ -24,6 +25,7 @@ export interface BenchResults {
   tokens: ToolTokenComparison;
   ledger: LedgerFigures;
   runtime: RuntimeFigures & { unsandboxedExec: Summary };
+  refactor?: Diagnostic<RefactorFigures>;
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -245,6 +247,7 @@ export function renderResults(results: BenchResults): string {
           '(recorded)',
           '—',
         ],
+        ...(results.refactor?.ok ? refactorReport(results.refactor.value).summary : []),
       ],
       ['l', 'r', 'l', 'l'],
     ),
@@ -271,6 +274,8 @@ export function renderResults(results: BenchResults): string {
     tokensSection(results.tokens, f),
     '',
     ledgerSection(results.ledger),
+    '',
+    results.refactor ? (results.refactor.ok ? refactorReport(results.refactor.value).section : `Refactoring benchmark could not run: ${results.refactor.error}`) : '',
     '',
     [
       '## 7. The local runtime',

@@ -15,6 +15,7 @@ import { benchLedger } from './ledger-benchmarks.js';
 import { benchLocalExec, benchLocalRuntime } from './runtime-benchmarks.js';
 import { closeAllServers, startCodeBuddy, startReference, type RunningServer } from './mcp-servers.js';
 import { benchReadBreakdown } from './read-breakdown.js';
+import { benchRefactor } from './refactor-benchmarks.js';
 import { renderResults, type Diagnostic } from './report.js';
 import { benchSqliteDrivers } from './sqlite-drivers.js';
 import { benchToolTokens } from './tool-tokens.js';
@@ -108,10 +109,13 @@ async function main(): Promise<void> {
     log('6. ledger: audit appends and recording cost…');
     const ledger = await benchLedger(workDir, treeDir, plan.readTargets);
 
+    log('10. refactoring: rename plan and apply vs typescript-language-server…');
+    const refactor = await diagnostic(() => benchRefactor({ workDir }));
+
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec } }),
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, refactor }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

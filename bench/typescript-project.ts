@@ -29,7 +29,9 @@ export function addAmounts(a: Amount, b: Amount): Amount {
 const name = (index: number) => `feature-${String(index).padStart(3, '0')}`;
 const className = (index: number) => `Feature${index}`;
 
-function feature(index: number): string {
+/** A feature that calls `formatMoney` (the default), or one that only adds amounts and formats them itself. */
+function feature(index: number, formats = true): string {
+  if (!formats) return plainFeature(index);
   const previous = index > 0 ? `import { ${className(index - 1)} } from './${name(index - 1)}';\n` : '';
   const base = index > 0 ? `\n  readonly before = new ${className(index - 1)}();\n` : '\n';
   return `import { addAmounts, formatMoney, type Amount } from './money';
@@ -57,6 +59,30 @@ export class ${className(index)} {${base}
 `;
 }
 
+function plainFeature(index: number): string {
+  const previous = index > 0 ? `import { ${className(index - 1)} } from './${name(index - 1)}';\n` : '';
+  const base = index > 0 ? `\n  readonly before = new ${className(index - 1)}();\n` : '\n';
+  return `import { addAmounts, type Amount } from './money';
+${previous}
+export class ${className(index)} {${base}
+  private readonly lines: Amount[] = [];
+
+  add(cents: number): this {
+    this.lines.push({ cents, currency: 'EUR' });
+    return this;
+  }
+
+  total(): Amount {
+    return this.lines.reduce((sum, line) => addAmounts(sum, line), { cents: ${index}, currency: 'EUR' });
+  }
+
+  describe(): string {
+    return \`${className(index)}: \${this.total().cents} cents\`;
+  }
+}
+`;
+}
+
 export interface TypescriptProject {
   files: Map<string, string>;
   /** Where `formatMoney` is declared: the position every contender is asked about (1-based). */
@@ -65,16 +91,23 @@ export interface TypescriptProject {
   expectedReferences: number;
 }
 
-export function typescriptProject(): TypescriptProject {
+/**
+ * The project; `features` modules, of which the first `formatters` call `formatMoney` (all of
+ * them by default). The refactoring benchmark asks for 499 features, 100 formatters: 500
+ * source files, a symbol used in 100 of them besides its own.
+ */
+export function typescriptProject(options: { features?: number; formatters?: number } = {}): TypescriptProject {
+  const features = options.features ?? FEATURE_COUNT;
+  const formatters = Math.min(options.formatters ?? features, features);
   const files = new Map<string, string>();
   files.set('tsconfig.json', `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', strict: true, noEmit: true }, include: ['src'] }, null, 2)}\n`);
   files.set('src/money.ts', money);
-  for (let i = 0; i < FEATURE_COUNT; i++) files.set(`src/${name(i)}.ts`, feature(i));
+  for (let i = 0; i < features; i++) files.set(`src/${name(i)}.ts`, feature(i, i < formatters));
   const line = money.split('\n').findIndex((text) => text.includes('function formatMoney')) + 1;
   const column = money.split('\n')[line - 1]!.indexOf('formatMoney') + 1;
   return {
     files,
     target: { path: 'src/money.ts', line, column, symbol: 'formatMoney' },
-    expectedReferences: 1 + FEATURE_COUNT * (1 + CALLS_PER_FEATURE),
+    expectedReferences: 1 + formatters * (1 + CALLS_PER_FEATURE),
   };
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchownSync, fstatSync, linkSync, openSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { CodeBuddyError } from '../core/errors.js';
 import { fsError } from './fs-errors.js';
-import { readOpenFile } from './regular-file.js';
+import { readOpenFileSync } from './regular-file.js';
 import { sha256 } from './text-content.js';
 import { at, locateInWorkspace, READ_FILE, type Located, type Owner } from './workspace-handle.js';
 
@@ -36,6 +37,8 @@ interface Backup {
   name: string;
   /** An undo that failed leaves the backup as the only copy of the original: it is kept for a human. */
   keep?: boolean;
+  /** A second link to a file replaced by its new content (not a deleted file's only link). */
+  replaced?: boolean;
 }
 
 /** An entry made ready: its directory open, its new content written beside it under a temporary name. */
@@ -64,14 +67,16 @@ const scratchName = (name: string, kind: 'tmp' | 'bak') => `.${name.slice(0, 64)
  *    the backups, the very inodes the files had, go back under their names.
  * 4. Only then are the backups unlinked.
  */
-export async function commitChangeSet(root: string, entries: readonly ChangeSetEntry[], options: ChangeSetOptions): Promise<void> {
+// Synchronous from check to cleanup: no other callback (a watcher's burst, another call) runs
+// between the steps, and the set's files are in memory and bounded (maxFileBytes each) already.
+export function commitChangeSet(root: string, entries: readonly ChangeSetEntry[], options: ChangeSetOptions): void {
   const prepared: Prepared[] = [];
   const madeDirectories: string[] = [];
   const undo: Undo[] = [];
   const backups: Backup[] = [];
   let committed = false;
   try {
-    for (const entry of entries) prepared.push(await prepare(root, entry, options, madeDirectories));
+    for (const entry of entries) prepared.push(prepare(root, entry, options, madeDirectories));
     for (const item of prepared) commitOne(item, undo, backups);
     committed = true;
   } catch (error) {
@@ -88,15 +93,27 @@ export async function commitChangeSet(root: string, entries: readonly ChangeSetE
     for (const item of prepared) {
       if (item.temporary !== undefined) unlinkQuietly(item.target.dir, item.temporary);
     }
-    // A backup still there after an undo is a spare link to a file that is back in place: it goes too.
-    for (const backup of backups) if (!backup.keep) unlinkQuietly(backup.dir, backup.name);
-    for (const item of prepared) closeSync(item.target.dir);
+    // Backups go: after a failure they are spare links to files back in place, after a commit
+    // the old contents. Freeing a replaced file's old inode is the slowest step of all and
+    // nothing waits for it, so after a commit those unlinks run on the thread pool, each
+    // directory handle held until its backups are gone. A failed set's, and a deleted file's
+    // (a moved directory's old place must be empty when this returns), go before returning.
+    const pending = new Set(committed ? backups.filter((backup) => backup.replaced) : []);
+    for (const backup of backups) if (!backup.keep && !pending.has(backup)) unlinkQuietly(backup.dir, backup.name);
+    const waiting = new Set([...pending].map((backup) => backup.dir));
+    for (const item of prepared) if (!waiting.has(item.target.dir)) closeSync(item.target.dir);
+    void removeBackups([...pending]);
     if (!committed) for (const directory of madeDirectories.reverse()) removeEmptyDirectory(root, directory);
   }
   if (committed) for (const directory of options.emptiedDirectories ?? []) removeEmptyDirectory(root, directory);
 }
 
-async function prepare(root: string, entry: ChangeSetEntry, options: ChangeSetOptions, madeDirectories: string[]): Promise<Prepared> {
+async function removeBackups(backups: readonly Backup[]): Promise<void> {
+  await Promise.all(backups.map((backup) => unlink(at(backup.dir, backup.name)).catch(() => undefined)));
+  for (const dir of new Set(backups.map((backup) => backup.dir))) closeSync(dir);
+}
+
+function prepare(root: string, entry: ChangeSetEntry, options: ChangeSetOptions, madeDirectories: string[]): Prepared {
   if (entry.content !== null && entry.content.length > options.maxFileBytes) {
     throw new CodeBuddyError('E_TOO_LARGE', `${entry.path} would be ${entry.content.length} bytes; the limit is ${options.maxFileBytes}`, { path: entry.path });
   }
@@ -111,7 +128,7 @@ async function prepare(root: string, entry: ChangeSetEntry, options: ChangeSetOp
       if (target.info) throw stale(entry.path, 'was created');
     } else {
       if (!target.info) throw stale(entry.path, 'was deleted');
-      const current = await readCurrent(target, options.maxFileBytes);
+      const current = readCurrent(target, options.maxFileBytes);
       if (current.sha256 !== entry.base) throw stale(entry.path, 'changed');
       mode = current.mode;
     }
@@ -137,6 +154,7 @@ function commitOne(item: Prepared, undo: Undo[], backups: Backup[]): void {
         backups.push(saved);
       } else {
         linkSync(path, backupPath);
+        saved.replaced = true;
         backups.push(saved);
         renameSync(at(target.dir, item.temporary!), path);
         item.temporary = undefined;
@@ -152,7 +170,7 @@ function commitOne(item: Prepared, undo: Undo[], backups: Backup[]): void {
   }
 }
 
-async function readCurrent(target: Located, maxFileBytes: number): Promise<{ sha256: string; mode: number }> {
+function readCurrent(target: Located, maxFileBytes: number): { sha256: string; mode: number } {
   let fd: number;
   try {
     fd = openSync(at(target.dir, target.name), READ_FILE);
@@ -163,7 +181,7 @@ async function readCurrent(target: Located, maxFileBytes: number): Promise<{ sha
     const info = fstatSync(fd);
     if (!info.isFile()) throw new CodeBuddyError('E_NOT_A_FILE', `${target.relative} is not a regular file`, { path: target.relative });
     if (info.size > maxFileBytes) throw new CodeBuddyError('E_TOO_LARGE', `${target.relative} is ${info.size} bytes; the limit is ${maxFileBytes}`, { path: target.relative });
-    return { sha256: sha256(await readOpenFile(fd, info.size)), mode: info.mode & 0o7777 };
+    return { sha256: sha256(readOpenFileSync(fd, info.size)), mode: info.mode & 0o7777 };
   } finally {
     closeSync(fd);
   }

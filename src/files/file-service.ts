@@ -220,7 +220,7 @@ export class FileService {
     for (const entry of input.entries) assertJudged(entry.path, call.judgedPaths);
     await this.locks.runAll(
       input.entries.map((entry) => this.lockKey(workspace, entry.path)),
-      () => commitChangeSet(workspace.root, input.entries, { maxFileBytes: this.limits.maxFileBytes, ...this.ownerOf(workspace), ...(input.emptiedDirectories ? { emptiedDirectories: input.emptiedDirectories } : {}) }),
+      async () => commitChangeSet(workspace.root, input.entries, { maxFileBytes: this.limits.maxFileBytes, ...this.ownerOf(workspace), ...(input.emptiedDirectories ? { emptiedDirectories: input.emptiedDirectories } : {}) }),
     );
     const kind = (entry: ChangeSetEntry): FileChange['kind'] => (entry.content === null ? 'deleted' : entry.base === null ? 'created' : 'changed');
     this.announce(workspace, input.entries.map((entry) => ({ path: entry.path, kind: kind(entry) })), call);
