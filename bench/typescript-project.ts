@@ -29,40 +29,25 @@ export function addAmounts(a: Amount, b: Amount): Amount {
 const name = (index: number) => `feature-${String(index).padStart(3, '0')}`;
 const className = (index: number) => `Feature${index}`;
 
-/** A feature that calls `formatMoney` (the default), or one that only adds amounts and formats them itself. */
+/**
+ * A feature module. One that `formats` calls `formatMoney` twice (describe and receipt);
+ * one that does not formats its total itself, so the symbol's users can be a chosen few.
+ */
 function feature(index: number, formats = true): string {
-  if (!formats) return plainFeature(index);
   const previous = index > 0 ? `import { ${className(index - 1)} } from './${name(index - 1)}';\n` : '';
   const base = index > 0 ? `\n  readonly before = new ${className(index - 1)}();\n` : '\n';
-  return `import { addAmounts, formatMoney, type Amount } from './money';
-${previous}
-export class ${className(index)} {${base}
-  private readonly lines: Amount[] = [];
-
-  add(cents: number): this {
-    this.lines.push({ cents, currency: 'EUR' });
-    return this;
-  }
-
-  total(): Amount {
-    return this.lines.reduce((sum, line) => addAmounts(sum, line), { cents: ${index}, currency: 'EUR' });
-  }
-
-  describe(): string {
+  const formatting = formats
+    ? `  describe(): string {
     return \`${className(index)}: \${formatMoney(this.total())}\`;
   }
 
   receipt(): string[] {
     return this.lines.map((line) => formatMoney(line));
-  }
-}
-`;
-}
-
-function plainFeature(index: number): string {
-  const previous = index > 0 ? `import { ${className(index - 1)} } from './${name(index - 1)}';\n` : '';
-  const base = index > 0 ? `\n  readonly before = new ${className(index - 1)}();\n` : '\n';
-  return `import { addAmounts, type Amount } from './money';
+  }`
+    : `  describe(): string {
+    return \`${className(index)}: \${this.total().cents} cents\`;
+  }`;
+  return `import { addAmounts, ${formats ? 'formatMoney, ' : ''}type Amount } from './money';
 ${previous}
 export class ${className(index)} {${base}
   private readonly lines: Amount[] = [];
@@ -76,9 +61,7 @@ export class ${className(index)} {${base}
     return this.lines.reduce((sum, line) => addAmounts(sum, line), { cents: ${index}, currency: 'EUR' });
   }
 
-  describe(): string {
-    return \`${className(index)}: \${this.total().cents} cents\`;
-  }
+${formatting}
 }
 `;
 }
