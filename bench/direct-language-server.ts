@@ -17,6 +17,8 @@ export interface DirectLanguageServer {
   /** Spawn to the first diagnostics of the opened file: the project is loaded. */
   readyMs: number;
   references(path: string, line: number, column: number): Promise<number>;
+  /** `textDocument/rename`: the edits of the WorkspaceEdit it answers, and the files they touch. */
+  rename(path: string, line: number, column: number, newName: string): Promise<{ edits: number; files: number }>;
   /** Resident memory of the server and its tsserver children, in bytes. */
   rssBytes(): number;
   close(): Promise<void>;
@@ -24,6 +26,11 @@ export interface DirectLanguageServer {
 
 interface Location {
   uri: string;
+}
+
+interface WorkspaceEdit {
+  changes?: Record<string, unknown[]>;
+  documentChanges?: Array<{ edits?: unknown[] }>;
 }
 
 export async function startDirectLanguageServer(root: string, open: string): Promise<DirectLanguageServer> {
@@ -47,7 +54,7 @@ export async function startDirectLanguageServer(root: string, open: string): Pro
     processId: process.pid,
     rootUri,
     workspaceFolders: [{ uri: rootUri, name: 'bench' }],
-    capabilities: { textDocument: { references: {}, publishDiagnostics: { versionSupport: true } }, window: { workDoneProgress: true } },
+    capabilities: { textDocument: { references: {}, rename: {}, publishDiagnostics: { versionSupport: true } }, workspace: { workspaceEdit: { documentChanges: true } }, window: { workDoneProgress: true } },
   });
   await connection.sendNotification('initialized', {});
   await connection.sendNotification('textDocument/didOpen', { textDocument: { uri: openUri, languageId: 'typescript', version: 1, text: readFileSync(join(root, open), 'utf8') } });
@@ -62,6 +69,15 @@ export async function startDirectLanguageServer(root: string, open: string): Pro
         context: { includeDeclaration: true },
       })) as Location[] | null;
       return locations?.length ?? 0;
+    },
+    async rename(path, line, column, newName) {
+      const edit = (await connection.sendRequest('textDocument/rename', {
+        textDocument: { uri: pathToFileURL(join(root, path)).href },
+        position: { line: line - 1, character: column - 1 },
+        newName,
+      })) as WorkspaceEdit | null;
+      const perFile = edit?.documentChanges?.map((change) => change.edits?.length ?? 0) ?? Object.values(edit?.changes ?? {}).map((edits) => edits.length);
+      return { edits: perFile.reduce((sum, count) => sum + count, 0), files: perFile.length };
     },
     rssBytes: () => treeRss(child),
     close: () => shutdown(connection, child),

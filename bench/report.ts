@@ -7,6 +7,7 @@ import type { RuntimeFigures } from './runtime-benchmarks.js';
 import type { OutlineFigures } from './code-outline-benchmarks.js';
 import type { SyncFigures } from './sync-benchmarks.js';
 import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
+import { refactorReport, type RefactorFigures } from './refactor-benchmarks.js';
 import { TOOL_PARTS, type ToolTokenComparison } from './tool-tokens.js';
 
 /** A diagnostic's result, or why it could not run. */
@@ -28,6 +29,7 @@ export interface BenchResults {
   runtime: RuntimeFigures & { unsandboxedExec: Summary };
   outline: OutlineFigures;
   sync: Diagnostic<SyncFigures>;
+  refactor?: Diagnostic<RefactorFigures>;
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -250,6 +252,7 @@ export function renderResults(results: BenchResults): string {
           '—',
         ],
         ['8. code_outline of a 2,000-line TypeScript file, p50 / p95 (first call)', `${ms(results.outline.warm.p50)} / ${ms(results.outline.warm.p95)} ms (${ms(results.outline.coldMs)} ms)`, '(recorded)', '—'],
+        ...(results.refactor?.ok ? refactorReport(results.refactor.value).summary : []),
       ],
       ['l', 'r', 'l', 'l'],
     ),
@@ -276,6 +279,8 @@ export function renderResults(results: BenchResults): string {
     tokensSection(results.tokens, f),
     '',
     ledgerSection(results.ledger),
+    '',
+    results.refactor ? (results.refactor.ok ? refactorReport(results.refactor.value).section : `Refactoring benchmark could not run: ${results.refactor.error}`) : '',
     '',
     [
       '## 7. The local runtime',

@@ -17,6 +17,7 @@ import { benchNotes, notesSection } from './note-benchmarks.js';
 import { benchLocalExec, benchLocalRuntime } from './runtime-benchmarks.js';
 import { closeAllServers, startCodeBuddy, startReference, type RunningServer } from './mcp-servers.js';
 import { benchReadBreakdown } from './read-breakdown.js';
+import { benchRefactor } from './refactor-benchmarks.js';
 import { renderResults, type Diagnostic } from './report.js';
 import { benchSqliteDrivers } from './sqlite-drivers.js';
 import { benchSync } from './sync-benchmarks.js';
@@ -118,11 +119,13 @@ async function main(): Promise<void> {
 
     log('8. notes: creates in process, note_search over MCP…');
     const notes = await benchNotes(workDir);
+    log('10. refactoring: rename plan and apply vs typescript-language-server…');
+    const refactor = await diagnostic(() => benchRefactor({ workDir }));
 
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      `${renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, sync })}\n${notesSection(notes)}\n`,
+      `${renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, sync, refactor })}\n${notesSection(notes)}\n`,
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

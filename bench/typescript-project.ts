@@ -29,10 +29,25 @@ export function addAmounts(a: Amount, b: Amount): Amount {
 const name = (index: number) => `feature-${String(index).padStart(3, '0')}`;
 const className = (index: number) => `Feature${index}`;
 
-function feature(index: number): string {
+/**
+ * A feature module. One that `formats` calls `formatMoney` twice (describe and receipt);
+ * one that does not formats its total itself, so the symbol's users can be a chosen few.
+ */
+function feature(index: number, formats = true): string {
   const previous = index > 0 ? `import { ${className(index - 1)} } from './${name(index - 1)}';\n` : '';
   const base = index > 0 ? `\n  readonly before = new ${className(index - 1)}();\n` : '\n';
-  return `import { addAmounts, formatMoney, type Amount } from './money';
+  const formatting = formats
+    ? `  describe(): string {
+    return \`${className(index)}: \${formatMoney(this.total())}\`;
+  }
+
+  receipt(): string[] {
+    return this.lines.map((line) => formatMoney(line));
+  }`
+    : `  describe(): string {
+    return \`${className(index)}: \${this.total().cents} cents\`;
+  }`;
+  return `import { addAmounts, ${formats ? 'formatMoney, ' : ''}type Amount } from './money';
 ${previous}
 export class ${className(index)} {${base}
   private readonly lines: Amount[] = [];
@@ -46,13 +61,7 @@ export class ${className(index)} {${base}
     return this.lines.reduce((sum, line) => addAmounts(sum, line), { cents: ${index}, currency: 'EUR' });
   }
 
-  describe(): string {
-    return \`${className(index)}: \${formatMoney(this.total())}\`;
-  }
-
-  receipt(): string[] {
-    return this.lines.map((line) => formatMoney(line));
-  }
+${formatting}
 }
 `;
 }
@@ -65,16 +74,23 @@ export interface TypescriptProject {
   expectedReferences: number;
 }
 
-export function typescriptProject(): TypescriptProject {
+/**
+ * The project; `features` modules, of which the first `formatters` call `formatMoney` (all of
+ * them by default). The refactoring benchmark asks for 499 features, 100 formatters: 500
+ * source files, a symbol used in 100 of them besides its own.
+ */
+export function typescriptProject(options: { features?: number; formatters?: number } = {}): TypescriptProject {
+  const features = options.features ?? FEATURE_COUNT;
+  const formatters = Math.min(options.formatters ?? features, features);
   const files = new Map<string, string>();
   files.set('tsconfig.json', `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', strict: true, noEmit: true }, include: ['src'] }, null, 2)}\n`);
   files.set('src/money.ts', money);
-  for (let i = 0; i < FEATURE_COUNT; i++) files.set(`src/${name(i)}.ts`, feature(i));
+  for (let i = 0; i < features; i++) files.set(`src/${name(i)}.ts`, feature(i, i < formatters));
   const line = money.split('\n').findIndex((text) => text.includes('function formatMoney')) + 1;
   const column = money.split('\n')[line - 1]!.indexOf('formatMoney') + 1;
   return {
     files,
     target: { path: 'src/money.ts', line, column, symbol: 'formatMoney' },
-    expectedReferences: 1 + FEATURE_COUNT * (1 + CALLS_PER_FEATURE),
+    expectedReferences: 1 + formatters * (1 + CALLS_PER_FEATURE),
   };
 }

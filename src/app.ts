@@ -60,6 +60,9 @@ import { BlobStore } from './notes/blob-store.js';
 import { NoteService } from './notes/note-service.js';
 import { NotePreviewer } from './notes/note-previews.js';
 import { noteOperations } from './operations/note-operations.js';
+import { refactorOperations } from './operations/refactor-operations.js';
+import { RefactorService } from './refactor/refactor-service.js';
+import { TypeScriptProjects } from './refactor/typescript-projects.js';
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -82,6 +85,8 @@ export interface App {
   /** Language servers, one per (workspace, server), started on first use. */
   languageServers: LanguageServerPool;
   notes: NoteService;
+  /** Warm TypeScript projects of the workspaces being refactored. */
+  typescriptProjects: TypeScriptProjects;
   registry: OperationRegistry;
   /** Real-time sync rooms (y-websocket) and the file bridge. */
   sync: SyncService;
@@ -149,6 +154,12 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const files = new FileService(config, events);
   const watchers = new WorkspaceWatchers(events, logger, { debounceMs: 50, skippedDirectories: ['.git', 'node_modules'] });
   const finder = new FileFinder(config.listPageSize);
+  const typescriptProjects = new TypeScriptProjects(events, watchers, {
+    idleMs: config.refactorIdleMinutes * 60_000,
+    maxProjects: config.refactorMaxProjects,
+    maxSourceFiles: config.refactorMaxSourceFiles,
+    maxFileBytes: config.maxFileBytes,
+  }, logger);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
   // Validated now: a bad grammars/manifest.json line stops the server at start, not a call later.
   const grammars = GrammarManifest.load();
@@ -220,6 +231,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...codeOperations(code),
       ...syncOperations(sync, syncRepository, files, config.listPageSize),
       ...noteOperations(notes, new NotePreviewer(notes)),
+      ...refactorOperations(new RefactorService(typescriptProjects, files)),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
@@ -241,11 +253,13 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     terminals,
     languageServers,
     notes,
+    typescriptProjects,
     registry,
     sync,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
       unfollowNotes();
+      typescriptProjects.closeAll();
       void watchers.closeAll();
       void languageServers.close();
       terminals.shutdown();

@@ -96,6 +96,9 @@ export const configSchema = z.object({
   syncWriteMaxDelayMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
   syncCompactAfterUpdates: z.coerce.number().int().min(10).default(500),
   syncUnloadAfterMs: z.coerce.number().int().min(0).default(5000),
+  refactorIdleMinutes: z.coerce.number().min(1 / 60).max(24 * 60).default(10),
+  refactorMaxProjects: z.coerce.number().int().min(1).max(100).default(4),
+  refactorMaxSourceFiles: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
 
@@ -169,6 +172,9 @@ export const settingDocs: Record<ConfigKey, string> = {
   syncWriteMaxDelayMs: 'Longest a human\'s edit in a synced file waits to be written while they keep typing.',
   syncCompactAfterUpdates: 'Updates after which a synced document is stored again as one snapshot.',
   syncUnloadAfterMs: 'How long a synced document nobody has open stays in memory.',
+  refactorIdleMinutes: 'How long a workspace\'s TypeScript project stays loaded for refactors after its last use.',
+  refactorMaxProjects: 'TypeScript projects kept loaded at once (about 0.5 MB per source file); the least recently used goes first.',
+  refactorMaxSourceFiles: 'Most source files a workspace\'s TypeScript project may have for refactors; a larger one is refused.',
   redactKeys: 'Argument keys whose values are never stored in the action log.',
 };
 

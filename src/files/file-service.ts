@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { EventBus, FileChange } from '../core/event-bus.js';
 import type { Workspace } from '../workspaces/workspace.js';
+import { commitChangeSet, type ChangeSetEntry } from './change-set.js';
 import { planEdits, type Edit } from './edit-plan.js';
 import { fsError, notFound } from './fs-errors.js';
 import { PathLock } from './path-lock.js';
@@ -221,6 +222,26 @@ export class FileService {
     } finally {
       closeSync(target.dir);
     }
+  }
+
+  /**
+   * Several files changed as one (a refactor's plan): all or nothing, each file checked
+   * against the sha256 it was planned from (else E_STALE_PROPOSAL), under the locks of every
+   * path, so no file_write or edit interleaves. See change-set.ts for how it stays atomic.
+   */
+  async applyChangeSet(
+    workspace: Workspace,
+    input: { entries: readonly ChangeSetEntry[]; moves?: readonly { from: string; to: string }[]; emptiedDirectories?: readonly string[] },
+    call: ChangeCall = {},
+  ): Promise<void> {
+    for (const entry of input.entries) assertJudged(entry.path, call.judgedPaths);
+    await this.locks.runAll(
+      input.entries.map((entry) => this.lockKey(workspace, entry.path)),
+      async () => commitChangeSet(workspace.root, input.entries, { maxFileBytes: this.limits.maxFileBytes, ...this.ownerOf(workspace), ...(input.emptiedDirectories ? { emptiedDirectories: input.emptiedDirectories } : {}) }),
+    );
+    const kind = (entry: ChangeSetEntry): FileChange['kind'] => (entry.content === null ? 'deleted' : entry.base === null ? 'created' : 'changed');
+    this.announce(workspace, input.entries.map((entry) => ({ path: entry.path, kind: kind(entry) })), call);
+    for (const move of input.moves ?? []) this.events?.publish('files.moved', { tenantId: workspace.tenantId, workspaceId: workspace.id, ...move, ...actionOf(call) });
   }
 
   async move(workspace: Workspace, input: { from: string; to: string; overwrite?: boolean }, call: ChangeCall = {}): Promise<{ from: string; to: string }> {

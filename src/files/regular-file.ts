@@ -23,6 +23,18 @@ export async function readOpenFile(fd: number, size: number): Promise<Buffer> {
   return filled === size ? buffer : buffer.subarray(0, filled);
 }
 
+/** The same, synchronously, whatever the size: for callers that cannot await (a compiler's file system host). */
+export function readOpenFileSync(fd: number, size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const n = readSync(fd, buffer, filled, size - filled, filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled === size ? buffer : buffer.subarray(0, filled);
+}
+
 /** Writes all of `data` to an open file. */
 export async function writeOpenFile(fd: number, data: Buffer): Promise<void> {
   let written = 0;

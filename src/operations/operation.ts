@@ -25,6 +25,11 @@ export interface CallContext {
   judgedPaths?: readonly string[];
   /** The action this call is recorded as, so what it changes can name it. */
   actionId?: string;
+  /**
+   * For a held call being applied after approval: the base versions its preview showed the
+   * approver. An operation that computes its change again refuses one not based on them.
+   */
+  approvedBases?: Record<string, string | null>;
 }
 
 interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {
@@ -45,6 +50,8 @@ interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {
   openWorld?: boolean;
   input: I;
   output: O;
+  /** The effect of one call when it depends on its arguments (a dry run is a read); default `effect`. */
+  effectOf?(args: Record<string, unknown>): Effect;
   /** The compact text an agent reads; the structured output goes alongside it. */
   render(output: z.output<O>): string;
   /** Only these roles may call it (default: every role). */

@@ -104,8 +104,9 @@ export class OperationRegistry {
     if (!descriptor) return this.refuseUnknown(name, args, context);
     const { operation } = descriptor;
 
-    const idempotencyKey = operation.effect === 'read' ? undefined : idempotencyKeyOf(args, context);
-    const request = { operation: name, effect: operation.effect, principal: context.principal, correlationId: context.correlationId, arguments: args, ...(idempotencyKey ? { idempotencyKey } : {}) };
+    const effect = effectOf(operation, args);
+    const idempotencyKey = effect === 'read' ? undefined : idempotencyKeyOf(args, context);
+    const request = { operation: name, effect, principal: context.principal, correlationId: context.correlationId, arguments: args, ...(idempotencyKey ? { idempotencyKey } : {}) };
     const { actionId, result, replayOf } = await this.services.ledger.run(request, {
       // Everything that may refuse the call runs before its idempotency key is looked at.
       authorize: (draft) => this.authorize(descriptor, args, context, draft),
@@ -139,10 +140,11 @@ export class OperationRegistry {
     const workspace = this.services.workspaces.resolve(context.principal, reference, context.defaultWorkspaceId);
     draft.workspaceId = workspace.id;
     // Reads always run and admin operations answer to roles: only writes and exec consult the policy.
-    if (operation.effect !== 'write' && operation.effect !== 'exec') return { operation, input: rest, workspace, hold: false };
+    const effect = effectOf(operation, rest);
+    if (effect !== 'write' && effect !== 'exec') return { operation, input: rest, workspace, hold: false };
     const policy = this.services.policies.get(context.principal.tenantId, workspace.id);
     const subject = (await operation.policySubject?.(rest, workspace, { paths: judgesPaths(policy) })) ?? { paths: [] };
-    const verdict = decide(policy, { operation: name, effect: operation.effect, ...subject });
+    const verdict = decide(policy, { operation: name, effect, ...subject });
     if (verdict.decision === 'deny') {
       throw new CodeBuddyError('E_FORBIDDEN', `the policy of workspace ${workspace.name} denies ${name} (${verdict.because})`);
     }
@@ -174,6 +176,7 @@ export class OperationRegistry {
       actionId: proposal.action_id,
       signal: new AbortController().signal,
       logger: this.services.logger.child({ actionId: proposal.action_id }),
+      approvedBases: base,
     });
     return { output, text: operation.render(output) };
   }
@@ -196,6 +199,11 @@ export class OperationRegistry {
     const text = operation.render(output);
     return { result: { output, text }, summary: firstLine(text), ...(operation.wasCancelled?.(output) ? { status: 'cancelled' as const } : {}) };
   }
+}
+
+/** What one call does: an operation may depend on its arguments for that (a dry run only reads). */
+function effectOf(operation: Operation, args: unknown): Operation['effect'] {
+  return operation.effectOf && args !== null && typeof args === 'object' ? operation.effectOf(args as Record<string, unknown>) : operation.effect;
 }
 
 /** The key in the arguments wins over the transport's; a malformed one is left to validation to refuse. */

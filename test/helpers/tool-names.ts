@@ -8,7 +8,9 @@ export const AGENT_TOOLS = [
   'doc_at', 'doc_history', 'exec',
   'file_delete', 'file_edit', 'file_glob', 'file_list', 'file_move', 'file_read', 'file_search', 'file_stat', 'file_write',
   'note_create', 'note_delete', 'note_get', 'note_link', 'note_list', 'note_search', 'note_unlink', 'note_update',
-  'policy_get', 'task_list', 'task_update',
+  'policy_get',
+  'refactor_extract', 'refactor_move', 'refactor_organize_imports', 'refactor_rename', 'refactor_signature',
+  'task_list', 'task_update',
   'terminal_close', 'terminal_list', 'terminal_open', 'terminal_read', 'terminal_resize', 'terminal_write',
   'workspace_create', 'workspace_delete', 'workspace_get', 'workspace_list', 'workspace_start', 'workspace_state', 'workspace_stop',
 ];

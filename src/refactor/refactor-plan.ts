@@ -1,0 +1,150 @@
+import { createTwoFilesPatch } from 'diff';
+import type { ChangeSetEntry } from '../files/change-set.js';
+import { sha256 } from '../files/text-content.js';
+
+/**
+ * What a refactor will do, computed before anything changes: per file, the text it was
+ * planned from (and that text's sha256, checked again at apply) and the text it becomes.
+ * A move keeps the file's identity (`from` → `to`); its content may change on the way
+ * (its own imports). Non-text files carried by a directory move have no text, only bytes.
+ */
+export type FileStep =
+  | { kind: 'edit'; path: string; base: string; before: string; after: string }
+  | { kind: 'create'; path: string; after: string }
+  | { kind: 'delete'; path: string; base: string; before: string }
+  | { kind: 'move'; from: string; to: string; base: string; before: string | undefined; after: string | Buffer };
+
+export interface RefactorPlan {
+  /** One line saying what the refactor does (e.g. `rename formatCents → formatMoney: 9 references in 4 files`). */
+  summary: string;
+  steps: FileStep[];
+  /** Directories a directory move leaves behind, removed if empty after the apply. */
+  emptiedDirectories?: string[];
+}
+
+/** One touched file as an answer lists it. */
+export interface TouchedFile {
+  path: string;
+  change: 'edited' | 'created' | 'deleted' | 'moved';
+  from?: string;
+  added: number;
+  removed: number;
+}
+
+/** A plan that would change nothing (a rename to the same name, imports already organized). */
+export const isEmptyPlan = (plan: RefactorPlan) => plan.steps.length === 0;
+
+/** Every path the plan touches, both ends of a move included: what a workspace policy judges. */
+export function planPaths(plan: RefactorPlan): string[] {
+  return [...new Set(plan.steps.flatMap((step) => (step.kind === 'move' ? [step.from, step.to] : [step.path])))].sort();
+}
+
+/** Path → sha256 the plan was computed against (null: no file there): a held plan's base versions. */
+export function planBases(plan: RefactorPlan): Record<string, string | null> {
+  const bases: Record<string, string | null> = {};
+  for (const step of plan.steps) {
+    if (step.kind === 'move') {
+      bases[step.from] = step.base;
+      bases[step.to] = null;
+    } else bases[step.path] = step.kind === 'create' ? null : step.base;
+  }
+  return bases;
+}
+
+/** The plan as the file service applies it: every path with the sha256 it must have and what it becomes. */
+export function planChangeSet(plan: RefactorPlan): { entries: ChangeSetEntry[]; moves: { from: string; to: string }[]; emptiedDirectories?: string[] } {
+  const entries: ChangeSetEntry[] = [];
+  const moves: { from: string; to: string }[] = [];
+  for (const step of plan.steps) {
+    switch (step.kind) {
+      case 'edit':
+        entries.push({ path: step.path, base: step.base, content: Buffer.from(step.after, 'utf8') });
+        break;
+      case 'create':
+        entries.push({ path: step.path, base: null, content: Buffer.from(step.after, 'utf8') });
+        break;
+      case 'delete':
+        entries.push({ path: step.path, base: step.base, content: null });
+        break;
+      case 'move':
+        entries.push({ path: step.from, base: step.base, content: null });
+        entries.push({ path: step.to, base: null, content: typeof step.after === 'string' ? Buffer.from(step.after, 'utf8') : step.after });
+        moves.push({ from: step.from, to: step.to });
+        break;
+    }
+  }
+  return { entries, moves, ...(plan.emptiedDirectories ? { emptiedDirectories: plan.emptiedDirectories } : {}) };
+}
+
+/** Lines added and removed between two texts (a cheap count from the same diff the preview shows). */
+function counts(patch: string): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const line of patch.split('\n')) {
+    if (line.startsWith('+') && !line.startsWith('+++')) added++;
+    else if (line.startsWith('-') && !line.startsWith('---')) removed++;
+  }
+  return { added, removed };
+}
+
+/** The unified diff of one step; `context` lines around each change. */
+function stepDiff(step: FileStep, context: number): string {
+  const patch = (from: string, to: string, before: string, after: string) =>
+    // The first line is jsdiff's `===` banner; headers lose the tab it puts before an empty date.
+    createTwoFilesPatch(from, to, before, after, '', '', { context })
+      .split('\n')
+      .slice(1)
+      .map((line) => (line.startsWith('--- ') || line.startsWith('+++ ') ? line.trimEnd() : line))
+      .join('\n');
+  switch (step.kind) {
+    case 'edit':
+      return patch(`a/${step.path}`, `b/${step.path}`, step.before, step.after);
+    case 'create':
+      return patch('/dev/null', `b/${step.path}`, '', step.after);
+    case 'delete':
+      return patch(`a/${step.path}`, '/dev/null', step.before, '');
+    case 'move': {
+      const header = `rename from ${step.from}\nrename to ${step.to}\n`;
+      if (step.before === undefined || typeof step.after !== 'string') return `${header}(binary file, content unchanged)\n`;
+      return step.before === step.after ? header : header + patch(`a/${step.from}`, `b/${step.to}`, step.before, step.after);
+    }
+  }
+}
+
+/** The files an answer lists, in plan order. */
+export function touchedFiles(plan: RefactorPlan): TouchedFile[] {
+  return plan.steps.map((step) => {
+    const { added, removed } = counts(stepDiff(step, 0));
+    switch (step.kind) {
+      case 'edit':
+        return { path: step.path, change: 'edited', added, removed };
+      case 'create':
+        return { path: step.path, change: 'created', added, removed };
+      case 'delete':
+        return { path: step.path, change: 'deleted', added, removed };
+      case 'move':
+        return { path: step.to, change: 'moved', from: step.from, added, removed };
+    }
+  });
+}
+
+/**
+ * The whole plan as one unified diff: what a human approving it reads (3 lines of
+ * context), or the compact form an agent reads (1 line).
+ */
+export function planDiff(plan: RefactorPlan, context: 1 | 3): string {
+  return plan.steps.map((step) => stepDiff(step, context)).join('');
+}
+
+/** A fingerprint of the plan: equal plans, equal digests (a dry run's cursor checks it). */
+export function planDigest(plan: RefactorPlan): string {
+  return sha256(JSON.stringify(planBases(plan)) + planDiff(plan, 1)).slice(0, 16);
+}
+
+/** Applies text changes (spans into `text`, in any order, not overlapping) to `text`. */
+export function applySpans(text: string, changes: readonly { start: number; length: number; newText: string }[]): string {
+  const sorted = [...changes].sort((a, b) => b.start - a.start);
+  let result = text;
+  for (const change of sorted) result = result.slice(0, change.start) + change.newText + result.slice(change.start + change.length);
+  return result;
+}
