@@ -155,13 +155,27 @@ function peerRow(name: string, peer: PeerFigures, expected: number): string[] {
 
 const msText = (value: number) => value.toFixed(1);
 
+/** Figures 8a–8d in the summary table. */
+export function codeSummaryRows(f: CodeFigures): string[][] {
+  const overhead = codeOverhead(f);
+  const peers = [f.cclsp, f.lsmcp].filter((peer): peer is Extract<PeerFigures, { ok: true }> => peer.ok);
+  const fasterThanPeers = peers.length === 2 && peers.every((peer) => f.ours.references.p50 < peer.references.p50);
+  const peerText = [f.cclsp, f.lsmcp].map((peer, i) => `${i === 0 ? 'cclsp' : 'lsmcp'} ${peer.ok ? `${msText(peer.references.p50)} ms, ${peer.count} refs` : 'not run'}`).join('; ');
+  return [
+    ['8a. code_references over MCP vs the same request to typescript-language-server, p50', `${msText(f.ours.references.p50)} vs ${msText(f.direct.references.p50)} ms (+${msText(overhead.ms)} ms, ${((overhead.ratio - 1) * 100).toFixed(1)}%)`, '≤ 5% or ≤ 2 ms', overhead.met ? 'yes' : '**no**'],
+    ['8b. code_references vs the bridges people install, p50 (their answer)', `${msText(f.ours.references.p50)} ms, ${f.ours.count} refs; ${peerText}`, 'faster than both, correct and fresh', fasterThanPeers && f.ours.count === f.expectedReferences && f.ours.freshCount === f.expectedReferences + 2 ? 'yes' : '**no**'],
+    ['8c. cold start to first answer: code_references on a fresh server (direct: to first diagnostics)', `${msText(f.ours.coldStartMs)} ms (${msText(f.direct.readyMs)} ms)`, '(recorded)', '—'],
+    ['8d. memory of an idle typescript-language-server with the project loaded', `${mb(f.ours.idleRssBytes)} (direct: ${mb(f.direct.idleRssBytes)})`, '(recorded)', '—'],
+  ];
+}
+
 /** The section of bench/RESULTS.md for these figures. */
 export function renderCodeSection(f: CodeFigures, table: (header: string[], rows: string[][], align?: Array<'l' | 'r'>) => string): string {
   const overhead = codeOverhead(f);
   const expected = f.expectedReferences;
   const freshOk = (count: number) => (count === expected + 2 ? 'yes' : `no (${count})`);
   return [
-    '## 8. Code intelligence: code_references',
+    '## 8. Code intelligence',
     '',
     `A generated TypeScript project of ${f.files} files (bench/typescript-project.ts): \`formatMoney\` is declared once and imported and called in every feature module, ${expected} references in all. Every contender is asked for its references at the declaration, ${RUNS} timed calls after ${WARMUP} warm-up.`,
     '',

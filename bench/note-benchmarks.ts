@@ -135,10 +135,19 @@ export async function benchNotes(workDir: string): Promise<NoteFigures> {
   }
 }
 
+/** Figures 10a–10b in the summary table. */
+export function notesSummaryRows(n: NoteFigures): string[][] {
+  const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
+  return [
+    ['10a. note creates through the registry, per second', Math.round(n.create.perSecond).toLocaleString('en-US'), '≥ 1,000', yes(n.create.perSecond >= 1_000)],
+    [`10b. note_search over MCP, ${n.notes.toLocaleString('en-US')} notes, p95`, `${n.search.p95.toFixed(1)} ms`, '≤ 20 ms', yes(n.search.p95 <= 20)],
+  ];
+}
+
 export function notesSection(n: NoteFigures): string {
   const met = (ok: boolean) => (ok ? 'met' : '**not met**');
   return [
-    '## 8. Notes',
+    '## 10. Notes',
     '',
     `Load average (1 min) ${n.load.start[0]!.toFixed(2)} at the start, ${n.load.end[0]!.toFixed(2)} at the end: other work on the machine inflates every figure here.`,
     '',

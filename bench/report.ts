@@ -8,6 +8,8 @@ import type { OutlineFigures } from './code-outline-benchmarks.js';
 import type { SyncFigures } from './sync-benchmarks.js';
 import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
 import { refactorReport, type RefactorFigures } from './refactor-benchmarks.js';
+import { codeSummaryRows, renderCodeSection, type CodeFigures } from './code-benchmarks.js';
+import { notesSection, notesSummaryRows, type NoteFigures } from './note-benchmarks.js';
 import { TOOL_PARTS, type ToolTokenComparison } from './tool-tokens.js';
 
 /** A diagnostic's result, or why it could not run. */
@@ -29,7 +31,9 @@ export interface BenchResults {
   runtime: RuntimeFigures & { unsandboxedExec: Summary };
   outline: OutlineFigures;
   sync: Diagnostic<SyncFigures>;
-  refactor?: Diagnostic<RefactorFigures>;
+  code: Diagnostic<CodeFigures>;
+  refactor: Diagnostic<RefactorFigures>;
+  notes: Diagnostic<NoteFigures>;
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -251,8 +255,11 @@ export function renderResults(results: BenchResults): string {
           '(recorded)',
           '—',
         ],
-        ['8. code_outline of a 2,000-line TypeScript file, p50 / p95 (first call)', `${ms(results.outline.warm.p50)} / ${ms(results.outline.warm.p95)} ms (${ms(results.outline.coldMs)} ms)`, '(recorded)', '—'],
-        ...(results.refactor?.ok ? refactorReport(results.refactor.value).summary : []),
+        ...(results.code.ok ? codeSummaryRows(results.code.value) : [['8a–8d. code intelligence', `not measured: ${results.code.error}`, '', '—']]),
+        ['8e. code_outline of a 2,000-line TypeScript file, p50 / p95 (first call)', `${ms(results.outline.warm.p50)} / ${ms(results.outline.warm.p95)} ms (${ms(results.outline.coldMs)} ms)`, '(recorded)', '—'],
+        ...(results.refactor.ok ? refactorReport(results.refactor.value).summary : [['9. refactoring', `not measured: ${results.refactor.error}`, '', '—']]),
+        ...(results.notes.ok ? notesSummaryRows(results.notes.value) : [['10. notes', `not measured: ${results.notes.error}`, '', '—']]),
+        ...(results.sync.ok ? syncSummaryRows(results.sync.value) : [['11. real-time sync', `not measured: ${results.sync.error}`, '', '—']]),
       ],
       ['l', 'r', 'l', 'l'],
     ),
@@ -280,8 +287,6 @@ export function renderResults(results: BenchResults): string {
     '',
     ledgerSection(results.ledger),
     '',
-    results.refactor ? (results.refactor.ok ? refactorReport(results.refactor.value).section : `Refactoring benchmark could not run: ${results.refactor.error}`) : '',
-    '',
     [
       '## 7. The local runtime',
       '',
@@ -304,19 +309,36 @@ export function renderResults(results: BenchResults): string {
         : '- Container figures: not measured in this run (no Docker engine with the workspace image).',
     ].join('\n'),
     '',
+    results.code.ok ? renderCodeSection(results.code.value, table) : `## 8. Code intelligence\n\nThe code_references benchmark could not run: ${results.code.error}`,
+    '',
     [
-      '## 8. code_outline (tree-sitter)',
+      '### code_outline (tree-sitter)',
       '',
       table(latencyHeader, [latencyRow(`code_outline, ${results.outline.lines.toLocaleString('en-US')}-line TypeScript file, ${results.outline.symbols} symbols`, results.outline.warm)], latencyAlign),
       '',
       `- Over stdio with the same v1 client, the file written by \`file_write\` into a workspace the server made; every answer checked for all ${results.outline.symbols} symbols (paged at 500: one page). The first call of the server took ${ms(results.outline.coldMs)} ms (a worker thread starts, web-tree-sitter and the TypeScript wasm load) and is not in the table.`,
     ].join('\n'),
     '',
-    results.sync.ok ? syncSection(results.sync.value) : `## 8. Real-time sync\n\nThe sync benchmark could not run: ${results.sync.error}`,
+    results.refactor.ok ? refactorReport(results.refactor.value).section : `## 9. Refactoring\n\nThe refactoring benchmark could not run: ${results.refactor.error}`,
+    '',
+    results.notes.ok ? notesSection(results.notes.value) : `## 10. Notes\n\nThe notes benchmark could not run: ${results.notes.error}`,
+    '',
+    results.sync.ok ? syncSection(results.sync.value) : `## 11. Real-time sync\n\nThe sync benchmark could not run: ${results.sync.error}`,
     '',
     results.breakdown.ok ? breakdownSection(results.breakdown.value) : `## Where a file_read call spends its time\n\nThe breakdown could not run: ${results.breakdown.error}`,
     '',
   ].join('\n');
+}
+
+/** Figures 11a–11b: CodeBuddy's sync against the peers, in the summary table. */
+function syncSummaryRows(sync: SyncFigures): string[][] {
+  const ours = sync.contenders[0]!;
+  const peers = sync.contenders.slice(1);
+  const best = (pick: (c: SyncFigures['contenders'][number]) => number) => Math.min(...peers.map(pick));
+  return [
+    [`11a. sync round trip, ${sync.docs} docs × ${sync.clients} clients, p95 (best peer)`, `${ms(ours.rtt.p95)} ms (${ms(best((c) => c.rtt.p95))} ms)`, '≤ 5 ms and better than both peers', met(ours.rtt.p95 <= 5 && peers.every((peer) => ours.rtt.p95 < peer.rtt.p95))],
+    ['11b. sync server RSS, MiB (best peer)', `${ours.rssMiB.toFixed(1)} (${best((c) => c.rssMiB).toFixed(1)})`, 'below both peers', met(peers.every((peer) => ours.rssMiB < peer.rssMiB))],
+  ];
 }
 
 function syncSection(sync: SyncFigures): string {
@@ -327,7 +349,7 @@ function syncSection(sync: SyncFigures): string {
   const beatsRss = peers.every((peer) => ours.rssMiB < peer.rssMiB);
   const beatsAdded = peers.every((peer) => added(ours) < added(peer));
   return [
-    '## 8. Real-time sync',
+    '## 11. Real-time sync',
     '',
     table(
       ['Server', 'Rounds', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'RSS MiB', 'RSS idle MiB', 'RSS added MiB', 'connect all s'],

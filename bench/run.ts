@@ -13,7 +13,8 @@ import { benchFileGlob, benchFileRead, benchFileSearch } from './file-benchmarks
 import { benchGlobBreakdown } from './glob-breakdown.js';
 import { benchCodeOutline } from './code-outline-benchmarks.js';
 import { benchLedger } from './ledger-benchmarks.js';
-import { benchNotes, notesSection } from './note-benchmarks.js';
+import { benchNotes } from './note-benchmarks.js';
+import { benchCode, node24Binary } from './code-benchmarks.js';
 import { benchLocalExec, benchLocalRuntime } from './runtime-benchmarks.js';
 import { closeAllServers, startCodeBuddy, startReference, type RunningServer } from './mcp-servers.js';
 import { benchReadBreakdown } from './read-breakdown.js';
@@ -114,18 +115,20 @@ async function main(): Promise<void> {
     log('6. ledger: audit appends and recording cost…');
     const ledger = await benchLedger(workDir, treeDir, plan.readTargets);
 
-    log('8. real-time sync: 200 documents × 5 clients, against @y/websocket-server and Hocuspocus…');
+    log('11. real-time sync: 200 documents × 5 clients, against @y/websocket-server and Hocuspocus…');
     const sync = await diagnostic(() => benchSync(workDir));
 
-    log('8. notes: creates in process, note_search over MCP…');
-    const notes = await benchNotes(workDir);
-    log('10. refactoring: rename plan and apply vs typescript-language-server…');
+    log('8. code intelligence: code_references vs typescript-language-server direct, cclsp and lsmcp…');
+    const code = await diagnostic(() => benchCode({ workDir, node24: node24Binary(join(benchDir, '..')) }));
+    log('9. refactoring: rename plan and apply vs typescript-language-server…');
     const refactor = await diagnostic(() => benchRefactor({ workDir }));
+    log('10. notes: creates in process, note_search over MCP…');
+    const notes = await diagnostic(() => benchNotes(workDir));
 
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      `${renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, sync, refactor })}\n${notesSection(notes)}\n`,
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, code, refactor, notes, sync }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

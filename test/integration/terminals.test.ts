@@ -1,25 +1,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
 import { startServeProcess } from '../helpers/serve-process.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
 import { watch } from '../helpers/terminal-viewer.js';
+import { processesWith } from '../helpers/process-table.js';
 
 const run = promisify(execFile);
 
-function processesWith(marker: string): number {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(marker);
-      } catch {
-        return false;
-      }
-    }).length;
-}
 
 describe('terminals', () => {
   let server: TestServer;

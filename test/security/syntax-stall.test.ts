@@ -21,6 +21,8 @@ const BUDGET_MS = 3000;
  * 100 ms now and then. Without the worker pool each attack holds the loop for seconds.
  */
 const MAX_STALL_MS = 250;
+/** A call ends at its budget; what it may take beyond that is the worker's kill and the answer, slower when other test files share the cores. */
+const ANSWER_SLACK_MS = 5000;
 const CATASTROPHIC_QUERY = '((identifier) @id (#match? @id "^(a+)+b$"))';
 
 interface Watch<T> {
@@ -109,7 +111,7 @@ describe('tree-sitter queries from agents cannot stall the server', () => {
     report(`code_query #match? "^(a+)+b$" over 3,000 identifiers of 30 a's`, watched);
     expect(watched.result.isError).toBe(false);
     expect(watched.result.structured).toMatchObject({ captures: [], files_searched: 1, incomplete: [{ path: 'big.ts', reason: 'skipped: the query ran past its time on this file' }] });
-    expect(watched.elapsedMs).toBeLessThan(BUDGET_MS + 3000);
+    expect(watched.elapsedMs).toBeLessThan(BUDGET_MS + ANSWER_SLACK_MS);
     expect(watched.healthzMaxMs).toBeLessThan(MAX_STALL_MS);
     expect(watched.loopMaxMs).toBeLessThan(MAX_STALL_MS);
     expect(watched.otherCalls).toBeGreaterThan(0);
@@ -120,9 +122,14 @@ describe('tree-sitter queries from agents cannot stall the server', () => {
     expect(cut.structured!.truncated).toBe('the time budget of 3 s ran out after 1 files');
     const cursor = cut.structured!.next_cursor as string;
     expect(cut.text).toBe(`no captures in 1 typescript files\n[big.ts: skipped: the query ran past its time on this file]\n[0 captures shown; stopped early: the time budget of 3 s ran out after 1 files; more: call again with cursor "${cursor}"]`);
-    // The pool replaced the terminated worker: the cursor goes on after the stuck file, where `aab` matches.
-    const rest = await attacker.call('code_query', { query: CATASTROPHIC_QUERY, language: 'typescript', cursor });
-    expect(rest.text).toBe('small.ts:1:14  id  export const aab = 1;');
+    // The pool replaced the terminated worker: the cursor goes on after the stuck file, to where `aab` matches
+    // (on a loaded machine huge.ts, next in order, may use up a call's budget of its own: follow the cursor).
+    let rest = await attacker.call('code_query', { query: CATASTROPHIC_QUERY, language: 'typescript', cursor });
+    for (let page = 0; page < 3 && rest.structured?.next_cursor !== undefined && (rest.structured.captures as unknown[]).length === 0; page++) {
+      expect(rest.structured.incomplete).toEqual([{ path: 'huge.ts', reason: 'skipped: the query ran past its time on this file' }]);
+      rest = await attacker.call('code_query', { query: CATASTROPHIC_QUERY, language: 'typescript', cursor: rest.structured.next_cursor as string });
+    }
+    expect(rest.text).toMatch(/^small\.ts:1:14  id  export const aab = 1;/);
   });
 
   it('keeps the loop free while a query matches every node of a 1 MB file', async () => {
@@ -133,7 +140,7 @@ describe('tree-sitter queries from agents cannot stall the server', () => {
     const structured = watched.result.structured!;
     if ((structured.captures as unknown[]).length > 0) expect(structured.next_cursor).toBeDefined();
     else expect(structured.incomplete).toEqual([{ path: 'huge.ts', reason: 'skipped: the query ran past its time on this file' }]);
-    expect(watched.elapsedMs).toBeLessThan(BUDGET_MS + 3000);
+    expect(watched.elapsedMs).toBeLessThan(BUDGET_MS + ANSWER_SLACK_MS);
     expect(watched.healthzMaxMs).toBeLessThan(MAX_STALL_MS);
     expect(watched.loopMaxMs).toBeLessThan(MAX_STALL_MS);
   });
