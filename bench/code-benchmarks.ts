@@ -5,7 +5,7 @@
  * (cclsp, @mizchi/lsmcp) on the same question; cold start to ready; memory of an idle
  * server; and whether each answers fresh right after a file changes.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startDirectLanguageServer, TSLS_CLI } from './direct-language-server.js';
@@ -56,7 +56,10 @@ function peerCount(result: CallResult): number {
 export async function benchCode(options: { workDir: string; node24: string | undefined }): Promise<CodeFigures> {
   const project = typescriptProject();
   const { target } = project;
-  const ours = await startCodeBuddy({ treeDir: options.workDir, dataDir: join(options.workDir, 'data-code'), logLevel: 'warn', name: 'codebuddy-code' });
+  // The stdio server adopts a directory as its default workspace: an empty one beside its data (the project goes into a workspace it makes).
+  const adopted = join(options.workDir, 'code-default');
+  mkdirSync(adopted, { recursive: true });
+  const ours = await startCodeBuddy({ treeDir: adopted, dataDir: join(options.workDir, 'data-code'), logLevel: 'warn', name: 'codebuddy-code' });
   const created = await call(ours, 'workspace_create', { name: WORKSPACE });
   const root = created.structuredContent!.root as string;
   for (const [path, content] of project.files) await call(ours, 'file_write', { workspace: WORKSPACE, path, content });

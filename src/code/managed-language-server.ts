@@ -1,5 +1,6 @@
 import type { Diagnostic, DocumentDiagnosticReport, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
 import { CodeBuddyError } from '../core/errors.js';
+import type { FileChange } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { FileService } from '../files/file-service.js';
 import { decodeText, sha256 } from '../files/text-content.js';
@@ -58,6 +59,8 @@ export interface VersionedDiagnostics {
 
 const MAX_DIAGNOSTICS_PER_FILE = 1000;
 const MAX_BACKOFF_MS = 30_000;
+/** Files of a change opened in its server at most (a refactor may touch hundreds: the rest reach it as watched-file events). */
+const OPEN_ON_CHANGE = 20;
 /** A server that stayed up this long is forgiven its earlier crashes. */
 const STABLE_AFTER_MS = 60_000;
 
@@ -85,6 +88,8 @@ export class ManagedLanguageServer {
   private readonly pulled = new Map<string, { resultId?: string; items: Diagnostic[] }>();
   private readonly waiters = new Set<() => void>();
   private readonly documentLocks = new Map<string, Promise<unknown>>();
+  /** File changes from the bus still being sent to the server; requests wait for them. */
+  private settling: Promise<void> = Promise.resolve();
 
   constructor(
     public workspace: Workspace,
@@ -316,6 +321,12 @@ export class ManagedLanguageServer {
    * ones are sent as a new version; deleted ones are closed.
    */
   async refresh(connection: LanguageServerConnection): Promise<void> {
+    // Changes announced on the bus are sent first: an answer must not overtake them.
+    await this.settling;
+    await this.refreshOpen(connection);
+  }
+
+  private async refreshOpen(connection: LanguageServerConnection): Promise<void> {
     await Promise.all(
       [...this.documents.values()].map((document) =>
         this.withDocument(document.path, async () => {
@@ -333,11 +344,33 @@ export class ManagedLanguageServer {
     );
   }
 
-  /** After files changed on disk: open ones are brought up to date, and servers that asked are told. */
-  async filesChanged(changes: readonly { path: string; kind: 'created' | 'changed' | 'deleted' }[]): Promise<void> {
+  /**
+   * After files changed on disk: open ones are brought up to date; files of this server's
+   * languages that were created or changed are opened (a few per change), so that the next
+   * answer counts them at once rather than when the server's own file watching catches up
+   * (typescript-language-server adds a new file to its project only on a later tick); and
+   * servers that asked are told. Requests wait for this work (`refresh`), so none overtakes it.
+   */
+  filesChanged(changes: readonly FileChange[]): Promise<void> {
+    const work = this.settling.then(() => this.applyFileChanges(changes));
+    this.settling = work.catch(() => undefined);
+    return work;
+  }
+
+  private async applyFileChanges(changes: readonly FileChange[]): Promise<void> {
     const connection = this.connection;
     if (!connection || connection.isClosed) return;
-    await this.refresh(connection);
+    await this.refreshOpen(connection);
+    const runtime = this.workspace.runtime;
+    const touched = changes
+      .filter((change) => change.kind !== 'deleted' && !change.directory && !this.documents.has(change.path))
+      .map((change) => ({ path: change.path, language: this.registry.forPath(change.path, runtime) }))
+      .filter(({ language }) => language?.spec.id === this.spec.id)
+      .slice(0, OPEN_ON_CHANGE);
+    for (const { path, language } of touched) {
+      // A file gone or binary meanwhile is simply not opened: the next request reads the disk anyway.
+      await this.open(connection, path, language!.languageId).catch(() => undefined);
+    }
     const watched = watchedMatcher(connection.watchers());
     const relevant = changes.filter((change) => watched(change.path)).slice(0, 10_000);
     if (relevant.length === 0) return;

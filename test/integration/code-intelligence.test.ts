@@ -120,6 +120,19 @@ describe.each(runtimes)('code intelligence on the $runtime runtime', ({ runtime,
     expect((await agent.call('code_references', { workspace: ts, symbol: 'Cart.totalCents' })).text).toContain('src/extra.ts:2:41  export const lines: number = new Cart().totalCents();');
   }, 120_000);
 
+  it.runIf(run)('TypeScript: a file the agent just created counts in the very next answer, without being asked about', async () => {
+    const path = 'src/checkout.ts';
+    // A server that has loaded the project already (the case where its own file watching lags).
+    expect((await agent.call('code_references', { workspace: ts, symbol: 'Cart.addItem' })).structured).toMatchObject({ total: 3 });
+    await agent.call('file_write', { workspace: ts, path, content: "import { Cart } from './cart.js';\nnew Cart().addItem({ id: 'p3', name: 'Ink', priceCents: 90 });\n" });
+    // At once: the server was handed the new file before this request went out (its own file watching comes later).
+    const references = await agent.call('code_references', { workspace: ts, symbol: 'Cart.addItem' });
+    expect(references.text).toContain("src/checkout.ts:2:12  new Cart().addItem({ id: 'p3', name: 'Ink', priceCents: 90 });");
+    expect(references.structured).toMatchObject({ total: 4 });
+    await agent.call('file_delete', { workspace: ts, path });
+    expect((await agent.call('code_references', { workspace: ts, symbol: 'Cart.addItem' })).structured).toMatchObject({ total: 3 });
+  }, 120_000);
+
   it.runIf(run)('Python: definition, references, hover, symbols, diagnostics', async () => {
     const definition = await agent.call('code_definition', { workspace: py, path: 'main.py', line: 4, column: 6 });
     expect(definition.text).toBe('shop/cart.py:8:9  def add_item(self, name: str, cents: int) -> None:');
