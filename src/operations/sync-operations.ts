@@ -14,6 +14,7 @@ const path = z.string().min(1).max(4096).optional().describe('A synced file');
 const note = z.string().min(1).max(100).optional().describe('Or a synced note (id)');
 const position = z.object({ line: z.number(), column: z.number() });
 const DOC_AT_LINES = 500;
+const editors = z.array(z.object({ user: z.string(), read_only: z.boolean(), name: z.string().optional(), cursors: z.array(z.object({ head: position, anchor: position.optional() })) }));
 
 export function syncOperations(sync: SyncService, repo: SyncRepository, files: FileService, pageSize: number): Operation[] {
   const history = new DocHistory(repo);
@@ -46,36 +47,38 @@ export function syncOperations(sync: SyncService, repo: SyncRepository, files: F
     workspaceOperation({
       name: 'workspace_state',
       title: 'Who has what open',
-      description: 'Which files humans have open through sync, and their cursors and selections.',
+      description: 'Which files and notes humans have open through sync, and their cursors and selections.',
       effect: 'read',
       idempotent: true,
       destructive: false,
       input: z.object({}),
       output: z.object({
-        files: z.array(
-          z.object({
-            path: z.string(),
-            editors: z.array(z.object({ user: z.string(), read_only: z.boolean(), name: z.string().optional(), cursors: z.array(z.object({ head: position, anchor: position.optional() })) })),
-          }),
-        ),
+        files: z.array(z.object({ path: z.string(), editors })),
+        notes: z.array(z.object({ note: z.string(), editors })),
         present: z.array(z.object({ user: z.string(), name: z.string().optional() })),
       }),
       async run(_input, workspace) {
         const rooms = sync.openRooms(workspace.tenantId, workspace.id);
-        const fileRooms = rooms.filter((room) => room.kind === 'file' && room.room.connections.size > 0).sort((a, b) => a.path!.localeCompare(b.path!));
+        const inUse = (kind: 'file' | 'note') => rooms.filter((room) => room.kind === kind && room.room.connections.size > 0);
         const state = rooms.find((room) => room.kind === 'state');
         return {
-          files: fileRooms.map((room) => ({ path: room.path!, editors: editorsOf(room.room) })),
+          files: inUse('file')
+            .map((room) => ({ path: room.path!, editors: editorsOf(room.room) }))
+            .sort((a, b) => a.path.localeCompare(b.path)),
+          notes: inUse('note')
+            .map((room) => ({ note: room.noteId!, editors: editorsOf(room.room) }))
+            .sort((a, b) => a.note.localeCompare(b.note)),
           present: state ? editorsOf(state.room).map(({ user, name }) => (name === undefined ? { user } : { user, name })) : [],
         };
       },
       render(out) {
-        if (out.files.length === 0 && out.present.length === 0) return 'nobody has anything open through sync';
+        if (out.files.length === 0 && out.notes.length === 0 && out.present.length === 0) return 'nobody has anything open through sync';
         const at = (p: { line: number; column: number }) => `${p.line}:${p.column}`;
-        const lines = out.files.flatMap((file) =>
-          file.editors.map((editor) => {
+        const documents = [...out.files.map((file) => ({ name: file.path, editors: file.editors })), ...out.notes.map((note) => ({ name: `note ${note.note}`, editors: note.editors }))];
+        const lines = documents.flatMap((document) =>
+          document.editors.map((editor) => {
             const cursors = editor.cursors.map((cursor) => (cursor.anchor ? `${at(cursor.anchor)}-${at(cursor.head)}` : at(cursor.head))).join(' ');
-            return `${file.path}  ${editor.user}${editor.name ? ` (${editor.name})` : ''}${editor.read_only ? ' read-only' : ''}${cursors ? `  at ${cursors}` : ''}`;
+            return `${document.name}  ${editor.user}${editor.name ? ` (${editor.name})` : ''}${editor.read_only ? ' read-only' : ''}${cursors ? `  at ${cursors}` : ''}`;
           }),
         );
         if (out.present.length > 0) lines.push(`present: ${out.present.map((p) => p.user).join(', ')}`);

@@ -94,6 +94,14 @@ describe('note rooms: note bodies as live documents, owned by the notes service'
     const id = await create('live', 'Review list\n');
     const human = open(`live/note/${id}`, token('erin'), 'Erin');
     await human.synced();
+    // The agent sees who has the note open (awareness reaches the server after the sync: asked until it has).
+    type State = { notes: Array<{ note: string; editors: Array<{ user: string; name?: string }> }> };
+    const state = await eventually(async () => {
+      const answer = await agent.call('workspace_state', { workspace: 'live' });
+      return (answer.structured as State).notes.find((entry) => entry.note === id)?.editors.some((editor) => editor.name === 'Erin') && answer;
+    }, 'Erin in workspace_state');
+    expect((state.structured as State).notes.find((entry) => entry.note === id)!.editors).toEqual([{ user: 'acme/erin', read_only: false, name: 'Erin', cursors: [] }]);
+    expect(state.text).toContain(`note ${id}  acme/erin (Erin)`);
     human.text.insert(human.text.length, '- [ ] review the parser @erin due:2026-12-01\n');
     const body = 'Review list\n- [ ] review the parser @erin due:2026-12-01\n';
     await eventually(async () => (await note('live', id)).body === body, 'the edit in the note');
