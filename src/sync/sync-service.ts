@@ -65,8 +65,8 @@ export interface SyncSession {
 
 /**
  * Rooms of documents: who may open which (tenant-scoped, Host/Origin and token checked by
- * the face), loading them from SQLite, compaction, unloading rooms nobody is in, the file
- * bridges, and what the agent-facing operations read (awareness, history).
+ * the face), loading them from SQLite, compaction, unloading rooms nobody is in, the
+ * bridges to files and notes (following `files.changed` and `notes.changed`), and what the agent-facing operations read (awareness, history).
  */
 export class SyncService {
   private readonly rooms = new Map<string, LoadedRoom>();
