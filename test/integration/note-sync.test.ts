@@ -40,7 +40,7 @@ describe('note rooms: note bodies as live documents, owned by the notes service'
   const create = async (workspace: string, body: string) => ((await succeed(agent, 'note_create', { workspace, title: 'Plan', body })) as { id: string }).id;
 
   beforeAll(async () => {
-    server = await startTestServer({ localSandbox: 'off', allowUnsandboxed: true, syncWriteDebounceMs: 50, syncUnloadAfterMs: 100 });
+    server = await startTestServer({ localSandbox: 'off', allowUnsandboxed: true, syncWriteDebounceMs: 50, syncUnloadAfterMs: 100, noteMaxBytes: 4096 });
     agent = await connectModernHttp(server.url, token('agent-1'));
     await succeed(agent, 'workspace_create', { name: 'live' });
   });
@@ -202,6 +202,27 @@ describe('note rooms: note bodies as live documents, owned by the notes service'
     expect(foreign.isError).toBe(true);
     expect(foreign.text).toContain('E_NOT_FOUND');
     await globex.close();
+  });
+
+  it('puts back a body the notes service would refuse (over the size limit, a NUL) and tells the author why', async () => {
+    const id = await create('live', 'small\n');
+    const human = open(`live/note/${id}`, token('alice'));
+    const watcher = open(`live/note/${id}`, token('bob'));
+    await Promise.all([human.synced(), watcher.synced()]);
+
+    human.text.insert(0, 'x'.repeat(5000));
+    await eventually(() => human.denials.length > 0, 'the size refusal');
+    expect(human.denials.at(-1)).toBe(`the document is larger than 4096 bytes, the most written to note ${id}; it was put back to the stored note`);
+    await human.until((text) => text === 'small\n');
+    await watcher.until((text) => text === 'small\n');
+
+    human.text.insert(0, 'nul\u0000');
+    await eventually(() => human.denials.length > 1, 'the NUL refusal');
+    expect(human.denials.at(-1)).toMatch(new RegExp(`^your edit to note ${id} was not written \\(E_INVALID_ARGUMENT: .*NUL.*\\); the document was put back to the stored note$`));
+    await human.until((text) => text === 'small\n');
+    await watcher.until((text) => text === 'small\n');
+    const stored = await note('live', id);
+    expect([stored.body, stored.version]).toEqual(['small\n', 1]);
   });
 
   it('closes a note room when the note is deleted (4404), and keeps its history', async () => {
