@@ -197,10 +197,16 @@ describe('note rooms: note bodies as live documents, owned by the notes service'
       ].map((client) => client.closed),
     );
     for (const refusal of refusals) expect(refusal).toEqual({ code: 4404, reason: 'no such room' });
-    // And its history is not theirs to read.
-    const foreign = await globex.call('doc_history', { workspace: 'live', note: id });
-    expect(foreign.isError).toBe(true);
-    expect(foreign.text).toContain('E_NOT_FOUND');
+    // Its history (it has one now: acme opens the room) is not theirs to read either: answered as for a note that never existed.
+    const own = open(`live/note/${id}`, token('alice'));
+    await own.synced();
+    expect(await history('live', id)).toHaveLength(1);
+    for (const [client, workspace] of [[globex, 'live'], [agent, 'sibling']] as const) {
+      const crossed = await client.call('doc_history', { workspace, note: id });
+      const missing = await client.call('doc_history', { workspace, note: 'note_missing' });
+      expect(missing).toMatchObject({ isError: true, code: 'E_NOT_FOUND' });
+      expect(crossed.text.replace(id, 'ID')).toBe(missing.text.replace('note_missing', 'ID'));
+    }
     await globex.close();
   });
 
