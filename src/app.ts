@@ -192,19 +192,6 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     pageSize: config.codePageSize,
     workspaceDiagnosticsFiles: config.codeDiagnosticsMaxFiles,
   });
-  const syncRepository = new SyncRepository(db);
-  // The bridge writes human edits through the registry, built below.
-  const sync = new SyncService(syncRepository, workspaces, files, policies, watchers, events, () => registry, clock, logger, {
-    maxUpdateBytes: config.syncMaxUpdateBytes,
-    maxDocumentBytes: config.syncMaxDocumentBytes,
-    messagesPerSecond: config.syncMessagesPerSecond,
-    bytesPerSecond: config.syncBytesPerSecond,
-    maxFileBytes: config.maxFileBytes,
-    writeDebounceMs: config.syncWriteDebounceMs,
-    writeMaxDelayMs: config.syncWriteMaxDelayMs,
-    compactAfterUpdates: config.syncCompactAfterUpdates,
-    unloadAfterMs: config.syncUnloadAfterMs,
-  });
   const notes = new NoteService(
     db,
     { notes: new NoteRepository(db), links: new NoteLinkRepository(db), tasks: new NoteTaskRepository(db), artifacts: new NoteArtifactRepository(db) },
@@ -213,9 +200,24 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     ids,
     clock,
     config.noteMaxBytes,
+    events,
   );
+  const syncRepository = new SyncRepository(db);
+  // The bridge writes human edits through the registry, built below.
+  const sync = new SyncService(syncRepository, workspaces, files, notes, policies, watchers, events, () => registry, clock, logger, {
+    maxUpdateBytes: config.syncMaxUpdateBytes,
+    maxDocumentBytes: config.syncMaxDocumentBytes,
+    messagesPerSecond: config.syncMessagesPerSecond,
+    bytesPerSecond: config.syncBytesPerSecond,
+    maxFileBytes: config.maxFileBytes,
+    maxNoteBytes: config.noteMaxBytes,
+    writeDebounceMs: config.syncWriteDebounceMs,
+    writeMaxDelayMs: config.syncWriteMaxDelayMs,
+    compactAfterUpdates: config.syncCompactAfterUpdates,
+    unloadAfterMs: config.syncUnloadAfterMs,
+  });
   // Links follow file moves; a deleted workspace takes its notes, tasks, artifacts and blobs along.
-  const unfollowNotes = notes.follow(events);
+  const unfollowNotes = notes.follow();
   // Applying an approved proposal runs the operation again through the registry, built below.
   const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
   const registry: OperationRegistry = new OperationRegistry(

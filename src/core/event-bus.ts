@@ -31,6 +31,12 @@ export interface BusEvents {
   'files.changed': WorkspaceEvent & { changes: FileChange[]; origin: 'operation' | 'watcher'; actionId?: string };
   /** A file or directory moved (file_move, later refactor_move): links to it follow. */
   'files.moved': WorkspaceEvent & { from: WorkspacePath; to: WorkspacePath; actionId?: string };
+  /**
+   * A note was created, changed (note_update, task_update, an approved proposal of either)
+   * or deleted, by the notes service once the change is committed. `actionId` names the
+   * recorded action that made it; `version` is the note's version after it (not for a delete).
+   */
+  'notes.changed': WorkspaceEvent & { noteId: string; kind: 'created' | 'updated' | 'deleted'; version?: number; actionId?: string };
   /** A workspace's container is about to stop: end what runs in it (language servers). */
   'workspace.stopped': WorkspaceEvent;
   /**

@@ -83,6 +83,11 @@ export interface TaskUpdate extends TaskChange {
   id: string;
 }
 
+/** What a write call carries besides its input: the action it is recorded as, named on the bus. */
+export interface NoteCall {
+  actionId?: string;
+}
+
 export interface NoteRepositories {
   notes: NoteRepository;
   links: NoteLinkRepository;
@@ -124,6 +129,7 @@ export class NoteService {
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     private readonly noteMaxBytes: number,
+    private readonly events: EventBus,
   ) {
     ({ notes: this.notes, links: this.links, tasks: this.tasks, artifacts: this.artifactRows } = repositories);
     this.artifacts = new NoteArtifacts(this.artifactRows, blobs, files, ids, clock, (workspace, id, field) => this.requireNote(workspace, id, field));
@@ -132,7 +138,8 @@ export class NoteService {
   }
 
   /** Links follow moved files; a deleted workspace takes its notes along. Returns the unsubscribe. */
-  follow(events: EventBus): () => void {
+  follow(): () => void {
+    const events = this.events;
     const offMoved = events.subscribe('files.moved', (event) => this.links.move(event.tenantId, event.workspaceId, event.from, event.to));
     const offDeleted = events.subscribe('workspace.deleted', (event) => this.deleteWorkspace(event.tenantId, event.workspaceId));
     return () => {
@@ -143,7 +150,7 @@ export class NoteService {
 
   // ---- notes ----
 
-  create(principal: Principal, workspace: Workspace, input: { title: string; body?: string; tags?: string[] }): NoteView {
+  create(principal: Principal, workspace: Workspace, input: { title: string; body?: string; tags?: string[] }, call: NoteCall = {}): NoteView {
     const body = input.body ?? '';
     this.assertBodySize(body);
     const now = this.clock.now();
@@ -164,6 +171,7 @@ export class NoteService {
       this.notes.insert(row, tags);
       this.syncTasks(workspace, row.id, body);
     });
+    this.announce(workspace, row.id, 'created', call, row.version);
     return noteView(row);
   }
 
@@ -188,9 +196,14 @@ export class NoteService {
 
   /** The note as it stands, or E_NOT_FOUND naming `field`. */
   requireNote(workspace: Workspace, id: string, field: string): NoteRow {
-    const row = this.notes.find(workspace.tenantId, workspace.id, id);
+    const row = this.findNote(workspace, id);
     if (!row) throw notFound('note', id, field);
     return row;
+  }
+
+  /** The note of this workspace (and tenant) with this id, if there is one. */
+  findNote(workspace: Workspace, id: string): NoteRow | undefined {
+    return this.notes.find(workspace.tenantId, workspace.id, id);
   }
 
   /** What an update would make of the note: checked now, so a preview refuses what the update would. */
@@ -205,13 +218,13 @@ export class NoteService {
     return { before, after: { title: input.title ?? before.title, body, tags: input.tags ? [...new Set(input.tags)] : (JSON.parse(before.tags_json) as string[]) } };
   }
 
-  update(workspace: Workspace, input: NoteUpdate): NoteView {
+  update(workspace: Workspace, input: NoteUpdate, call: NoteCall = {}): NoteView {
     const { before, after } = this.planUpdate(workspace, input);
-    return this.write(workspace, before, after);
+    return this.write(workspace, before, after, call);
   }
 
   /** Deletes the note with its links (both ways), tasks and artifacts; blobs no longer named go too. */
-  delete(workspace: Workspace, input: { id: string; version?: number }): { id: string; links: number; tasks: number; artifacts: number } {
+  delete(workspace: Workspace, input: { id: string; version?: number }, call: NoteCall = {}): { id: string; links: number; tasks: number; artifacts: number } {
     const { tenantId, id: workspaceId } = workspace;
     const { counts, blobs } = this.transaction(() => {
       const row = this.requireNote(workspace, input.id, 'id');
@@ -224,6 +237,7 @@ export class NoteService {
       return { counts: { links, tasks, artifacts }, blobs };
     });
     this.artifacts.collect(blobs);
+    this.announce(workspace, input.id, 'deleted', call);
     return { id: input.id, ...counts };
   }
 
@@ -333,10 +347,10 @@ export class NoteService {
     return { note, task, body };
   }
 
-  updateTask(workspace: Workspace, input: TaskUpdate): { task: TaskView; note: NoteView } {
+  updateTask(workspace: Workspace, input: TaskUpdate, call: NoteCall = {}): { task: TaskView; note: NoteView } {
     const { note, body } = this.planTaskUpdate(workspace, input);
     // A change that leaves the line as it is (ticking a ticked task) writes nothing.
-    const view = body === note.body ? noteView(note) : this.write(workspace, note, { title: note.title, body, tags: JSON.parse(note.tags_json) as string[] });
+    const view = body === note.body ? noteView(note) : this.write(workspace, note, { title: note.title, body, tags: JSON.parse(note.tags_json) as string[] }, call);
     const task = this.tasks.find(workspace.tenantId, workspace.id, input.id)!;
     return { task: taskView(task), note: view };
   }
@@ -357,7 +371,7 @@ export class NoteService {
   // ---- internals ----
 
   /** Writes a new title, body and tags at the version read, and brings the tasks in step. */
-  private write(workspace: Workspace, before: NoteRow, after: { title: string; body: string; tags: string[] }): NoteView {
+  private write(workspace: Workspace, before: NoteRow, after: { title: string; body: string; tags: string[] }, call: NoteCall): NoteView {
     const updatedAt = this.clock.now();
     this.transaction(() => {
       const row = { tenant_id: workspace.tenantId, workspace_id: workspace.id, id: before.id, title: after.title, body: after.body, tags_json: JSON.stringify(after.tags), updated_at: updatedAt, version: before.version };
@@ -367,7 +381,21 @@ export class NoteService {
       }
       if (after.body !== before.body) this.syncTasks(workspace, before.id, after.body);
     });
-    return noteView(this.requireNote(workspace, before.id, 'id'));
+    const view = noteView(this.requireNote(workspace, before.id, 'id'));
+    this.announce(workspace, before.id, 'updated', call, view.version);
+    return view;
+  }
+
+  /** Every change of a note is told on the bus from here, once committed (open sync rooms follow it). */
+  private announce(workspace: Workspace, noteId: string, kind: 'created' | 'updated' | 'deleted', call: NoteCall, version?: number): void {
+    this.events.publish('notes.changed', {
+      tenantId: workspace.tenantId,
+      workspaceId: workspace.id,
+      noteId,
+      kind,
+      ...(version === undefined ? {} : { version }),
+      ...(call.actionId === undefined ? {} : { actionId: call.actionId }),
+    });
   }
 
   /** The note's task rows become its checkbox lines, keeping ids by the rule in task-lines.ts. */

@@ -4,7 +4,7 @@ import { describeTarget, linkTypePattern, symbolPattern, type LinkView } from '.
 import type { NotePreviewer } from '../notes/note-previews.js';
 import { NEW_NOTE_POLICY_PATH, notePolicyPath, type NoteService, type TaskView } from '../notes/note-service.js';
 import { assigneePattern, isRealDate } from '../notes/task-lines.js';
-import { workspaceOperation, type Operation } from './operation.js';
+import { workspaceOperation, type CallContext, type Operation } from './operation.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** Text stored and searched as UTF-8: no NUL (SQLite and the tokenizer stop at it), no half surrogate pairs. */
@@ -46,6 +46,9 @@ const taskLine = (task: TaskView) => `${task.id} ${box(task)} ${task.note}:${tas
 const artifactLine = (artifact: z.infer<typeof artifactShape>) =>
   `${artifact.id} "${artifact.name}" ${artifact.kind === 'file' ? `file ${artifact.path} ` : ''}(${artifact.media_type}, ${artifact.size} bytes, sha256 ${artifact.sha256})`;
 
+/** The action a call is recorded as, for the notes service to name when it tells of the change. */
+const callOf = (context: CallContext) => (context.actionId === undefined ? {} : { actionId: context.actionId });
+
 /** The task's status as the checkbox it sets. */
 const taskUpdate = <T extends { status?: 'open' | 'done' }>(input: T) => ({ ...input, ...(input.status !== undefined ? { done: input.status === 'done' } : {}) });
 
@@ -65,7 +68,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
       destructive: false,
       input: z.object({ title, body: body.optional(), tags: tags.optional() }),
       output: noteView,
-      run: (input, workspace, context) => Promise.resolve(notes.create(context.principal, workspace, input)),
+      run: (input, workspace, context) => Promise.resolve(notes.create(context.principal, workspace, input, callOf(context))),
       policySubject: () => Promise.resolve({ paths: [NEW_NOTE_POLICY_PATH] }),
       preview: async (input) => previews.create(input),
       render: (out) => `created ${noteLine(out)}`,
@@ -97,7 +100,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
       destructive: true,
       input: z.object({ id: noteId, version, title: title.optional(), body: body.optional(), tags: tags.optional() }),
       output: noteView,
-      run: (input, workspace) => Promise.resolve(notes.update(workspace, input)),
+      run: (input, workspace, context) => Promise.resolve(notes.update(workspace, input, callOf(context))),
       policySubject: (input) => subject(input.id),
       preview: async (input, workspace) => previews.update(workspace, input),
       render: (out) => `updated ${noteLine(out)}`,
@@ -111,7 +114,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
       destructive: true,
       input: z.object({ id: noteId, version: version.optional() }),
       output: z.object({ id: z.string(), links: z.number(), tasks: z.number(), artifacts: z.number() }),
-      run: (input, workspace) => Promise.resolve(notes.delete(workspace, input)),
+      run: (input, workspace, context) => Promise.resolve(notes.delete(workspace, input, callOf(context))),
       policySubject: (input) => subject(input.id),
       preview: async (input, workspace) => previews.delete(workspace, input),
       render: (out) => `deleted ${out.id} (${out.links} links, ${out.tasks} tasks, ${out.artifacts} artifacts)`,
@@ -208,7 +211,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
         due: z.string().refine(isRealDate, 'a date, YYYY-MM-DD').nullable().optional().describe('YYYY-MM-DD; null removes'),
       }),
       output: z.object({ task: taskShape, note: noteView }),
-      run: (input, workspace) => Promise.resolve(notes.updateTask(workspace, taskUpdate(input))),
+      run: (input, workspace, context) => Promise.resolve(notes.updateTask(workspace, taskUpdate(input), callOf(context))),
       policySubject: (input, workspace) => subject(notes.planTaskUpdate(workspace, { id: input.id }).note.id),
       preview: async (input, workspace) => previews.taskUpdate(workspace, taskUpdate(input)),
       render: (out) => `${taskLine(out.task)} (note ${out.note.id} now v${out.note.version})`,

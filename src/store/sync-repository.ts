@@ -14,6 +14,7 @@ export interface SyncDocumentRow {
   snapshot_seq: number;
   last_seq: number;
   base_state: Buffer | null;
+  /** The stamp of the source version the base equals: a file's sha256, a note's `v<version>` (the column is named for files). */
   base_sha256: string | null;
   /** JSON of the principal whose edits are not written yet. */
   pending_author: string | null;
@@ -123,9 +124,9 @@ export class SyncRepository {
     this.snapshotStmt.run(snapshot, seq, ref.tenantId, ref.workspaceId, ref.docKey);
   }
 
-  /** The document now equals the file on disk, whose sha256 this is. */
-  saveBase(ref: DocRef, state: Uint8Array, sha256: string): void {
-    this.baseStmt.run(state, sha256, ref.tenantId, ref.workspaceId, ref.docKey);
+  /** The document now equals its source, whose stamp (a file's sha256, a note's version) this is. */
+  saveBase(ref: DocRef, state: Uint8Array, stamp: string): void {
+    this.baseStmt.run(state, stamp, ref.tenantId, ref.workspaceId, ref.docKey);
   }
 
   markPending(ref: DocRef, author: Principal): void {

@@ -18,14 +18,15 @@ const MAX_AWARENESS_IDS = 8;
 /** Where a change to a document came from. */
 export type ChangeOrigin =
   | { kind: 'client'; connection: SyncConnection }
+  /** A change of the source made outside sync (a file on disk, a note row), by the action named if an operation did it. */
   | { kind: 'disk'; actionId?: string }
-  /** The document put back to the file on disk after a write of it was refused or held. */
+  /** The document put back to its source (the file on disk, the stored note) after a write of it was refused or held. */
   | { kind: 'revert' };
 
 export interface RoomHooks {
   /** Stores an update before anyone else sees it; answers its sequence number. Throws to refuse. */
   persist(update: Uint8Array, origin: ChangeOrigin): number;
-  /** Before a client's update is applied (the file bridge writes another author's pending edits first). */
+  /** Before a client's update is applied (the document bridge writes another author's pending edits first). */
   beforeClientChange?(connection: SyncConnection): void;
   /** After a client's change is stored and relayed. */
   clientChanged?(connection: SyncConnection, seq: number): void;
@@ -56,7 +57,7 @@ export const CloseCodes = {
  * One document and everyone editing it, over the y-websocket protocol: sync step 1 and 2,
  * updates, awareness and awareness queries, decoded and encoded with y-protocols and lib0.
  *
- * Every change, from a client or from the server (the file bridge), is collected as Yjs
+ * Every change, from a client or from the server (the document bridge), is collected as Yjs
  * emits it, stored through `hooks.persist`, and only then relayed: a change another client
  * has seen is a change on disk. A connection that may not write has its updates checked
  * against the document: one that would change nothing (a reconnecting client's step 2) is
@@ -155,7 +156,7 @@ export class SyncRoom {
     }
   }
 
-  /** A change made by the server (the file bridge), stored and relayed like any other. */
+  /** A change made by the server (the document bridge), stored and relayed like any other. */
   change(origin: ChangeOrigin, edit: (text: Y.Text) => void): void {
     this.doc.transact(() => edit(this.text), origin);
     this.flush();

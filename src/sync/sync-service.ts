@@ -1,25 +1,30 @@
-import { randomUUID } from 'node:crypto';
 import * as Y from 'yjs';
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../core/clock.js';
-import { CodeBuddyError, toCodeBuddyError } from '../core/errors.js';
 import type { EventBus, FileChange } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { FileService } from '../files/file-service.js';
 import type { WatchLease, WorkspaceWatchers } from '../files/workspace-watcher.js';
 import { decide } from '../ledger/policy.js';
 import type { PolicyService } from '../ledger/policy-service.js';
+import { notePolicyPath, type NoteService } from '../notes/note-service.js';
 import type { OperationRegistry } from '../operations/registry.js';
 import type { DocRef, SyncRepository, SyncUpdateRow } from '../store/sync-repository.js';
 import type { WorkspaceService } from '../workspaces/workspace-service.js';
 import type { Workspace } from '../workspaces/workspace.js';
-import { FileBridge, type DiskFile } from './file-bridge.js';
+import { DocumentBridge, type DocumentSource } from './document-bridge.js';
+import { FileSource } from './file-source.js';
+import { NoteSource } from './note-source.js';
+import { noSuchRoom } from './room-refusal.js';
 import { parseRoomName } from './room-name.js';
+import { writeAsPrincipal, type WriteAsPrincipal } from './write-as-principal.js';
 import { SyncConnection, type FlowLimits, type PeerSocket } from './sync-connection.js';
 import { CloseCodes, SyncRoom, type ChangeOrigin, type RoomLimits } from './sync-room.js';
 
 export interface SyncLimits extends RoomLimits, FlowLimits {
   maxFileBytes: number;
+  /** Largest note body (the notes service's own limit): a larger document is put back. */
+  maxNoteBytes: number;
   writeDebounceMs: number;
   writeMaxDelayMs: number;
   /** A document with this many updates since its snapshot is compacted. */
@@ -28,30 +33,23 @@ export interface SyncLimits extends RoomLimits, FlowLimits {
   unloadAfterMs: number;
 }
 
-/** A refusal of a room, with the close code the face sends. */
-export class RoomRefusal extends Error {
-  constructor(
-    readonly closeCode: number,
-    reason: string,
-  ) {
-    super(reason);
-  }
-}
-
 /** Keystrokes of one author this close together are one history entry once compacted. */
 const HISTORY_RUN_MS = 2000;
-
-/** Every refusal that could tell a caller something about what lies outside its reach reads like this. */
-const NO_SUCH_ROOM = () => new RoomRefusal(CloseCodes.notFound, 'no such room');
 
 interface LoadedRoom {
   key: string;
   ref: DocRef;
   workspace: Workspace;
   room: SyncRoom;
-  /** File rooms: the bridge to the file, and the watcher lease held while the room is open. */
-  bridge?: FileBridge;
+  /** What the document mirrors (none for the state room): a file, or a note body. */
+  kind: 'file' | 'note' | 'state';
+  /** File and note rooms: the bridge to the source. */
+  bridge?: DocumentBridge;
+  /** File rooms: the file, and the watcher lease held while the room is open. */
+  path?: string;
   lease?: WatchLease;
+  /** Note rooms: the note. */
+  noteId?: string;
   /** Sequence number of the last compaction. */
   snapshotSeq: number;
   unloadTimer?: NodeJS.Timeout;
@@ -67,18 +65,21 @@ export interface SyncSession {
 
 /**
  * Rooms of documents: who may open which (tenant-scoped, Host/Origin and token checked by
- * the face), loading them from SQLite, compaction, unloading rooms nobody is in, the file
- * bridges, and what the agent-facing operations read (awareness, history).
+ * the face), loading them from SQLite, compaction, unloading rooms nobody is in, the
+ * bridges to files and notes (following `files.changed` and `notes.changed`), and what the agent-facing operations read (awareness, history).
  */
 export class SyncService {
   private readonly rooms = new Map<string, LoadedRoom>();
   private readonly loading = new Map<string, Promise<LoadedRoom>>();
   private readonly unsubscribe: Array<() => void> = [];
+  /** How the bridges write a human's edit: as that principal's own call through the registry. */
+  private readonly writeAs: WriteAsPrincipal = (principal, operation, args) => writeAsPrincipal(this.registry(), this.logger, principal, operation, args);
 
   constructor(
     private readonly repo: SyncRepository,
     private readonly workspaces: WorkspaceService,
     private readonly files: FileService,
+    private readonly notes: NoteService,
     private readonly policies: PolicyService,
     private readonly watchers: WorkspaceWatchers,
     events: EventBus,
@@ -90,6 +91,7 @@ export class SyncService {
     this.unsubscribe.push(
       events.subscribe('files.changed', (event) => this.filesChanged(event.workspaceId, event.changes, event.actionId)),
       events.subscribe('files.moved', (event) => this.filesChanged(event.workspaceId, [{ path: event.from, kind: 'deleted', directory: true }], event.actionId)),
+      events.subscribe('notes.changed', (event) => this.noteChanged(event.workspaceId, event.noteId, event.actionId)),
       events.subscribe('workspace.deleted', (event) => this.workspaceDeleted(event.tenantId, event.workspaceId)),
     );
   }
@@ -100,22 +102,27 @@ export class SyncService {
    */
   async connect(principal: Principal, name: string, socket: PeerSocket): Promise<SyncSession> {
     const parsed = parseRoomName(name);
-    if (!parsed) throw NO_SUCH_ROOM();
+    if (!parsed) throw noSuchRoom();
     let workspace: Workspace;
     try {
       workspace = this.workspaces.resolve(principal, parsed.workspace);
     } catch {
-      throw NO_SUCH_ROOM();
+      throw noSuchRoom();
     }
-    if (parsed.kind === 'note') throw new RoomRefusal(CloseCodes.notFound, 'note rooms are not available on this server yet');
     let loaded: LoadedRoom;
     let readOnly: string | undefined;
     if (parsed.kind === 'state') {
       loaded = await this.load(`${workspace.tenantId}/${workspace.id}/state`, () => this.loadStateRoom(workspace));
+    } else if (parsed.kind === 'file') {
+      const path = await FileSource.locate(this.files, workspace, parsed.path, this.limits.maxFileBytes);
+      readOnly = this.readOnlyReason(principal, workspace, 'file_write', path, path);
+      loaded = await this.load(`${workspace.tenantId}/${workspace.id}/file:${path}`, () => this.loadFileRoom(workspace, path));
     } else {
-      const disk = await this.diskFile(workspace, parsed.path);
-      readOnly = this.readOnlyReason(principal, workspace, disk.path);
-      loaded = await this.load(`${workspace.tenantId}/${workspace.id}/file:${disk.path}`, () => this.loadFileRoom(workspace, disk.path));
+      // The note is looked up in the caller's tenant and workspace: another's is a missing one.
+      const note = this.notes.findNote(workspace, parsed.noteId);
+      if (!note) throw noSuchRoom();
+      readOnly = this.readOnlyReason(principal, workspace, 'note_update', notePolicyPath(note.id), `note ${note.id}`);
+      loaded = await this.load(`${workspace.tenantId}/${workspace.id}/note:${note.id}`, () => this.loadNoteRoom(workspace, note.id));
     }
     const connection = new SyncConnection(socket, principal, readOnly, this.limits);
     if (loaded.unloadTimer) clearTimeout(loaded.unloadTimer);
@@ -136,11 +143,11 @@ export class SyncService {
   }
 
   /** The rooms of a workspace now in memory (what `workspace_state` reports). */
-  openRooms(tenantId: string, workspaceId: string): Array<{ kind: 'file' | 'state'; path?: string; room: SyncRoom }> {
+  openRooms(tenantId: string, workspaceId: string): Array<{ kind: 'file' | 'note' | 'state'; path?: string; noteId?: string; room: SyncRoom }> {
     const prefix = `${tenantId}/${workspaceId}/`;
     return [...this.rooms.values()]
       .filter((loaded) => loaded.key.startsWith(prefix) && !loaded.unloading)
-      .map((loaded) => (loaded.bridge ? { kind: 'file' as const, path: loaded.bridge.path, room: loaded.room } : { kind: 'state' as const, room: loaded.room }));
+      .map(({ kind, path, noteId, room }) => ({ kind, ...(path === undefined ? {} : { path }), ...(noteId === undefined ? {} : { noteId }), room }));
   }
 
   /** Writes every pending edit and unloads every room (server shutdown). */
@@ -171,57 +178,73 @@ export class SyncService {
     const key = `${workspace.tenantId}/${workspace.id}/state`;
     const ref = { tenantId: workspace.tenantId, workspaceId: workspace.id, docKey: 'state' };
     const room = new SyncRoom(key, [], { persist: () => 0, failed: () => undefined }, this.limits, true);
-    const loaded: LoadedRoom = { key, ref, workspace, room, snapshotSeq: 0 };
+    const loaded: LoadedRoom = { key, ref, workspace, room, kind: 'state', snapshotSeq: 0 };
     this.rooms.set(key, loaded);
     return loaded;
   }
 
   private async loadFileRoom(workspace: Workspace, path: string): Promise<LoadedRoom> {
-    const key = `${workspace.tenantId}/${workspace.id}/file:${path}`;
-    const ref: DocRef = { tenantId: workspace.tenantId, workspaceId: workspace.id, docKey: `file:${path}` };
     // Watch first: a change made while the document loads is then heard, not missed.
     const lease = this.watchers.watch(workspace);
     try {
       await lease.ready;
-      const row = this.repo.open(ref, this.clock.now());
-      const initial = [...(row.snapshot ? [row.snapshot] : []), ...this.repo.updatesAfter(ref, row.snapshot_seq).map((update) => update.data)];
-      const loaded: LoadedRoom = { key, ref, workspace, room: undefined as unknown as SyncRoom, lease, snapshotSeq: row.snapshot_seq };
-      const room = new SyncRoom(
-        key,
-        initial,
-        {
-          persist: (update, origin) => this.persist(loaded, update, origin),
-          beforeClientChange: (connection) => loaded.bridge?.beforeClientChange(connection),
-          clientChanged: (connection, seq) => loaded.bridge?.clientChanged(connection, seq),
-          failed: (error) => {
-            this.logger.error({ err: error, room: key }, 'storing a sync update failed; the room is closed');
-            void this.unload(loaded, CloseCodes.serverError, 'the document could not be stored');
-          },
-        },
-        this.limits,
-      );
-      loaded.room = room;
-      const bridge = new FileBridge(
-        room,
-        ref,
-        path,
-        () => this.readDisk(workspace, path),
-        (principal, content, expectedSha256) => this.writeAsAction(principal, workspace, path, content, expectedSha256),
-        this.repo,
-        this.logger,
-        this.limits,
-        (reason) => void this.unload(loaded, reason === 'deleted' ? CloseCodes.notFound : CloseCodes.unsupported, reason === 'deleted' ? 'the file was deleted' : 'the file is no longer text'),
-      );
-      loaded.bridge = bridge;
-      const disk = await this.readDisk(workspace, path);
-      if (!disk.exists || disk.text === undefined) throw NO_SUCH_ROOM();
-      bridge.start(disk, { baseState: row.base_state, baseSha256: row.base_sha256, pendingAuthor: row.pending_author === null ? null : (JSON.parse(row.pending_author) as Principal) });
-      this.rooms.set(key, loaded);
-      return loaded;
+      const source = new FileSource(this.files, workspace, this.writeAs, path, this.limits.maxFileBytes);
+      return await this.loadBridgedRoom(workspace, { kind: 'file', path, lease }, `file:${path}`, source, {
+        gone: 'the file was deleted',
+        unsyncable: 'the file is no longer text',
+      });
     } catch (error) {
       lease.release();
       throw error;
     }
+  }
+
+  private loadNoteRoom(workspace: Workspace, noteId: string): Promise<LoadedRoom> {
+    const source = new NoteSource(this.notes, workspace, this.writeAs, noteId, this.limits.maxNoteBytes);
+    return this.loadBridgedRoom(workspace, { kind: 'note', noteId }, `note:${noteId}`, source, {
+      gone: 'the note was deleted',
+      unsyncable: 'the note can no longer be synced',
+    });
+  }
+
+  /**
+   * A document mirroring a source, file or note alike: its stored state and updates loaded,
+   * the bridge started against the source as it is now.
+   */
+  private async loadBridgedRoom(
+    workspace: Workspace,
+    what: Pick<LoadedRoom, 'kind' | 'path' | 'lease' | 'noteId'>,
+    docKey: string,
+    source: DocumentSource,
+    lostReasons: Record<'gone' | 'unsyncable', string>,
+  ): Promise<LoadedRoom> {
+    const key = `${workspace.tenantId}/${workspace.id}/${docKey}`;
+    const ref: DocRef = { tenantId: workspace.tenantId, workspaceId: workspace.id, docKey };
+    const row = this.repo.open(ref, this.clock.now());
+    const initial = [...(row.snapshot ? [row.snapshot] : []), ...this.repo.updatesAfter(ref, row.snapshot_seq).map((update) => update.data)];
+    const loaded: LoadedRoom = { key, ref, workspace, room: undefined as unknown as SyncRoom, ...what, snapshotSeq: row.snapshot_seq };
+    loaded.room = new SyncRoom(
+      key,
+      initial,
+      {
+        persist: (update, origin) => this.persist(loaded, update, origin),
+        beforeClientChange: (connection) => loaded.bridge?.beforeClientChange(connection),
+        clientChanged: (connection, seq) => loaded.bridge?.clientChanged(connection, seq),
+        failed: (error) => {
+          this.logger.error({ err: error, room: key }, 'storing a sync update failed; the room is closed');
+          void this.unload(loaded, CloseCodes.serverError, 'the document could not be stored');
+        },
+      },
+      this.limits,
+    );
+    loaded.bridge = new DocumentBridge(loaded.room, ref, source, this.repo, this.logger, this.limits, (reason) =>
+      void this.unload(loaded, reason === 'gone' ? CloseCodes.notFound : CloseCodes.unsupported, lostReasons[reason]),
+    );
+    const current = await source.read();
+    if (current.kind !== 'text') throw noSuchRoom();
+    loaded.bridge.start(current, { baseState: row.base_state, baseStamp: row.base_sha256, pendingAuthor: row.pending_author === null ? null : (JSON.parse(row.pending_author) as Principal) });
+    this.rooms.set(key, loaded);
+    return loaded;
   }
 
   private persist(loaded: LoadedRoom, update: Uint8Array, origin: ChangeOrigin): number {
@@ -286,11 +309,18 @@ export class SyncService {
 
   private filesChanged(workspaceId: string, changes: FileChange[], actionId: string | undefined): void {
     for (const loaded of this.rooms.values()) {
-      if (loaded.workspace.id !== workspaceId || !loaded.bridge || loaded.unloading) continue;
-      const path = loaded.bridge.path;
+      if (loaded.workspace.id !== workspaceId || loaded.kind !== 'file' || loaded.unloading) continue;
+      const path = loaded.path!;
       if (changes.some((change) => change.path === path || (change.directory === true && change.kind === 'deleted' && path.startsWith(`${change.path}/`)))) {
-        loaded.bridge.diskChanged(actionId);
+        loaded.bridge!.sourceChanged(actionId);
       }
+    }
+  }
+
+  /** A note changed or went: its open room follows (the bridge reads it again; a deleted one closes the room). */
+  private noteChanged(workspaceId: string, noteId: string, actionId: string | undefined): void {
+    for (const loaded of this.rooms.values()) {
+      if (loaded.workspace.id === workspaceId && loaded.noteId === noteId && !loaded.unloading) loaded.bridge!.sourceChanged(actionId);
     }
   }
 
@@ -301,54 +331,10 @@ export class SyncService {
     this.repo.forgetWorkspace(tenantId, workspaceId);
   }
 
-  /** Whether the principal may write this file, by the workspace's policy: a denied one gets a read-only connection. */
-  private readOnlyReason(principal: Principal, workspace: Workspace, path: string): string | undefined {
+  /** Whether the principal may write this document, by the workspace's policy: a denied one gets a read-only connection. */
+  private readOnlyReason(principal: Principal, workspace: Workspace, operation: 'file_write' | 'note_update', policyPath: string, label: string): string | undefined {
     const policy = this.policies.get(principal.tenantId, workspace.id);
-    const verdict = decide(policy, { operation: 'file_write', effect: 'write', paths: [path] });
-    return verdict.decision === 'deny' ? `read-only: the policy of workspace ${workspace.name} denies you file_write on ${path} (${verdict.because}); your edits are not kept` : undefined;
-  }
-
-  /** The file a room names, refused exactly like a missing room when it is missing or out of reach. */
-  private async diskFile(workspace: Workspace, path: string): Promise<{ path: string }> {
-    let file: Awaited<ReturnType<FileService['snapshot']>>;
-    try {
-      file = await this.files.snapshot(workspace, path);
-    } catch (error) {
-      const failure = toCodeBuddyError(error);
-      if (failure.code === 'E_TOO_LARGE') throw new RoomRefusal(CloseCodes.tooLarge, `the file is larger than ${this.limits.maxFileBytes} bytes: not syncable`);
-      if (failure.code === 'E_NOT_A_FILE') throw new RoomRefusal(CloseCodes.unsupported, 'not a regular file: not syncable');
-      throw NO_SUCH_ROOM();
-    }
-    if (!file.exists) throw NO_SUCH_ROOM();
-    if (file.sha256 === null) throw new RoomRefusal(CloseCodes.unsupported, 'not a regular file: not syncable');
-    if (file.text === undefined) throw new RoomRefusal(CloseCodes.unsupported, 'a binary file: not syncable');
-    return { path: file.path };
-  }
-
-  private async readDisk(workspace: Workspace, path: string): Promise<DiskFile> {
-    try {
-      const file = await this.files.snapshot(workspace, path);
-      return file.text === undefined ? { exists: file.exists, sha256: file.sha256 } : { exists: true, text: file.text, sha256: file.sha256 };
-    } catch (error) {
-      const failure = toCodeBuddyError(error);
-      // Grown past the limit, turned into a directory: no longer a syncable text file.
-      if (failure.code === 'E_TOO_LARGE' || failure.code === 'E_NOT_A_FILE') return { exists: true, sha256: null };
-      if (failure.code === 'E_NOT_FOUND' || failure.code === 'E_NOT_A_DIRECTORY' || failure.code === 'E_PATH_OUTSIDE_WORKSPACE') return { exists: false, sha256: null };
-      throw error;
-    }
-  }
-
-  /** A human's edit, written as their own `file_write` through the registry: policy, proposals and audit apply. */
-  private async writeAsAction(principal: Principal, workspace: Workspace, path: string, content: string, expectedSha256: string) {
-    const result = await this.registry().invoke(
-      'file_write',
-      { workspace: workspace.id, path, content, expected_sha256: expectedSha256 },
-      // `sync:` marks the calls that carry a human's edits from a sync client.
-      { principal, correlationId: `sync:${randomUUID()}`, signal: new AbortController().signal, logger: this.logger },
-    );
-    const output = result.output as { status?: string; sha256?: string };
-    if (output.status === 'pending_approval') return { actionId: result.actionId, held: true as const };
-    if (typeof output.sha256 !== 'string') throw new CodeBuddyError('E_INTERNAL', 'file_write answered no sha256');
-    return { actionId: result.actionId, held: false as const, sha256: output.sha256 };
+    const verdict = decide(policy, { operation, effect: 'write', paths: [policyPath] });
+    return verdict.decision === 'deny' ? `read-only: the policy of workspace ${workspace.name} denies you ${operation} on ${label} (${verdict.because}); your edits are not kept` : undefined;
   }
 }

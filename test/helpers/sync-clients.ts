@@ -90,11 +90,11 @@ export function syncClient(host: string, room: string, token: string | undefined
   };
 }
 
-/** Polls until the check passes (for state outside any event we can hear: a file on disk). */
-export async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
+/** Polls until the check passes (for state outside any event we can hear: a file on disk, a note row read over MCP). */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
 import { CloseCodes } from '../../sync/sync-room.js';
-import { RoomRefusal, type SyncSession } from '../../sync/sync-service.js';
+import { RoomRefusal } from '../../sync/room-refusal.js';
+import type { SyncSession } from '../../sync/sync-service.js';
 
 /**
  * `/sync/<room>`: the standard y-websocket protocol, so the stock `y-websocket` client and
