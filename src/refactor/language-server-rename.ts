@@ -60,9 +60,12 @@ export class LanguageServerRenames {
     private readonly files: FileService,
   ) {}
 
-  async plan(workspace: Workspace, input: RenameInput): Promise<RefactorPlan> {
+  /** `handledElsewhere`: a file another engine owns (the TypeScript project's), refused here as not found. */
+  async plan(workspace: Workspace, input: RenameInput, handledElsewhere: (path: string) => Promise<boolean> = async () => false): Promise<RefactorPlan> {
+    let misfit: string | undefined;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const at = await this.code.locate(workspace, input);
+      if (await handledElsewhere(at.document.path)) throw new CodeBuddyError('E_NOT_FOUND', `${at.document.path} belongs to another refactoring engine`, { field: 'symbol' });
       assertName(input.new_name, at.document.languageId);
       const { edit, oldName = wordAt(at.document.text, at.position) } = await at.server.rename(at.connection, at.document, at.position, input.new_name);
       if (oldName === input.new_name) return { summary: `${oldName} already has that name`, steps: [] };
@@ -71,13 +74,16 @@ export class LanguageServerRenames {
         converted = await convertWorkspaceEdit(edit, this.editFiles(workspace));
       } catch (error) {
         if (!(error instanceof ServerViewOutdated)) throw error;
+        misfit = `the ${at.server.spec.id} server's edit does not fit ${error.path} (a position outside it), even given the file as it is; nothing was changed`;
         await this.openIn(workspace, at, error.path);
         continue;
       }
+      misfit = undefined;
       const unseen = converted.edited.filter((file) => at.server.documentText(file.path) !== file.text);
       if (unseen.length === 0) return { summary: renameSummary(oldName, input.new_name, converted, at.server.spec.id), steps: converted.steps };
       for (const file of unseen) await this.openIn(workspace, at, file.path);
     }
+    if (misfit) throw new CodeBuddyError('E_CONFLICT', misfit);
     throw new CodeBuddyError('E_CONFLICT', 'files kept changing while the language server planned the rename (or it touches more files than it keeps open: codeMaxOpenDocuments); try again when they settle');
   }
 

@@ -54,7 +54,8 @@ export class RefactorService {
     } catch (error) {
       if (!(error instanceof CodeBuddyError && error.code === 'E_NOT_FOUND')) throw error;
       try {
-        return await this.languageServers.plan(workspace, input);
+        // By name, a server may find it in a file the TypeScript project holds after all: not this engine's to rename.
+        return await this.languageServers.plan(workspace, input, (path) => this.projects.covers(workspace, path));
       } catch (other) {
         // No server knows the name either (or none concerns this workspace): the first answer says it best.
         if (other instanceof CodeBuddyError && (other.code === 'E_NOT_FOUND' || other.code === 'E_UNSUPPORTED')) throw error;
