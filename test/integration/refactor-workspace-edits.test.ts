@@ -1,4 +1,4 @@
-import { readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_SERVER, RENAME_SERVER } from '../helpers/fake-language-server.js';
@@ -94,6 +94,29 @@ describe('refactor_rename applying a language server WorkspaceEdit', () => {
     const after = treeSnapshot(root);
     expect(Object.keys(after).filter((path) => path.endsWith('.ren')).sort()).toEqual(['a.ren', 'c.ren', 'new/made.ren']);
     expect(['a.ren', 'c.ren', 'new/made.ren'].map((path) => readFileSync(join(root, path), 'utf8'))).toEqual(['omega one\n', 'charlie\n', 'made\n']);
+  });
+
+  it('keeps a BOM, and a rename over an existing file with overwrite replaces it', { timeout: 120_000 }, async () => {
+    writeFileSync(join(root, 'a.ren'), '\uFEFFalpha one\n');
+    await files({ 'b.ren': 'bravo\n', 'e.ren': 'echo\n' });
+    await serverAnswers({
+      documentChanges: [
+        { textDocument: { uri: uri('a.ren'), version: null }, edits: [replace(0, 0, 5, 'omega')] },
+        { kind: 'rename', oldUri: uri('b.ren'), newUri: uri('e.ren'), options: { overwrite: true } },
+      ],
+    });
+    const answer = await rename();
+    expect(answer.structured, answer.text).toMatchObject({
+      applied: true,
+      files: [
+        { path: 'a.ren', change: 'edited' },
+        { path: 'e.ren', change: 'edited', added: 1, removed: 1 },
+        { path: 'b.ren', change: 'deleted' },
+      ],
+    });
+    expect(readFileSync(join(root, 'a.ren'), 'utf8')).toBe('\uFEFFomega one\n');
+    expect(readFileSync(join(root, 'e.ren'), 'utf8')).toBe('bravo\n');
+    expect(existsSync(join(root, 'b.ren'))).toBe(false);
   });
 
   it('refuses edits reaching outside the workspace, by URI, by .. and through a symlink, changing nothing', { timeout: 120_000 }, async () => {
