@@ -66,6 +66,8 @@ export class LanguageServerRenames {
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const at = await this.code.locate(workspace, input);
       if (await handledElsewhere(at.document.path)) throw new CodeBuddyError('E_NOT_FOUND', `${at.document.path} belongs to another refactoring engine`, { field: 'symbol' });
+      // A server still loading answers from part of the project: a rename then would miss references.
+      if (at.notes.length > 0) throw new CodeBuddyError('E_UNAVAILABLE', `${at.notes.join('; ')}; a rename now could miss references: retry`, { retryable: true });
       assertName(input.new_name, at.document.languageId);
       const { edit, oldName = wordAt(at.document.text, at.position) } = await at.server.rename(at.connection, at.document, at.position, input.new_name);
       if (oldName === input.new_name) return { summary: `${oldName} already has that name`, steps: [] };
