@@ -61,6 +61,7 @@ import { NoteService } from './notes/note-service.js';
 import { NotePreviewer } from './notes/note-previews.js';
 import { noteOperations } from './operations/note-operations.js';
 import { refactorOperations } from './operations/refactor-operations.js';
+import { LanguageServerRenames } from './refactor/language-server-rename.js';
 import { RefactorService } from './refactor/refactor-service.js';
 import { TypeScriptProjects } from './refactor/typescript-projects.js';
 
@@ -233,7 +234,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...codeOperations(code),
       ...syncOperations(sync, syncRepository, files, config.listPageSize),
       ...noteOperations(notes, new NotePreviewer(notes)),
-      ...refactorOperations(new RefactorService(typescriptProjects, files)),
+      ...refactorOperations(new RefactorService(typescriptProjects, files, new LanguageServerRenames(code, languageServers.registry, files))),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );

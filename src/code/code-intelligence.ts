@@ -127,6 +127,16 @@ export class CodeIntelligence {
     return { ...at, position: { line: target.line - 1, character: target.column - 1 } satisfies Position };
   }
 
+  /**
+   * The server, its connection, the open document and the position a target designates, its
+   * open documents brought up to date first: what a caller beyond the code tools (a rename
+   * through the language server) starts from. `notes` says what the wait for it learned.
+   */
+  async locate(workspace: Workspace, target: Target) {
+    const notes: Notes = [];
+    return { ...(await this.position(workspace, target, notes)), notes };
+  }
+
   private async outline(connection: LanguageServerConnection, uri: string): Promise<OutlineEntry[]> {
     const symbols = await connection.request<(DocumentSymbol | SymbolInformation)[] | null>('textDocument/documentSymbol', { textDocument: { uri } }, this.settings.requestTimeoutMs);
     return flattenOutline(symbols ?? []);

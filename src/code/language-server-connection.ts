@@ -31,6 +31,7 @@ const CAPABILITY_OF: Record<string, keyof ServerCapabilities> = {
   'workspace/symbol': 'workspaceSymbolProvider',
   'textDocument/diagnostic': 'diagnosticProvider',
   'workspace/executeCommand': 'executeCommandProvider',
+  'textDocument/rename': 'renameProvider',
 };
 
 /** What the server tells its owner as it happens. */
@@ -40,7 +41,10 @@ export interface ConnectionListener {
   progress(active: boolean): void;
 }
 
-/** What CodeBuddy, as a client, can do: it syncs full documents and reads; it never applies edits. */
+/**
+ * What CodeBuddy, as a client, can do: it syncs full documents and reads; it asks for rename
+ * edits (file operations included) but never lets a server apply them: they become plans.
+ */
 function clientCapabilities(): InitializeParams['capabilities'] {
   return {
     general: { positionEncodings: ['utf-16'] },
@@ -53,6 +57,7 @@ function clientCapabilities(): InitializeParams['capabilities'] {
       didChangeConfiguration: { dynamicRegistration: false },
       symbol: { dynamicRegistration: false },
       executeCommand: { dynamicRegistration: false },
+      workspaceEdit: { documentChanges: true, resourceOperations: ['create', 'rename', 'delete'], failureHandling: 'abort' },
     },
     textDocument: {
       synchronization: { dynamicRegistration: false, didSave: false, willSave: false, willSaveWaitUntil: false },
@@ -62,6 +67,7 @@ function clientCapabilities(): InitializeParams['capabilities'] {
       documentSymbol: { dynamicRegistration: false, hierarchicalDocumentSymbolSupport: true },
       publishDiagnostics: { relatedInformation: false, versionSupport: true },
       diagnostic: { dynamicRegistration: false },
+      rename: { dynamicRegistration: false, prepareSupport: true },
     },
   };
 }
@@ -258,7 +264,7 @@ export class LanguageServerConnection {
         },
         (error: unknown) => {
           if (!this.pending.has(fail)) return;
-          if (error instanceof ResponseError) fail(new CodeBuddyError('E_UNAVAILABLE', `the ${this.spec.id} language server answered ${method} with an error: ${error.message.slice(0, 300)}`, { server: this.spec.id, method, retryable: error.code === -32801 || error.code === -32802 }));
+          if (error instanceof ResponseError) fail(new CodeBuddyError('E_UNAVAILABLE', `the ${this.spec.id} language server answered ${method} with an error: ${error.message.slice(0, 300)}`, { server: this.spec.id, method, lsp_error: error.code, retryable: error.code === -32801 || error.code === -32802 }));
           else fail(unavailable(`the ${this.spec.id} language server stopped (${this.closedWith ?? 'connection lost'}); retry`));
         },
       );

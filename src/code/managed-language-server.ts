@@ -1,4 +1,4 @@
-import type { Diagnostic, DocumentDiagnosticReport, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
+import type { Diagnostic, DocumentDiagnosticReport, Position, PrepareRenameResult, PublishDiagnosticsParams, WorkspaceEdit } from 'vscode-languageserver-protocol';
 import { CodeBuddyError } from '../core/errors.js';
 import type { FileChange } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
@@ -8,6 +8,7 @@ import type { Runtime } from '../workspaces/runtimes/runtime.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { LanguageServerConnection, unavailable } from './language-server-connection.js';
 import type { ServerRegistry, ServerSpec } from './server-registry.js';
+import { LineIndex } from './document-offsets.js';
 import { tsserverDiagnostics } from './tsserver-diagnostics.js';
 import { pathGlob } from '../core/path-glob.js';
 import { WORKSPACE_MOUNT } from '../workspaces/workspace.js';
@@ -25,7 +26,7 @@ export interface PoolOptions {
 }
 
 /** A document as the server has it: the text and version CodeBuddy last sent. */
-interface OpenDocument {
+export interface OpenDocument {
   path: string;
   uri: string;
   languageId: string;
@@ -376,6 +377,40 @@ export class ManagedLanguageServer {
     if (relevant.length === 0) return;
     const type = { created: 1, changed: 2, deleted: 3 } as const;
     connection.notify('workspace/didChangeWatchedFiles', { changes: relevant.map((change) => ({ uri: uriOf(change.path), type: type[change.kind] })) });
+  }
+
+  /**
+   * The edit renaming the symbol at `position` makes, as the server computes it; the server
+   * never applies it (CodeBuddy plans and applies). `textDocument/prepareRename` goes first
+   * where the server offers it, so a position naming nothing renameable (a keyword, a
+   * builtin) is refused with the server's reason instead of answered with an empty edit.
+   * `oldName` is the name there, when the server or the document says it.
+   */
+  async rename(connection: LanguageServerConnection, document: OpenDocument, position: Position, newName: string): Promise<{ edit: WorkspaceEdit; oldName: string | undefined }> {
+    const where = `${document.path}:${position.line + 1}:${position.character + 1}`;
+    if (!connection.supports('textDocument/rename')) throw new CodeBuddyError('E_UNSUPPORTED', `the ${this.spec.id} language server does not rename`, { server: this.spec.id, method: 'textDocument/rename' });
+    const refused = (why: string) => new CodeBuddyError('E_INVALID_ARGUMENT', `cannot rename at ${where}: ${why}`, { field: 'symbol', server: this.spec.id });
+    const ask = async <R>(method: string, params: unknown): Promise<R> => {
+      try {
+        return await connection.request<R>(method, params, this.options.requestTimeoutMs);
+      } catch (error) {
+        // The server answered with an error (not a crash, not a timeout): its refusal of this position.
+        if (error instanceof CodeBuddyError && typeof error.details?.lsp_error === 'number' && error.details.retryable !== true) throw refused(error.message);
+        throw error;
+      }
+    };
+    const at = { textDocument: { uri: document.uri }, position };
+    const provider = connection.capabilities.renameProvider;
+    let oldName: string | undefined;
+    if (typeof provider === 'object' && provider.prepareProvider) {
+      const prepared = await ask<PrepareRenameResult | null>('textDocument/prepareRename', at);
+      if (!prepared) throw refused(`the ${this.spec.id} server says there is nothing it can rename there`);
+      if ('placeholder' in prepared) oldName = prepared.placeholder;
+      else if ('start' in prepared) oldName = new LineIndex(document.text).slice(prepared);
+    }
+    const edit = await ask<WorkspaceEdit | null>('textDocument/rename', { ...at, newName });
+    if (!edit) throw refused(`the ${this.spec.id} server found nothing to rename there`);
+    return { edit, oldName };
   }
 
   /** Waits (bounded) until the server has loaded what the document needs: its first diagnostics, or no work in progress for servers that are asked for them. */

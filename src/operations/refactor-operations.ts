@@ -7,7 +7,7 @@ import { isEmptyPlan, planBases, planDiff, planDigest, planPaths, touchedFiles, 
 import { planExtract } from '../refactor/extract.js';
 import { planMove } from '../refactor/move.js';
 import { planOrganizeImports } from '../refactor/organize-imports.js';
-import { planRename } from '../refactor/rename.js';
+import type { RenameInput } from '../refactor/rename.js';
 import { planSignature } from '../refactor/signature.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { workspaceOperation, type Operation } from './operation.js';
@@ -68,11 +68,21 @@ function diffPage(diff: string, offset: number): { text: string; next?: number }
  */
 function refactorOperation<S extends z.ZodRawShape, I>(
   refactors: RefactorService,
-  spec: { name: string; title: string; description: string; destructive?: boolean; input: S; planner: Planner<I>; request(input: z.output<z.ZodObject<S>>): I },
+  spec: {
+    name: string;
+    title: string;
+    description: string;
+    destructive?: boolean;
+    input: S;
+    request(input: z.output<z.ZodObject<S>>): I;
+  } & ({ planner: Planner<I> } | { plan(workspace: Workspace, request: I): Promise<RefactorPlan> }),
 ): Operation {
   const schema = z.object({ ...spec.input, ...common });
   type Input = z.output<typeof schema>;
-  const plan = (input: Input, workspace: Workspace) => refactors.plan(workspace, spec.name, spec.planner, spec.request(input as z.output<z.ZodObject<S>>));
+  const plan = (input: Input, workspace: Workspace) => {
+    const request = spec.request(input as z.output<z.ZodObject<S>>);
+    return 'planner' in spec ? refactors.plan(workspace, spec.name, spec.planner, request) : spec.plan(workspace, request);
+  };
   return workspaceOperation({
     name: spec.name,
     title: spec.title,
@@ -121,9 +131,9 @@ export function refactorOperations(refactors: RefactorService): Operation[] {
     refactorOperation(refactors, {
       name: 'refactor_rename',
       title: 'Rename symbol',
-      description: 'Rename a symbol and every reference across files (TS/JS), atomically.',
+      description: 'Rename a symbol and every reference across files (TS/JS; other languages via their language server), atomically.',
       input: { ...target, new_name: identifier },
-      planner: planRename,
+      plan: (workspace, request: RenameInput) => refactors.rename(workspace, request),
       request: (input) => ({ symbol: input.symbol, path: input.path, line: input.line, column: input.column, new_name: input.new_name }),
     }),
     refactorOperation(refactors, {

@@ -3,6 +3,8 @@ import type { ChangeCall, FileService } from '../files/file-service.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { PlanBuilder, ProjectCopyOutdated } from './plan-builder.js';
 import { planBases, planChangeSet, type RefactorPlan } from './refactor-plan.js';
+import type { LanguageServerRenames } from './language-server-rename.js';
+import { planRename, type RenameInput } from './rename.js';
 import type { TypeScriptProjects } from './typescript-projects.js';
 
 /** A refactor's planning step: reads the warm project through the builder, returns the plan. Synchronous, so the project cannot change under it. */
@@ -34,7 +36,33 @@ export class RefactorService {
   constructor(
     private readonly projects: TypeScriptProjects,
     private readonly files: FileService,
+    /** Renames in files no TypeScript project covers; without it, those are refused as before. */
+    private readonly languageServers?: LanguageServerRenames,
   ) {}
+
+  /**
+   * A rename, planned on the warm TypeScript project when it holds the file (or, by name
+   * alone, declares the symbol), else through the workspace's language server. Either way
+   * the answer is an edit plan, applied by `apply`.
+   */
+  async rename(workspace: Workspace, input: RenameInput): Promise<RefactorPlan> {
+    const typescript = () => this.plan(workspace, 'refactor_rename', planRename, input);
+    if (!this.languageServers) return typescript();
+    if (input.path !== undefined) return (await this.projects.covers(workspace, input.path)) ? typescript() : this.languageServers.plan(workspace, input);
+    try {
+      return await typescript();
+    } catch (error) {
+      if (!(error instanceof CodeBuddyError && error.code === 'E_NOT_FOUND')) throw error;
+      try {
+        // By name, a server may find it in a file the TypeScript project holds after all: not this engine's to rename.
+        return await this.languageServers.plan(workspace, input, (path) => this.projects.covers(workspace, path));
+      } catch (other) {
+        // No server knows the name either (or none concerns this workspace): the first answer says it best.
+        if (other instanceof CodeBuddyError && (other.code === 'E_NOT_FOUND' || other.code === 'E_UNSUPPORTED')) throw error;
+        throw other;
+      }
+    }
+  }
 
   async plan<I>(workspace: Workspace, operation: string, planner: Planner<I>, input: I): Promise<RefactorPlan> {
     const key = `${operation}\0${JSON.stringify(input)}`;

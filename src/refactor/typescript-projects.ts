@@ -2,6 +2,7 @@ import { Project, ts, type SourceFile } from 'ts-morph';
 import { CodeBuddyError } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
+import { normalizeRelative } from '../files/relative-path.js';
 import type { WatchLease, WorkspaceWatchers } from '../files/workspace-watcher.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { WorkspaceFileSystem } from './workspace-file-system.js';
@@ -91,6 +92,13 @@ export class TypeScriptProjects {
     live.lastUsed = Date.now();
     this.armIdleTimer(live);
     return work(live);
+  }
+
+  /** Whether the workspace's project holds the file at a workspace path (loading the project when it is a TS/JS file). */
+  async covers(workspace: Workspace, path: string): Promise<boolean> {
+    const relative = normalizeRelative(path);
+    if (!SOURCE.test(relative)) return false;
+    return this.use(workspace, (warm) => warm.project.getSourceFile(warm.files.absolute(relative)) !== undefined);
   }
 
   /** A file the caller found different on disk from the project's copy: re-read before the next use. */

@@ -12,6 +12,9 @@
  * line 3: starts a 50 MB message; line 4: 5,000 log notifications of 2 KB, then "flooded".
  * With /workspace/probe.json ({"paths": [...]}) present at start, it writes to stderr its uid
  * and whether it can list each path, then exits 3.
+ * With FAKE_RENAMES=1 in its environment (RENAME_SERVER) it also renames: prepareRename
+ * answers the position with the placeholder "thing" (null at line 1, column 1), and rename
+ * answers whatever WorkspaceEdit /workspace/edit.json holds, hostile ones included.
  */
 export const FAKE_SERVER_SOURCE = `
 const fs = require('fs');
@@ -28,7 +31,10 @@ const send = (m) => { const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...
 const publish = (uri, version) => send({ method: 'textDocument/publishDiagnostics', params: { uri, version, diagnostics: [] } });
 function handle(m) {
   const p = m.params || {};
-  if (m.method === 'initialize') send({ id: m.id, result: { capabilities: { textDocumentSync: 1, hoverProvider: true, definitionProvider: true } } });
+  const renames = process.env.FAKE_RENAMES === '1';
+  if (m.method === 'initialize') send({ id: m.id, result: { capabilities: { textDocumentSync: 1, hoverProvider: true, definitionProvider: true, ...(renames ? { renameProvider: { prepareProvider: true } } : {}) } } });
+  else if (renames && m.method === 'textDocument/prepareRename') send({ id: m.id, result: p.position.line === 0 && p.position.character === 0 ? null : { range: { start: p.position, end: p.position }, placeholder: 'thing' } });
+  else if (renames && m.method === 'textDocument/rename') send({ id: m.id, result: JSON.parse(fs.readFileSync('/workspace/edit.json', 'utf8')) });
   else if (m.method === 'initialized') send({ id: 'watch-1', method: 'client/registerCapability', params: { registrations: [{ id: 'w', method: 'workspace/didChangeWatchedFiles', registerOptions: { watchers: [{ globPattern: '**/*.fake' }] } }] } });
   else if (m.method === 'workspace/didChangeWatchedFiles') watched.push(...p.changes.map((c) => c.uri.replace('file:///workspace/', '') + ':' + c.type));
   else if (m.method === 'textDocument/didOpen') { docs.set(p.textDocument.uri, p.textDocument.version); publish(p.textDocument.uri, p.textDocument.version); }
@@ -63,3 +69,6 @@ process.stdin.on('data', (chunk) => {
 
 /** The `codeServers` entry that starts it for `*.fake` files on the local runtime. */
 export const FAKE_SERVER = { id: 'fake', command: { local: ['{node}', '-e', FAKE_SERVER_SOURCE] }, languages: [{ id: 'fake', patterns: ['**/*.fake'] }], rootMarkers: ['marker.fake'] };
+
+/** The same server renaming, for `*.ren` files: its edits are what the test writes to edit.json. */
+export const RENAME_SERVER = { ...FAKE_SERVER, id: 'renamer', env: { FAKE_RENAMES: '1' }, languages: [{ id: 'ren', patterns: ['**/*.ren'] }], rootMarkers: [] };
