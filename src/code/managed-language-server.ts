@@ -60,6 +60,10 @@ export interface VersionedDiagnostics {
 
 const MAX_DIAGNOSTICS_PER_FILE = 1000;
 const MAX_BACKOFF_MS = 30_000;
+/** How long after a watched-file announcement an empty diagnostics report may still be followed by the real one. */
+const ANNOUNCE_WINDOW_MS = 5_000;
+/** How long such an empty report is given for the real one to follow. */
+const SETTLE_AFTER_ANNOUNCE_MS = 1_500;
 /** Files of a change opened in its server at most (a refactor may touch hundreds: the rest reach it as watched-file events). */
 const OPEN_ON_CHANGE = 20;
 /** A server that stayed up this long is forgiven its earlier crashes. */
@@ -89,6 +93,8 @@ export class ManagedLanguageServer {
   private readonly pulled = new Map<string, { resultId?: string; items: Diagnostic[] }>();
   private readonly waiters = new Set<() => void>();
   private readonly documentLocks = new Map<string, Promise<unknown>>();
+  /** When each path was last announced as a watched-file change (bounded; for `announcedRecently`). */
+  private readonly announced = new Map<string, number>();
   /** File changes from the bus still being sent to the server; requests wait for them. */
   private settling: Promise<void> = Promise.resolve();
 
@@ -225,6 +231,10 @@ export class ManagedLanguageServer {
     this.wake();
   }
 
+  private announcedRecently(path: string): boolean {
+    return Date.now() - (this.announced.get(path) ?? 0) < ANNOUNCE_WINDOW_MS;
+  }
+
   private wake(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
@@ -346,11 +356,11 @@ export class ManagedLanguageServer {
   }
 
   /**
-   * After files changed on disk: open ones are brought up to date; files of this server's
-   * languages that were created or changed are opened (a few per change), so that the next
-   * answer counts them at once rather than when the server's own file watching catches up
-   * (typescript-language-server adds a new file to its project only on a later tick); and
-   * servers that asked are told. Requests wait for this work (`refresh`), so none overtakes it.
+   * After files changed on disk: open ones are brought up to date; for a server that wants it
+   * (`openChangedFiles`), files of its languages that were created or changed are opened (a
+   * few per change), so that the next answer counts them at once rather than when the
+   * server's own file watching catches up; and servers that asked are told. Requests wait for
+   * this work (`refresh`), so none overtakes it.
    */
   filesChanged(changes: readonly FileChange[]): Promise<void> {
     const work = this.settling.then(() => this.applyFileChanges(changes));
@@ -363,7 +373,7 @@ export class ManagedLanguageServer {
     if (!connection || connection.isClosed) return;
     await this.refreshOpen(connection);
     const runtime = this.workspace.runtime;
-    const touched = changes
+    const touched = (this.spec.openChangedFiles ? changes : [])
       .filter((change) => change.kind !== 'deleted' && !change.directory && !this.documents.has(change.path))
       .map((change) => ({ path: change.path, language: this.registry.forPath(change.path, runtime) }))
       .filter(({ language }) => language?.spec.id === this.spec.id)
@@ -373,8 +383,13 @@ export class ManagedLanguageServer {
       await this.open(connection, path, language!.languageId).catch(() => undefined);
     }
     const watched = watchedMatcher(connection.watchers());
-    const relevant = changes.filter((change) => watched(change.path)).slice(0, 10_000);
+    // An open document's text reaches the server as didChange: a watched-file event about it
+    // as well would make some servers (pyright) publish a stale, empty report for it.
+    const relevant = changes.filter((change) => watched(change.path) && !this.documents.has(change.path)).slice(0, 10_000);
     if (relevant.length === 0) return;
+    const now = Date.now();
+    for (const change of relevant) this.announced.set(change.path, now);
+    if (this.announced.size > 10_000) this.announced.clear();
     const type = { created: 1, changed: 2, deleted: 3 } as const;
     connection.notify('workspace/didChangeWatchedFiles', { changes: relevant.map((change) => ({ uri: uriOf(change.path), type: type[change.kind] })) });
   }
@@ -443,6 +458,13 @@ export class ManagedLanguageServer {
       return pushed.version !== null ? pushed.version === version : pushed.arrival > document.sentAt;
     };
     const fresh = await this.waitFor(ofVersion, this.options.readyTimeoutMs);
+    if (fresh && this.pushed.get(document.path)!.items.length === 0 && this.announcedRecently(document.path)) {
+      // A file announced as a watched-file change just before it was opened: pyright answers
+      // that announcement with an empty report stamped with the open version, then the real
+      // one. An empty first report is given a moment for the real one to follow.
+      const first = this.pushed.get(document.path)!.arrival;
+      await this.waitFor(() => this.pushed.get(document.path)!.arrival > first || document.version !== version, SETTLE_AFTER_ANNOUNCE_MS);
+    }
     const pushed = this.pushed.get(document.path);
     if (fresh) return { ...base, items: pushed!.items, fresh: true };
     const seconds = this.options.readyTimeoutMs / 1000;

@@ -31,6 +31,12 @@ export const serverSpecSchema = z.object({
    * typescript-language-server's tsserver directly (it pushes without versions).
    */
   diagnostics: z.enum(['auto', 'tsserver']).default('auto'),
+  /**
+   * Open files of its languages that an agent creates or changes, so the next answer counts
+   * them at once: typescript-language-server's tsserver adds a new file to its project only
+   * when it is opened or, a moment later, when its own file watching notices it.
+   */
+  openChangedFiles: z.boolean().default(false),
 });
 
 export type ServerSpecInput = z.input<typeof serverSpecSchema>;
@@ -52,6 +58,7 @@ const builtIn: Record<string, ServerSpecInput> = {
     languages: TS_LANGUAGES,
     rootMarkers: ['tsconfig.json', 'jsconfig.json', 'package.json'],
     diagnostics: 'tsserver',
+    openChangedFiles: true,
   },
   pyright: {
     id: 'python',

@@ -155,7 +155,7 @@ export const settingDocs: Record<ConfigKey, string> = {
   defaultPolicy: 'Policy preset of workspaces that have none set: `trusted`, `review-writes`, `review-all` or `read-only`.',
   proposalTtlMinutes: 'How long a held action waits for a decision before it expires.',
   idempotencyTtlHours: 'How long an idempotency key and its first outcome are kept (at least 24).',
-  codeServers: 'Language servers to add, or built-in ones (`typescript`, `python`, `go`) to replace, by id: a JSON array of {id, command: {local?, docker?} (argv; `{node}` and `{modules}` stand for the server\'s Node.js and its node_modules), env?, languages: [{id, patterns}], initializationOptions?, settings?, rootMarkers?, diagnostics?: `auto`|`tsserver`}.',
+  codeServers: 'Language servers to add, or built-in ones (`typescript`, `python`, `go`) to replace, by id: a JSON array of {id, command: {local?, docker?} (argv; `{node}` and `{modules}` stand for the server\'s Node.js and its node_modules), env?, languages: [{id, patterns}], initializationOptions?, settings?, rootMarkers?, diagnostics?: `auto`|`tsserver`, openChangedFiles?: boolean}.',
   codePythonServer: 'The built-in Python server: `pyright` (npm) or `pylsp` (Debian\'s python3-pylsp).',
   codeRequestTimeoutSeconds: 'Longest wait for one language server answer; then E_TIMEOUT (the request is cancelled).',
   codeReadyTimeoutSeconds: 'Longest wait for a language server to start and load a project, or for diagnostics of a new document version; answers then say they gave up.',
