@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from './config/config-schema.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -52,6 +52,10 @@ import { codeOperations } from './operations/code-operations.js';
 import { SyncRepository } from './store/sync-repository.js';
 import { SyncService } from './sync/sync-service.js';
 import { syncOperations } from './operations/sync-operations.js';
+import { LspFacade } from './faces/lsp/lsp-facade.js';
+
+/** The package's version (src/ and dist/ both sit one level below package.json). */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -76,6 +80,8 @@ export interface App {
   registry: OperationRegistry;
   /** Real-time sync rooms (y-websocket) and the file bridge. */
   sync: SyncService;
+  /** Editors over LSP (stdio and WebSocket), routed to the language servers above. */
+  lsp: LspFacade;
   /** Why local commands cannot be sandboxed here, when they cannot; a serving process says so at start. */
   sandboxUnavailable: string | undefined;
   /** Stops what the app runs (language servers included: their processes are killed, not waited for). */
@@ -186,7 +192,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     unloadAfterMs: config.syncUnloadAfterMs,
   });
   // Applying an approved proposal runs the operation again through the registry, built below.
-  const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
+  const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger, events);
   const registry: OperationRegistry = new OperationRegistry(
     [
       ...workspaceOperations(workspaces, terminals, config.listPageSize, languageServers),
@@ -202,6 +208,12 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
+
+  const lsp = new LspFacade(languageServers, files, proposals, registry, events, logger, {
+    requestTimeoutMs: config.codeRequestTimeoutSeconds * 1000,
+    pendingPollMs: 2_000,
+    version: PACKAGE_VERSION,
+  });
 
   return {
     config: { ...config, dataDir },
@@ -221,8 +233,10 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     languageServers,
     registry,
     sync,
+    lsp,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
+      lsp.close();
       void watchers.closeAll();
       void languageServers.close();
       terminals.shutdown();

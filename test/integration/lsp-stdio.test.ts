@@ -1,0 +1,153 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers/fixtures.js';
+import { directTypescriptServer, fileUri, processClient, type LspClient } from '../helpers/lsp-clients.js';
+import { CLI } from '../helpers/mcp-clients.js';
+import { tempDir } from '../helpers/test-server.js';
+
+/*
+ * `codebuddy lsp` over stdio, driven by a vscode-jsonrpc client and by Neovim 0.7 (headless,
+ * a Lua script), against the TypeScript fixture: the answers must equal those
+ * typescript-language-server gives when spoken to directly on the same folder.
+ */
+
+const NVIM = '/usr/bin/nvim';
+const hasNvim = spawnSync(NVIM, ['--version'], { stdio: 'ignore' }).status === 0;
+if (!hasNvim && !process.env.CI) console.warn('no Neovim here (Debian neovim): the Neovim facade test is not run (see .ci/run)');
+
+const at = { line: 6, character: 5 }; // main.ts 7:6, `addItem`
+
+describe('codebuddy lsp over stdio', () => {
+  let project: string;
+  let dataDir: string;
+  let direct: LspClient;
+  const reference: Record<string, unknown> = {};
+
+  beforeAll(async () => {
+    project = tempDir('codebuddy-lsp-project-');
+    cpSync(join(FIXTURES, 'typescript'), project, { recursive: true });
+    // An adopted directory's commands (and servers) run as its owner, never root.
+    execFileSync('chown', ['-R', '61000:61000', project]);
+    dataDir = tempDir('codebuddy-lsp-data-');
+    // The reference answers, from the server spoken to directly.
+    direct = directTypescriptServer().client;
+    await direct.initialize(fileUri(project));
+    const broken = fileUri(join(project, 'src/broken.ts'));
+    await direct.open(broken, readFileSync(join(project, 'src/broken.ts'), 'utf8'));
+    reference.brokenDiagnostics = (await direct.diagnosticsFor(broken, (p) => p.diagnostics.length > 0)).diagnostics;
+    const main = fileUri(join(project, 'src/main.ts'));
+    await direct.open(main, readFileSync(join(project, 'src/main.ts'), 'utf8'));
+    await direct.diagnosticsFor(main);
+    const doc = { textDocument: { uri: main }, position: at };
+    reference.definition = await direct.connection.sendRequest('textDocument/definition', doc);
+    reference.references = await direct.connection.sendRequest('textDocument/references', { ...doc, context: { includeDeclaration: true } });
+    reference.hover = await direct.connection.sendRequest('textDocument/hover', doc);
+    expect(reference.definition).toEqual([{ uri: fileUri(join(project, 'src/cart.ts')), range: { start: { line: 12, character: 2 }, end: { line: 12, character: 9 } } }]);
+    await direct.close();
+  }, 120_000);
+
+  afterAll(() => {
+    rmSync(project, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('a vscode-jsonrpc client: initialize, diagnostics, definition, references, hover, refusals, shutdown', async () => {
+    const { client, child, stderr } = processClient(process.execPath, [CLI, '--data-dir', dataDir, 'lsp', '--workspace', project], { CODEBUDDY_LOG_LEVEL: 'warn' });
+    try {
+      const init = await client.initialize(fileUri(project));
+      expect(init.capabilities).toMatchObject({
+        textDocumentSync: { openClose: true, change: 1 },
+        definitionProvider: true,
+        referencesProvider: true,
+        hoverProvider: true,
+        executeCommandProvider: { commands: expect.arrayContaining(['codebuddy.approve', 'codebuddy.reject', 'codebuddy.diff']) },
+      });
+      // The project is loaded once the type error is reported (before that, typescript-language-server answers from syntax alone).
+      const broken = fileUri(join(project, 'src/broken.ts'));
+      await client.open(broken, readFileSync(join(project, 'src/broken.ts'), 'utf8'));
+      expect((await client.diagnosticsFor(broken, (p) => p.diagnostics.length > 0)).diagnostics).toEqual(reference.brokenDiagnostics);
+
+      const main = fileUri(join(project, 'src/main.ts'));
+      await client.open(main, readFileSync(join(project, 'src/main.ts'), 'utf8'), 7);
+      // Diagnostics carry the editor's own version.
+      expect(await client.diagnosticsFor(main)).toMatchObject({ uri: main, version: 7, diagnostics: [] });
+      const doc = { textDocument: { uri: main }, position: at };
+      expect(await client.connection.sendRequest('textDocument/definition', doc)).toEqual(reference.definition);
+      expect(await client.connection.sendRequest('textDocument/references', { ...doc, context: { includeDeclaration: true } })).toEqual(reference.references);
+      expect(await client.connection.sendRequest('textDocument/hover', doc)).toEqual(reference.hover);
+
+      // A document outside the editor's root is refused, not routed.
+      await expect(client.connection.sendRequest('textDocument/hover', { textDocument: { uri: 'file:///etc/passwd' }, position: { line: 0, character: 0 } })).rejects.toMatchObject({ code: -32602 });
+      // Methods the facade does not serve say so.
+      await expect(client.connection.sendRequest('codebuddy/nothing', {})).rejects.toMatchObject({ code: -32601 });
+      await client.close();
+      expect(child.exitCode, stderr()).toBe(0);
+    } finally {
+      child.kill();
+    }
+  }, 180_000);
+
+  it.runIf(hasNvim || Boolean(process.env.CI))('Neovim 0.7 (headless, Lua): definition, references, hover, diagnostics, shutdown', async () => {
+    const out = join(dataDir, 'nvim-out.json');
+    const script = join(dataDir, 'drive.lua');
+    writeFileSync(
+      script,
+      `
+local out = {}
+local diags = {}
+local handlers = {
+  ['textDocument/publishDiagnostics'] = function(err, result, ctx, config)
+    diags[result.uri] = result
+  end,
+}
+local id = vim.lsp.start_client({
+  name = 'codebuddy',
+  cmd = { ${JSON.stringify(process.execPath)}, ${JSON.stringify(CLI)}, '--data-dir', ${JSON.stringify(dataDir)}, 'lsp', '--workspace', ${JSON.stringify(project)} },
+  cmd_env = { CODEBUDDY_LOG_LEVEL = 'warn' },
+  root_dir = ${JSON.stringify(project)},
+  handlers = handlers,
+})
+local function finish()
+  local f = io.open(${JSON.stringify(out)}, 'w')
+  f:write(vim.fn.json_encode(out))
+  f:close()
+  vim.cmd('qa!')
+end
+vim.cmd('edit ' .. ${JSON.stringify(join(project, 'src/broken.ts'))})
+vim.lsp.buf_attach_client(0, id)
+local broken = vim.uri_from_bufnr(0)
+vim.wait(90000, function() return diags[broken] ~= nil and #diags[broken].diagnostics > 0 end, 100)
+out.brokenDiagnostics = diags[broken] and diags[broken].diagnostics or vim.NIL
+vim.cmd('edit ' .. ${JSON.stringify(join(project, 'src/main.ts'))})
+vim.lsp.buf_attach_client(0, id)
+local main = vim.uri_from_bufnr(0)
+vim.wait(90000, function() return diags[main] ~= nil end, 100)
+local params = { textDocument = { uri = main }, position = { line = ${at.line}, character = ${at.character} } }
+local function ask(method, p)
+  local answers = vim.lsp.buf_request_sync(0, method, p, 60000)
+  if not answers or not answers[id] then return vim.NIL end
+  return answers[id].result or { error = answers[id].error }
+end
+out.definition = ask('textDocument/definition', params)
+out.references = ask('textDocument/references', vim.tbl_extend('force', params, { context = { includeDeclaration = true } }))
+out.hover = ask('textDocument/hover', params)
+local client = vim.lsp.get_client_by_id(id)
+client.stop()
+vim.wait(20000, function() return client.is_stopped() end, 100)
+out.stopped = client.is_stopped()
+finish()
+`,
+    );
+    const run = spawnSync(NVIM, ['--headless', '--clean', '-c', `luafile ${script}`], { timeout: 170_000, encoding: 'utf8' });
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const answers = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+    expect(answers.definition).toEqual(reference.definition);
+    expect(answers.references).toEqual(reference.references);
+    expect(answers.hover).toEqual(reference.hover);
+    expect(answers.brokenDiagnostics).toEqual(reference.brokenDiagnostics);
+    expect(answers.stopped).toBe(true);
+  }, 180_000);
+});
