@@ -90,6 +90,7 @@ export function changedRanges(diff: string): Map<string, Range[]> {
     let newLeft = header[3] === undefined ? 1 : Number(header[3]);
     let first: number | undefined;
     let last: number | undefined;
+    let replacing = false;
     const mark = (at: number) => {
       first = first === undefined ? at : Math.min(first, at);
       last = last === undefined ? at : Math.max(last, at);
@@ -100,13 +101,16 @@ export function changedRanges(diff: string): Map<string, Range[]> {
       if (body.startsWith('-')) {
         mark(oldLine++);
         oldLeft--;
+        replacing = true;
       } else if (body.startsWith('+')) {
-        mark(Math.max(1, oldLine));
+        // Added lines after removed ones replace them; otherwise they go before the current line.
+        if (!replacing) mark(Math.max(1, oldLine));
         newLeft--;
       } else {
         oldLine++;
         oldLeft--;
         newLeft--;
+        replacing = false;
       }
     }
     if (first === undefined || last === undefined) continue;
