@@ -4,6 +4,8 @@ import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
+import WebSocket from 'ws';
+import { SocketMessageReader, SocketMessageWriter } from '../../src/faces/lsp/socket-transport.js';
 
 /** A real vscode-jsonrpc client and the diagnostics it was sent, by URI, with a way to wait for them. */
 export interface LspClient {
@@ -20,7 +22,28 @@ export interface LspClient {
 }
 
 export function lspClient(reader: NodeJS.ReadableStream, writer: NodeJS.WritableStream, onClose: () => Promise<void> | void = () => undefined): LspClient {
-  const connection = createMessageConnection(new StreamMessageReader(reader), new StreamMessageWriter(writer));
+  return lspClientOn(createMessageConnection(new StreamMessageReader(reader), new StreamMessageWriter(writer)), onClose);
+}
+
+/** A client over `/lsp/:workspace` (one JSON-RPC message per frame), once the socket is open; rejects with the close code and reason when refused. */
+export async function socketClient(url: string, headers: Record<string, string> = {}): Promise<LspClient & { socket: WebSocket }> {
+  const socket = new WebSocket(url, { headers });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('close', (code, reason) => reject(Object.assign(new Error(`closed ${code}`), { code, reason: reason.toString() })));
+    socket.once('error', reject);
+  });
+  // A refusal after the upgrade (4401, 4404) arrives as a close right after open.
+  const client = lspClientOn(createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket)), () => socket.close());
+  return Object.assign(client, { socket });
+}
+
+/** How a socket ended: its close code and reason. */
+export function closeOf(socket: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+
+function lspClientOn(connection: MessageConnection, onClose: () => Promise<void> | void): LspClient {
   const diagnostics = new Map<string, PublishDiagnosticsParams>();
   const notifications: { method: string; params: unknown }[] = [];
   const waiters = new Set<() => void>();
@@ -36,7 +59,11 @@ export function lspClient(reader: NodeJS.ReadableStream, writer: NodeJS.Writable
     notifications.push({ method, params });
     wake();
   });
-  connection.onRequest('workspace/applyEdit', () => ({ applied: true }));
+  // An editor applies the edits a server asks for (recorded, like notifications).
+  connection.onRequest('workspace/applyEdit', (params: unknown) => {
+    notifications.push({ method: 'workspace/applyEdit', params });
+    return { applied: true };
+  });
   connection.listen();
   const waitFor = <T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
     new Promise((resolve, reject) => {
