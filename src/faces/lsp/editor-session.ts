@@ -149,11 +149,13 @@ export class EditorSession {
    */
   private async documentRequest(method: string, uri: string, params: unknown, token: CancellationToken): Promise<unknown> {
     const path = this.pathOf(uri);
+    const ownCodeActions = method === 'textDocument/codeAction';
     const target = this.serverFor(path);
     let result: unknown = null;
-    if (target) {
+    // Code actions are also the facade's own (pending actions): a server without them is not asked.
+    const connection = target && (await target.server.connect());
+    if (target && connection && (!ownCodeActions || connection.capabilities.codeActionProvider)) {
       const { server, languageId } = target;
-      const connection = await server.connect();
       const buffer = this.buffers.get(path);
       const send = () => this.send(server, connection, method, this.translator.paramsToServer(params), token);
       if (buffer) result = await (await server.showBuffer(connection, path, languageId, buffer.text, this.id, send)).sent;
@@ -164,7 +166,7 @@ export class EditorSession {
       this.lastServer = server;
       result = this.translator.resultToClient(result);
     }
-    if (method === 'textDocument/codeAction') {
+    if (ownCodeActions) {
       const range = (params as { range: Range }).range;
       const own = pendingCodeActions(this.facade.pendingFor(this.workspace).filter((change) => change.path === path), range);
       return [...((result as CodeAction[] | null) ?? []), ...own];
