@@ -6,6 +6,7 @@ import type { LedgerFigures } from './ledger-benchmarks.js';
 import type { RuntimeFigures } from './runtime-benchmarks.js';
 import type { OutlineFigures } from './code-outline-benchmarks.js';
 import type { SyncFigures } from './sync-benchmarks.js';
+import { lspFacadeSection, type LspFacadeFigures } from './lsp-facade-benchmarks.js';
 import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
 import { TOOL_PARTS, type ToolTokenComparison } from './tool-tokens.js';
 
@@ -28,6 +29,7 @@ export interface BenchResults {
   runtime: RuntimeFigures & { unsandboxedExec: Summary };
   outline: OutlineFigures;
   sync: Diagnostic<SyncFigures>;
+  lspFacade: Diagnostic<LspFacadeFigures>;
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -308,6 +310,8 @@ export function renderResults(results: BenchResults): string {
     ].join('\n'),
     '',
     results.sync.ok ? syncSection(results.sync.value) : `## 8. Real-time sync\n\nThe sync benchmark could not run: ${results.sync.error}`,
+    '',
+    results.lspFacade.ok ? lspFacadeSection(results.lspFacade.value) : `## 9. LSP facade\n\nThe LSP facade benchmark could not run: ${results.lspFacade.error}`,
     '',
     results.breakdown.ok ? breakdownSection(results.breakdown.value) : `## Where a file_read call spends its time\n\nThe breakdown could not run: ${results.breakdown.error}`,
     '',

@@ -19,6 +19,7 @@ import { benchReadBreakdown } from './read-breakdown.js';
 import { renderResults, type Diagnostic } from './report.js';
 import { benchSqliteDrivers } from './sqlite-drivers.js';
 import { benchSync } from './sync-benchmarks.js';
+import { benchLspFacade } from './lsp-facade-benchmarks.js';
 import { benchToolTokens } from './tool-tokens.js';
 import { ensureWorkTree, FILE_COUNT } from './work-tree.js';
 
@@ -115,10 +116,13 @@ async function main(): Promise<void> {
     log('8. real-time sync: 200 documents × 5 clients, against @y/websocket-server and Hocuspocus…');
     const sync = await diagnostic(() => benchSync(workDir));
 
+    log('9. LSP facade: references through the facade vs straight to the same server, and with 5 editors…');
+    const lspFacade = await diagnostic(() => benchLspFacade(workDir));
+
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, sync }),
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, sync, lspFacade }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

@@ -259,7 +259,8 @@ export class EditorSession {
     const buffer = this.buffers.get(published.path);
     const shown = server.shown(published.path);
     if (!buffer || !shown || shown.sha256 !== buffer.sha256 || shown.version !== published.version) return;
-    this.serverDiagnostics.set(published.path, this.translator.resultToClient(published.items));
+    // A copy: the pool keeps these items (the MCP tools read them) and every editor translates to its own root.
+    this.serverDiagnostics.set(published.path, this.translator.resultToClient(structuredClone(published.items)));
     this.publish(published.path);
   }
 
