@@ -112,6 +112,8 @@ describe('the LSP facade over a WebSocket', () => {
         [`Approve file_edit ${id}`, 'codebuddy.approve', [id]],
         [`Reject file_edit ${id}`, 'codebuddy.reject', [id]],
       ]);
+      // The held actions, as the extension's tree view lists them.
+      expect(await editor.connection.sendRequest('workspace/executeCommand', { command: 'codebuddy.pending', arguments: [] })).toMatchObject({ actions: [{ id, operation: 'file_edit', status: 'proposed' }] });
       const diff = (await editor.connection.sendRequest('workspace/executeCommand', actions[0]!.command)) as { preview: string; status: string };
       expect(diff).toMatchObject({ id, status: 'proposed' });
       expect(diff.preview).toContain('-two\n+TWO');

@@ -46,7 +46,7 @@ describe('the LSP facade, pure parts', () => {
       positionEncoding: 'utf-16',
       textDocumentSync: { openClose: true, change: 1, save: { includeText: false } },
       codeActionProvider: true,
-      executeCommandProvider: { commands: ['codebuddy.approve', 'codebuddy.reject', 'codebuddy.diff', 'ts.x'] },
+      executeCommandProvider: { commands: ['codebuddy.approve', 'codebuddy.reject', 'codebuddy.diff', 'codebuddy.pending', 'ts.x'] },
       workspace: { workspaceFolders: { supported: true, changeNotifications: false } },
     });
   });

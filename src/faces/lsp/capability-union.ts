@@ -1,7 +1,7 @@
 import type { ServerCapabilities } from 'vscode-languageserver-protocol';
 
 /** Commands the facade itself executes (pending agent actions); never sent to a language server. */
-export const FACADE_COMMANDS = ['codebuddy.approve', 'codebuddy.reject', 'codebuddy.diff'] as const;
+export const FACADE_COMMANDS = ['codebuddy.approve', 'codebuddy.reject', 'codebuddy.diff', 'codebuddy.pending'] as const;
 
 /**
  * Capabilities the facade answers for itself, whatever the servers say: documents are synced

@@ -196,11 +196,7 @@ export class EditorSession {
   }
 
   private async executeCommand(params: { command: string; arguments?: unknown[] }, token: CancellationToken): Promise<unknown> {
-    if ((FACADE_COMMANDS as readonly string[]).includes(params.command)) {
-      const actionId = params.arguments?.[0];
-      if (typeof actionId !== 'string') throw new ResponseError(RpcErrors.InvalidParams, `${params.command} takes an action id`);
-      return this.facade.decide(this.principal, params.command as (typeof FACADE_COMMANDS)[number], actionId, typeof params.arguments?.[1] === 'string' ? params.arguments[1] : undefined);
-    }
+    if ((FACADE_COMMANDS as readonly string[]).includes(params.command)) return this.facade.command(this.principal, params.command as (typeof FACADE_COMMANDS)[number], params.arguments ?? []);
     for (const server of this.facade.pool.of(this.workspace.id)) {
       const connection = await server.connect().catch(() => undefined);
       if (connection?.supports('workspace/executeCommand', params.command)) return this.forward(server, 'workspace/executeCommand', params, token, params.command);

@@ -4,6 +4,7 @@ import type { Principal } from '../../auth/principal.js';
 import type { LanguageServerPool } from '../../code/language-server-pool.js';
 import type { ManagedLanguageServer } from '../../code/managed-language-server.js';
 import type { ServerSpec } from '../../code/server-registry.js';
+import { CodeBuddyError } from '../../core/errors.js';
 import type { EventBus, FileChange } from '../../core/event-bus.js';
 import type { Logger } from '../../core/logger.js';
 import type { FileService } from '../../files/file-service.js';
@@ -22,7 +23,15 @@ export interface LspFacadeOptions {
   version: string;
 }
 
-const OPERATION_OF: Record<(typeof FACADE_COMMANDS)[number], string> = { 'codebuddy.approve': 'action_approve', 'codebuddy.reject': 'action_reject', 'codebuddy.diff': 'action_get' };
+type FacadeCommand = (typeof FACADE_COMMANDS)[number];
+const OPERATION_OF: Record<FacadeCommand, string> = { 'codebuddy.approve': 'action_approve', 'codebuddy.reject': 'action_reject', 'codebuddy.diff': 'action_get', 'codebuddy.pending': 'action_list' };
+
+/** The operation's arguments for an editor's command: an action id (and a reason), or for the list, the held ones. */
+function argumentsOf(command: FacadeCommand, args: readonly unknown[]): Record<string, unknown> {
+  if (command === 'codebuddy.pending') return { status: 'proposed', ...(typeof args[0] === 'string' ? { cursor: args[0] } : {}) };
+  if (typeof args[0] !== 'string') throw new CodeBuddyError('E_INVALID_ARGUMENT', `${command} takes an action id`, { field: 'arguments' });
+  return { id: args[0], ...(typeof args[1] === 'string' && command !== 'codebuddy.diff' ? { reason: args[1] } : {}) };
+}
 
 /**
  * The LSP face: editors (Neovim, VS Code, anything speaking LSP) connected to workspaces,
@@ -136,10 +145,10 @@ export class LspFacade {
     return changes;
   }
 
-  /** Runs an editor's codebuddy.* command as the operation MCP and REST call, with the same role checks and recording. */
-  async decide(principal: Principal, command: (typeof FACADE_COMMANDS)[number], actionId: string, reason: string | undefined): Promise<unknown> {
+  /** Runs an editor's codebuddy.* command as the operation MCP and REST call (action_get/approve/reject/list), with the same role checks and recording. */
+  async command(principal: Principal, command: FacadeCommand, args: readonly unknown[]): Promise<unknown> {
     const correlationId = `lsp:${randomUUID()}`;
-    const result = await this.operations.invoke(OPERATION_OF[command], { id: actionId, ...(reason !== undefined && command !== 'codebuddy.diff' ? { reason } : {}) }, {
+    const result = await this.operations.invoke(OPERATION_OF[command], argumentsOf(command, args), {
       principal,
       correlationId,
       signal: new AbortController().signal,
