@@ -133,4 +133,15 @@ describe('many editors on one language server', () => {
     const viaMcp = await agent.call('code_hover', { workspace: 'main', path: 'five.fake', line: 5, column: 1 });
     expect(viaMcp.text).toContain('applied: false');
   }, 60_000);
+
+  it('one editor cannot fill a server with held documents: past 500 it is told, and the document stays its own', async () => {
+    const c = editor();
+    await c.initialize(ROOT);
+    for (let i = 0; i < 501; i++) await c.open(`${ROOT}/many/${i}.fake`, `doc ${i}\n`, 1, 'fake');
+    expect(await c.notification('window/showMessage', (p) => (p as { message: string }).message.includes('many/500.fake'))).toEqual({
+      type: 2,
+      message: 'CodeBuddy keeps at most 500 open documents per editor; many/500.fake is not sent to the language server',
+    });
+    await c.close();
+  }, 120_000);
 });

@@ -66,6 +66,13 @@ describe('the LSP facade over a WebSocket', () => {
         socket.on('open', () => resolve('opened'));
         socket.on('error', (error) => resolve(`error ${error.message}`));
       });
+    // A token revoked while its editor is connected ends the connection.
+    const doomed = server.app.tokens.create({ tenantId: 'acme', userId: 'leaver', role: 'approver' });
+    const leaving = await socketClient(url('main', doomed.token));
+    await leaving.initialize(ROOT);
+    const ended = closeOf(leaving.socket);
+    server.app.tokens.revoke(doomed.id, 'acme/admin');
+    expect(await ended).toEqual({ code: 4401, reason: 'The token was revoked or has expired.' });
     expect(await upgrade({ origin: 'http://evil.example' })).toBe(403);
     expect(await upgrade({ host: 'evil.example' })).toBe(403);
   }, 60_000);

@@ -24,6 +24,9 @@ interface EditorBuffer {
   announcedDisk?: string;
 }
 
+/** Most documents one editor may hold open on the servers. */
+const MAX_BUFFERS = 500;
+
 /** Requests resolved against the item they came with: routed to the server that gave the item. */
 const RESOLVE_METHODS = new Set(['completionItem/resolve', 'codeAction/resolve', 'codeLens/resolve', 'documentLink/resolve', 'inlayHint/resolve', 'workspaceSymbol/resolve']);
 
@@ -211,6 +214,11 @@ export class EditorSession {
     if (typeof document?.uri !== 'string') return;
     const path = this.pathOf(document.uri);
     if (method === 'textDocument/didOpen') {
+      if (this.buffers.size >= MAX_BUFFERS && !this.buffers.has(path)) {
+        // Held buffers are never closed by the pool: one editor must not fill a server with them.
+        this.notify('window/showMessage', { type: 2, message: `CodeBuddy keeps at most ${MAX_BUFFERS} open documents per editor; ${path} is not sent to the language server` });
+        return;
+      }
       const text = document.text ?? '';
       this.buffers.set(path, { uri: document.uri, version: document.version ?? 0, text, sha256: sha256(text) });
       // Pending actions show at once; otherwise the first publication is the server's.
