@@ -1,7 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { createApp } from '../../src/app.js';
+import { localPrincipal } from '../../src/cli/serve-command.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { directTypescriptServer, fileUri, processClient, type LspClient } from '../helpers/lsp-clients.js';
@@ -19,6 +22,85 @@ const hasNvim = spawnSync(NVIM, ['--version'], { stdio: 'ignore' }).status === 0
 if (!hasNvim && !process.env.CI) console.warn('no Neovim here (Debian neovim): the Neovim facade test is not run (see .ci/run)');
 
 const at = { line: 6, character: 5 }; // main.ts 7:6, `addItem`
+
+/** The Lua that drives Neovim: attach to `codebuddy lsp`, wait for the type error, ask at `at`, stop, write the answers as JSON. */
+function neovimScript(o: { cli: string; dataDir: string; workspaceArg: string; root: string; out: string }): string {
+  const q = (value: string) => JSON.stringify(value);
+  return `local out = {}
+local diags = {}
+local handlers = {
+  ['textDocument/publishDiagnostics'] = function(err, result, ctx, config)
+    diags[result.uri] = result
+  end,
+}
+local id = vim.lsp.start_client({
+  name = 'codebuddy',
+  cmd = { ${q(process.execPath)}, ${q(o.cli)}, '--data-dir', ${q(o.dataDir)}, 'lsp', '--workspace', ${q(o.workspaceArg)} },
+  cmd_env = { CODEBUDDY_LOG_LEVEL = 'warn' },
+  root_dir = ${q(o.root)},
+  handlers = handlers,
+})
+local function finish()
+  local f = io.open(${q(o.out)}, 'w')
+  f:write(vim.fn.json_encode(out))
+  f:close()
+  vim.cmd('qa!')
+end
+vim.cmd('edit ' .. ${q(join(o.root, 'src/broken.ts'))})
+vim.lsp.buf_attach_client(0, id)
+local broken = vim.uri_from_bufnr(0)
+vim.wait(90000, function() return diags[broken] ~= nil and #diags[broken].diagnostics > 0 end, 100)
+out.brokenDiagnostics = diags[broken] and diags[broken].diagnostics or vim.NIL
+vim.cmd('edit ' .. ${q(join(o.root, 'src/main.ts'))})
+vim.lsp.buf_attach_client(0, id)
+local main = vim.uri_from_bufnr(0)
+vim.wait(90000, function() return diags[main] ~= nil end, 100)
+local params = { textDocument = { uri = main }, position = { line = ${at.line}, character = ${at.character} } }
+local function ask(method, p)
+  local answers = vim.lsp.buf_request_sync(0, method, p, 60000)
+  if not answers or not answers[id] then return vim.NIL end
+  return answers[id].result or { error = answers[id].error }
+end
+out.definition = ask('textDocument/definition', params)
+out.references = ask('textDocument/references', vim.tbl_extend('force', params, { context = { includeDeclaration = true } }))
+out.hover = ask('textDocument/hover', params)
+local client = vim.lsp.get_client_by_id(id)
+client.stop()
+vim.wait(20000, function() return client.is_stopped() end, 100)
+out.stopped = client.is_stopped()
+finish()
+`;
+}
+
+const IMAGE = 'codebuddy-workspace:latest';
+const engineReady = spawnSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' }).status === 0;
+if (!engineReady && !process.env.CI) console.warn(`no Docker engine with ${IMAGE} here: the facade's Neovim test on Docker is not run (see .ci/run)`);
+const runtimes = [{ runtime: 'local' as const, run: true }, { runtime: 'docker' as const, run: engineReady || Boolean(process.env.CI) }];
+
+/** A Docker workspace of the local tenant in the CLI's data directory, holding the fixture (written as an agent would, through the registry). */
+async function dockerWorkspace(dataDir: string): Promise<{ root: string; workspaceArg: string }> {
+  const app = createApp(loadConfig({ env: {}, overrides: { dataDir, logLevel: 'silent', workspaceDiskBytes: 0 } }));
+  try {
+    const principal = { ...localPrincipal(), role: 'admin' as const };
+    const workspace = await app.workspaces.create(principal, { name: 'docker-ts', runtime: 'docker' });
+    const context = { principal, correlationId: 'test', signal: new AbortController().signal, logger: app.logger };
+    const base = join(FIXTURES, 'typescript');
+    for (const file of readdirSync(base, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile())) {
+      const path = relative(base, join(file.parentPath, file.name));
+      await app.registry.invoke('file_write', { workspace: 'docker-ts', path, content: readFileSync(join(base, path), 'utf8') }, context);
+    }
+    dockerCleanup = async () => {
+      const again = createApp(loadConfig({ env: {}, overrides: { dataDir, logLevel: 'silent', workspaceDiskBytes: 0 } }));
+      await again.workspaces.delete(principal, 'docker-ts').catch(() => undefined);
+      again.close();
+    };
+    return { root: workspace.root, workspaceArg: 'docker-ts' };
+  } finally {
+    app.close();
+  }
+}
+let dockerCleanup: () => Promise<void> = async () => undefined;
+
 
 describe('codebuddy lsp over stdio', () => {
   let project: string;
@@ -49,7 +131,8 @@ describe('codebuddy lsp over stdio', () => {
     await direct.close();
   }, 120_000);
 
-  afterAll(() => {
+  afterAll(async () => {
+    await dockerCleanup();
     rmSync(project, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -90,64 +173,21 @@ describe('codebuddy lsp over stdio', () => {
     }
   }, 180_000);
 
-  it.runIf(hasNvim || Boolean(process.env.CI))('Neovim 0.7 (headless, Lua): definition, references, hover, diagnostics, shutdown', async () => {
-    const out = join(dataDir, 'nvim-out.json');
-    const script = join(dataDir, 'drive.lua');
-    writeFileSync(
-      script,
-      `
-local out = {}
-local diags = {}
-local handlers = {
-  ['textDocument/publishDiagnostics'] = function(err, result, ctx, config)
-    diags[result.uri] = result
-  end,
-}
-local id = vim.lsp.start_client({
-  name = 'codebuddy',
-  cmd = { ${JSON.stringify(process.execPath)}, ${JSON.stringify(CLI)}, '--data-dir', ${JSON.stringify(dataDir)}, 'lsp', '--workspace', ${JSON.stringify(project)} },
-  cmd_env = { CODEBUDDY_LOG_LEVEL = 'warn' },
-  root_dir = ${JSON.stringify(project)},
-  handlers = handlers,
-})
-local function finish()
-  local f = io.open(${JSON.stringify(out)}, 'w')
-  f:write(vim.fn.json_encode(out))
-  f:close()
-  vim.cmd('qa!')
-end
-vim.cmd('edit ' .. ${JSON.stringify(join(project, 'src/broken.ts'))})
-vim.lsp.buf_attach_client(0, id)
-local broken = vim.uri_from_bufnr(0)
-vim.wait(90000, function() return diags[broken] ~= nil and #diags[broken].diagnostics > 0 end, 100)
-out.brokenDiagnostics = diags[broken] and diags[broken].diagnostics or vim.NIL
-vim.cmd('edit ' .. ${JSON.stringify(join(project, 'src/main.ts'))})
-vim.lsp.buf_attach_client(0, id)
-local main = vim.uri_from_bufnr(0)
-vim.wait(90000, function() return diags[main] ~= nil end, 100)
-local params = { textDocument = { uri = main }, position = { line = ${at.line}, character = ${at.character} } }
-local function ask(method, p)
-  local answers = vim.lsp.buf_request_sync(0, method, p, 60000)
-  if not answers or not answers[id] then return vim.NIL end
-  return answers[id].result or { error = answers[id].error }
-end
-out.definition = ask('textDocument/definition', params)
-out.references = ask('textDocument/references', vim.tbl_extend('force', params, { context = { includeDeclaration = true } }))
-out.hover = ask('textDocument/hover', params)
-local client = vim.lsp.get_client_by_id(id)
-client.stop()
-vim.wait(20000, function() return client.is_stopped() end, 100)
-out.stopped = client.is_stopped()
-finish()
-`,
-    );
-    const run = spawnSync(NVIM, ['--headless', '--clean', '-c', `luafile ${script}`], { timeout: 170_000, encoding: 'utf8' });
-    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+  it.runIf(hasNvim || Boolean(process.env.CI)).each(runtimes)('Neovim 0.7 (headless, Lua) on the $runtime runtime: definition, references, hover, diagnostics, shutdown', async ({ runtime, run }) => {
+    if (!run) return;
+    // Local: the project folder, adopted. Docker: a workspace whose container runs the server; Neovim edits its files on the host.
+    const { root, workspaceArg } = runtime === 'local' ? { root: project, workspaceArg: project } : await dockerWorkspace(dataDir);
+    const mapped = JSON.parse(JSON.stringify(reference).replaceAll(fileUri(project), fileUri(root))) as typeof reference;
+    const out = join(dataDir, `nvim-${runtime}.json`);
+    const script = join(dataDir, `drive-${runtime}.lua`);
+    writeFileSync(script, neovimScript({ cli: CLI, dataDir, workspaceArg, root, out }));
+    const nvim = spawnSync(NVIM, ['--headless', '--clean', '-c', `luafile ${script}`], { timeout: 170_000, encoding: 'utf8' });
+    expect(nvim.status, `${nvim.stdout}\n${nvim.stderr}`).toBe(0);
     const answers = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
-    expect(answers.definition).toEqual(reference.definition);
-    expect(answers.references).toEqual(reference.references);
-    expect(answers.hover).toEqual(reference.hover);
-    expect(answers.brokenDiagnostics).toEqual(reference.brokenDiagnostics);
+    expect(answers.definition).toEqual(mapped.definition);
+    expect(answers.references).toEqual(mapped.references);
+    expect(answers.hover).toEqual(mapped.hover);
+    expect(answers.brokenDiagnostics).toEqual(mapped.brokenDiagnostics);
     expect(answers.stopped).toBe(true);
-  }, 180_000);
+  }, 240_000);
 });
