@@ -19,13 +19,20 @@ const MAX_PENDING = 200;
  * preview, and the code actions that decide them (`codebuddy.diff`, `.approve`, `.reject`).
  */
 export class PendingActions {
+  /** A proposal's preview never changes: its lines are read once (the list is read again every few seconds). */
+  private readonly parsed = new Map<string, Map<string, Range[]>>();
+
   constructor(private readonly proposals: ProposalService) {}
 
   /** The proposed actions of a workspace, one entry per file each touches. */
   of(tenantId: string, workspaceId: string): PendingChange[] {
     const rows = this.proposals.list(tenantId, 'proposed', '\uffff', MAX_PENDING).filter((row) => row.workspace_id === workspaceId);
+    const current = new Set(rows.map((row) => `${workspaceId}/${row.action_id}`));
+    for (const key of this.parsed.keys()) if (key.startsWith(`${workspaceId}/`) && !current.has(key)) this.parsed.delete(key);
     return rows.flatMap((row) => {
-      const hunks = changedRanges(row.preview);
+      const key = `${workspaceId}/${row.action_id}`;
+      const hunks = this.parsed.get(key) ?? changedRanges(row.preview);
+      this.parsed.set(key, hunks);
       const paths = Object.keys(JSON.parse(row.base_versions_json) as Record<string, unknown>);
       return paths.map((path) => ({
         actionId: row.action_id,
