@@ -3,6 +3,7 @@ import type { Principal } from '../../src/auth/principal.js';
 import type { ManagedLanguageServer, PublishedDiagnostics } from '../../src/code/managed-language-server.js';
 import type { Workspace } from '../../src/workspaces/workspace.js';
 import { FAKE_SERVER } from '../helpers/fake-language-server.js';
+import { eventually } from '../helpers/sync-clients.js';
 import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -12,13 +13,6 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
  * the versions it was sent: what the LSP facade relies on, checked at the pool itself.
  */
 
-async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('editor buffers in the language-server pool', () => {
   let server: TestServer;
@@ -53,7 +47,7 @@ describe('editor buffers in the language-server pool', () => {
     // The same text from another holder sends nothing; another text is the next version.
     expect((await fake.showBuffer(connection, 'b.fake', 'fake', 'one\n', 'editor-2', () => undefined)).shown.version).toBe(1);
     expect((await fake.showBuffer(connection, 'b.fake', 'fake', 'two ERR\n', 'editor-2', () => undefined)).shown.version).toBe(2);
-    await until(() => published.some((p) => p.version === 2));
+    await eventually(() => published.some((p) => p.version === 2), 'diagnostics of version 2', 30_000);
     expect(fake.latestDiagnostics('b.fake')).toEqual({ path: 'b.fake', version: 2, items: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 7 } }, severity: 1, message: 'two ERR' }] });
 
     // The disk changes: the server keeps the buffer; MCP answers are of it, and say so.
@@ -72,6 +66,6 @@ describe('editor buffers in the language-server pool', () => {
     expect(await versions()).toMatch(/^open: b\.fake v3(;|$)/);
     stop();
     // Released, the server is idle again and stops.
-    await until(() => fake.state === 'stopped', 30_000);
+    await eventually(() => fake.state === 'stopped', 'the idle server stops', 30_000);
   }, 60_000);
 });

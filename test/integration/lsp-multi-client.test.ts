@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
 import type { Workspace } from '../../src/workspaces/workspace.js';
 import { FAKE_SERVER } from '../helpers/fake-language-server.js';
+import { eventually } from '../helpers/sync-clients.js';
 import { inProcessClient, type LspClient } from '../helpers/lsp-clients.js';
 import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -20,13 +21,6 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
 const ROOT = 'codebuddy://acme/main';
 const A_FAKE = `${ROOT}/a.fake`;
 const hoverAt = (uri: string, line: number) => ({ textDocument: { uri }, position: { line, character: 0 } });
-async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 const contents = (answer: unknown) => (answer as { contents: string }).contents;
 
 describe('many editors on one language server', () => {
@@ -111,7 +105,7 @@ describe('many editors on one language server', () => {
       () => (settledB = true),
       () => (settledB = true),
     );
-    await until(() => existsSync(join(workspace.root, '.hanging')));
+    await eventually(() => existsSync(join(workspace.root, '.hanging')), 'the hanging request reaches the server', 30_000);
     cancelA.cancel();
     await expect(hangA).rejects.toMatchObject({ code: -32800 });
     expect(contents(await a.connection.sendRequest('textDocument/hover', hoverAt(A_FAKE, 5)))).toBe('cancelled: 1');
