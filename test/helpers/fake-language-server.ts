@@ -11,7 +11,7 @@
  * line 2: never answers (and writes /workspace/.hanging, so a test knows the request arrived);
  * line 3: starts a 50 MB message; line 4: 5,000 log notifications of 2 KB, then "flooded";
  * line 5: asks the client to apply an edit to the document (workspace/applyEdit) and answers
- * "applied: <its answer>"; line 6: "cancelled: N", the $/cancelRequest notifications it received.
+ * "applied: <its answer>" (line 7: the same for an edit to file:///etc/passwd); line 6: "cancelled: N", the $/cancelRequest notifications it received.
  * Each line of a document containing ERR is published as a diagnostic.
  * With /workspace/probe.json ({"paths": [...]}) present at start, it writes to stderr its uid
  * and whether it can list each path, then exits 3.
@@ -48,7 +48,7 @@ function handle(m) {
     else if (line === 2) fs.writeFileSync('/workspace/.hanging', 'yes');
     else if (line === 3) { process.stdout.write('Content-Length: 50000000\\r\\n\\r\\n'); process.stdout.write(Buffer.alloc(1 << 20, 120)); }
     else if (line === 4) { const text = 'x'.repeat(2048); for (let i = 0; i < 5000; i++) send({ method: 'window/logMessage', params: { type: 4, message: text } }); send({ id: m.id, result: { contents: 'flooded' } }); }
-    else if (line === 5) { const id = 'edit-' + m.id; waiting.set(id, (result) => send({ id: m.id, result: { contents: 'applied: ' + (result && result.applied) } })); send({ id, method: 'workspace/applyEdit', params: { label: 'fake', edit: { changes: { [p.textDocument.uri]: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: '// ' }] } } } }); }
+    else if (line === 5 || line === 7) { const id = 'edit-' + m.id; const target = line === 5 ? p.textDocument.uri : 'file:///etc/passwd'; waiting.set(id, (result) => send({ id: m.id, result: { contents: 'applied: ' + (result && result.applied) } })); send({ id, method: 'workspace/applyEdit', params: { label: 'fake', edit: { changes: { [target]: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: '// ' }] } } } }); }
     else if (line === 6) send({ id: m.id, result: { contents: 'cancelled: ' + cancelled.length } });
     else send({ id: m.id, result: null });
   }

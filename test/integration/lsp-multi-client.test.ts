@@ -122,6 +122,9 @@ describe('many editors on one language server', () => {
       { label: 'fake', edit: { changes: { [A_FAKE]: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: '// ' }] } } },
     ]);
     expect(a.notifications.filter((n) => n.method === 'workspace/applyEdit')).toEqual([]);
+    // An edit to a file outside the workspace never reaches the editor.
+    expect(contents(await b.connection.sendRequest('textDocument/hover', hoverAt(A_FAKE, 6)))).toBe('applied: false');
+    expect(b.notifications.filter((n) => n.method === 'workspace/applyEdit')).toHaveLength(1);
     // The agent's request caused it: refused (agents edit through tools).
     await agent.call('file_write', { workspace: 'main', path: 'five.fake', content: '1\n2\n3\n4\n5\n' });
     const viaMcp = await agent.call('code_hover', { workspace: 'main', path: 'five.fake', line: 5, column: 1 });

@@ -77,14 +77,20 @@ export class EditorSession {
     this.connection.dispose();
   }
 
-  /** How long ago this editor's last request to the server started, while one is in flight. */
+  /** When this editor's latest request to the server started, while one is in flight. */
   busyOn(server: ManagedLanguageServer): number | undefined {
     const entry = this.inFlight.get(server);
     return entry && entry.count > 0 ? entry.since : undefined;
   }
 
-  /** A server request this editor caused (an edit to apply, a question to ask): sent to it, URIs translated. */
+  /**
+   * A server request this editor caused (an edit to apply, a document to show, a question to
+   * ask): sent to it, URIs translated. The server is untrusted (it runs as workspace code): it
+   * may only name documents inside the workspace, and never have the editor open a link.
+   */
   async serverRequest(method: string, params: unknown): Promise<unknown> {
+    if (method === 'window/showDocument' && ((params as { external?: boolean }).external === true || !pathOf(String((params as { uri?: unknown }).uri)).inside)) return { success: false };
+    if (method === 'workspace/applyEdit' && !urisOf(params).every((uri) => pathOf(uri).inside)) return { applied: false, failureReason: 'CodeBuddy forwards only edits to documents in the workspace' };
     return this.translator.paramsToServer(await this.connection.sendRequest(method, this.translator.resultToClient(params)));
   }
 
@@ -299,6 +305,14 @@ export class EditorSession {
   get openPaths(): string[] {
     return [...this.buffers.keys()];
   }
+}
+
+/** Every URI a workspace edit names: its `changes` keys, and its document changes' and resource operations' URIs. */
+function urisOf(params: unknown): string[] {
+  const edit = (params as { edit?: { changes?: Record<string, unknown>; documentChanges?: { textDocument?: { uri?: string }; uri?: string; oldUri?: string; newUri?: string }[] } }).edit ?? {};
+  const fromChanges = Object.keys(edit.changes ?? {});
+  const fromDocuments = (edit.documentChanges ?? []).flatMap((change) => [change.textDocument?.uri, change.uri, change.oldUri, change.newUri].filter((uri): uri is string => uri !== undefined));
+  return [...fromChanges, ...fromDocuments];
 }
 
 /** Full-text changes replace the buffer; ranged ones (a client ignoring our Full sync) are applied in UTF-16 units. */
