@@ -190,4 +190,37 @@ describe('codebuddy lsp over stdio', () => {
     expect(answers.brokenDiagnostics).toEqual(mapped.brokenDiagnostics);
     expect(answers.stopped).toBe(true);
   }, 240_000);
+
+  it('the local approver at the editor decides an agent\'s held write made in another process (seen by polling), through the code action', async () => {
+    const notes = join(project, 'notes.txt');
+    writeFileSync(notes, 'alpha\nbeta\n');
+    execFileSync('chown', ['61000:61000', notes]);
+    const { client, child } = processClient(process.execPath, [CLI, '--data-dir', dataDir, 'lsp', '--workspace', project], { CODEBUDDY_LOG_LEVEL: 'warn' });
+    // Another process on the same data directory (as `codebuddy serve` would be): an agent's write, held for review.
+    const other = createApp(loadConfig({ env: {}, overrides: { dataDir, logLevel: 'silent', workspaceDiskBytes: 0 } }));
+    try {
+      await client.initialize(fileUri(project));
+      const uri = fileUri(notes);
+      await client.open(uri, 'alpha\nbeta\n', 1, 'plaintext');
+      const admin = { ...localPrincipal(), role: 'admin' as const };
+      const workspace = await other.workspaces.adoptLocal(admin, project);
+      const context = (principal: typeof admin | { tenantId: string; userId: string; role: 'agent' }) => ({ principal, correlationId: 'test', signal: new AbortController().signal, logger: other.logger });
+      await other.registry.invoke('policy_set', { workspace: workspace.id, preset: 'review-writes' }, context(admin));
+      const held = await other.registry.invoke('file_edit', { workspace: workspace.id, path: 'notes.txt', edits: [{ old: 'beta', new: 'BETA' }] }, context({ tenantId: 'local', userId: 'bot', role: 'agent' }));
+      const id = held.output.action_id as string;
+      const pending = await client.diagnosticsFor(uri, (p) => p.diagnostics.some((d) => d.code === id));
+      expect(pending.diagnostics).toEqual([expect.objectContaining({ source: 'codebuddy', severity: 3, range: { start: { line: 1, character: 0 }, end: { line: 2, character: 0 } } })]);
+      expect(await client.notification('codebuddy/actionChanged')).toEqual({ id, operation: 'file_edit', state: 'proposed' });
+      const [, approve] = (await client.connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: pending.diagnostics[0]!.range, context: { diagnostics: pending.diagnostics } })) as { command: { command: string; arguments: unknown[] } }[];
+      // The person at the editor is the local approver.
+      expect(await client.connection.sendRequest('workspace/executeCommand', approve!.command)).toMatchObject({ id, status: 'applied', decided_by: `local/${localPrincipal().userId}` });
+      expect(readFileSync(notes, 'utf8')).toBe('alpha\nBETA\n');
+      await client.diagnosticsFor(uri, (p) => p.diagnostics.length === 0);
+      await client.close();
+      expect(child.exitCode).toBe(0);
+    } finally {
+      other.close();
+      child.kill();
+    }
+  }, 120_000);
 });
