@@ -6,6 +6,7 @@ import type { LedgerFigures } from './ledger-benchmarks.js';
 import type { RuntimeFigures } from './runtime-benchmarks.js';
 import type { OutlineFigures } from './code-outline-benchmarks.js';
 import type { SyncFigures } from './sync-benchmarks.js';
+import { lspFacadeSection, type LspFacadeFigures } from './lsp-facade-benchmarks.js';
 import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
 import { refactorReport, type RefactorFigures } from './refactor-benchmarks.js';
 import { codeSummaryRows, renderCodeSection, type CodeFigures } from './code-benchmarks.js';
@@ -34,6 +35,7 @@ export interface BenchResults {
   code: Diagnostic<CodeFigures>;
   refactor: Diagnostic<RefactorFigures>;
   notes: Diagnostic<NoteFigures>;
+  lspFacade: Diagnostic<LspFacadeFigures>;
 }
 
 function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
@@ -260,6 +262,9 @@ export function renderResults(results: BenchResults): string {
         ...(results.refactor.ok ? refactorReport(results.refactor.value).summary : [['9. refactoring', `not measured: ${results.refactor.error}`, '', '—']]),
         ...(results.notes.ok ? notesSummaryRows(results.notes.value) : [['10. notes', `not measured: ${results.notes.error}`, '', '—']]),
         ...(results.sync.ok ? syncSummaryRows(results.sync.value) : [['11. real-time sync', `not measured: ${results.sync.error}`, '', '—']]),
+        results.lspFacade.ok
+          ? ['12. LSP facade: references through the facade vs straight to the same server, p50', `${ms(results.lspFacade.value.facade.p50)} vs ${ms(results.lspFacade.value.direct.p50)} ms (+${ms(results.lspFacade.value.overheadMs)} ms, ${(results.lspFacade.value.overheadShare * 100).toFixed(1)}%)`, '≤ 5% or ≤ 2 ms', met(results.lspFacade.value.overheadShare <= 0.05 || results.lspFacade.value.overheadMs <= 2)]
+          : ['12. LSP facade', `not measured: ${results.lspFacade.error}`, '', '—'],
       ],
       ['l', 'r', 'l', 'l'],
     ),
@@ -324,6 +329,8 @@ export function renderResults(results: BenchResults): string {
     results.notes.ok ? notesSection(results.notes.value) : `## 10. Notes\n\nThe notes benchmark could not run: ${results.notes.error}`,
     '',
     results.sync.ok ? syncSection(results.sync.value) : `## 11. Real-time sync\n\nThe sync benchmark could not run: ${results.sync.error}`,
+    '',
+    results.lspFacade.ok ? lspFacadeSection(results.lspFacade.value) : `## 12. LSP facade\n\nThe LSP facade benchmark could not run: ${results.lspFacade.error}`,
     '',
     results.breakdown.ok ? breakdownSection(results.breakdown.value) : `## Where a file_read call spends its time\n\nThe breakdown could not run: ${results.breakdown.error}`,
     '',

@@ -22,6 +22,7 @@ import { benchRefactor } from './refactor-benchmarks.js';
 import { renderResults, type Diagnostic } from './report.js';
 import { benchSqliteDrivers } from './sqlite-drivers.js';
 import { benchSync } from './sync-benchmarks.js';
+import { benchLspFacade } from './lsp-facade-benchmarks.js';
 import { benchToolTokens } from './tool-tokens.js';
 import { ensureWorkTree, FILE_COUNT } from './work-tree.js';
 
@@ -124,11 +125,13 @@ async function main(): Promise<void> {
     const refactor = await diagnostic(() => benchRefactor({ workDir }));
     log('10. notes: creates in process, note_search over MCP…');
     const notes = await diagnostic(() => benchNotes(workDir));
+    log('12. LSP facade: references through the facade vs straight to the same server, and with 5 editors…');
+    const lspFacade = await diagnostic(() => benchLspFacade(workDir));
 
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, code, refactor, notes, sync }),
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, code, refactor, notes, sync, lspFacade }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

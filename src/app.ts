@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from './config/config-schema.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -64,6 +64,10 @@ import { refactorOperations } from './operations/refactor-operations.js';
 import { LanguageServerRenames } from './refactor/language-server-rename.js';
 import { RefactorService } from './refactor/refactor-service.js';
 import { TypeScriptProjects } from './refactor/typescript-projects.js';
+import { LspFacade } from './faces/lsp/lsp-facade.js';
+
+/** The package's version (src/ and dist/ both sit one level below package.json). */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
@@ -91,6 +95,8 @@ export interface App {
   registry: OperationRegistry;
   /** Real-time sync rooms (y-websocket) and the file bridge. */
   sync: SyncService;
+  /** Editors over LSP (stdio and WebSocket), routed to the language servers above. */
+  lsp: LspFacade;
   /** Why local commands cannot be sandboxed here, when they cannot; a serving process says so at start. */
   sandboxUnavailable: string | undefined;
   /** Stops what the app runs (language servers included: their processes are killed, not waited for). */
@@ -220,7 +226,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   // Links follow file moves; a deleted workspace takes its notes, tasks, artifacts and blobs along.
   const unfollowNotes = notes.follow();
   // Applying an approved proposal runs the operation again through the registry, built below.
-  const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger);
+  const proposals = new ProposalService(db, new ProposalRepository(db), actions, auditChain, clock, config.proposalTtlMinutes * 60_000, (proposal) => registry.runHeld(proposal), logger, events);
   const registry: OperationRegistry = new OperationRegistry(
     [
       ...workspaceOperations(workspaces, terminals, config.listPageSize, languageServers),
@@ -238,6 +244,12 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     ],
     { ledger, workspaces, policies, proposals, logger },
   );
+
+  const lsp = new LspFacade(languageServers, files, proposals, registry, events, logger, {
+    requestTimeoutMs: config.codeRequestTimeoutSeconds * 1000,
+    pendingPollMs: 2_000,
+    version: PACKAGE_VERSION,
+  });
 
   return {
     config: { ...config, dataDir },
@@ -259,10 +271,12 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     typescriptProjects,
     registry,
     sync,
+    lsp,
     sandboxUnavailable: 'unavailable' in sandbox ? sandbox.unavailable : undefined,
     close: () => {
       unfollowNotes();
       typescriptProjects.closeAll();
+      lsp.close();
       void watchers.closeAll();
       void languageServers.close();
       terminals.shutdown();

@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load-config.js';
 import { isCodeBuddyError } from '../core/errors.js';
 import { auditExport, auditVerify } from './audit-command.js';
 import { runAsOperator } from './operator-command.js';
+import { lspStdioCommand } from './lsp-command.js';
 import { serveHttpCommand, serveStdioCommand } from './serve-command.js';
 import { formatTokenList, revokeToken } from './token-command.js';
 
@@ -41,6 +42,14 @@ program
     const app = appFrom(program.opts<GlobalOptions>(), { host: options.host, port: options.port });
     if (options.stdio) await serveStdioCommand(app, options.workspace);
     else await serveHttpCommand(app);
+  });
+
+program
+  .command('lsp')
+  .description('serve LSP on stdio to an editor: the workspace\'s language servers, its pending agent actions (as the local approver)')
+  .option('--workspace <path|id>', 'a directory to adopt, or a workspace id or name (default: the current directory)')
+  .action(async (options: { workspace?: string }) => {
+    await lspStdioCommand(appFrom(program.opts<GlobalOptions>()), options.workspace);
   });
 
 const token = program.command('token').description('API tokens');

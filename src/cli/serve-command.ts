@@ -16,7 +16,7 @@ export function localPrincipal(): Principal {
  * A long-running server must not die for every tenant because one background promise
  * rejected unobserved: log it loudly and keep serving.
  */
-function keepServingOnStrayRejections(app: App): void {
+export function keepServingOnStrayRejections(app: App): void {
   process.on('unhandledRejection', (reason) => app.logger.error({ err: reason }, 'unhandled promise rejection'));
 }
 
@@ -26,7 +26,7 @@ function keepServingOnStrayRejections(app: App): void {
  * an interrupted apply is marked failed), and expire undecided ones on time even when nobody
  * asks about them.
  */
-async function startUpkeep(app: App): Promise<NodeJS.Timeout> {
+export async function startUpkeep(app: App): Promise<NodeJS.Timeout> {
   if (app.sandboxUnavailable !== undefined) {
     app.logger.warn(
       { reason: app.sandboxUnavailable },

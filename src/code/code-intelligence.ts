@@ -110,6 +110,8 @@ export class CodeIntelligence {
     const document = await server.open(connection, relative, languageId);
     const note = await server.untilReady(connection, document);
     if (note) notes.push(note);
+    const buffer = server.bufferState(document.path);
+    if (buffer?.unsaved) notes.push(`${document.path}: answered on an editor's unsaved buffer (version ${buffer.version}), not the file on disk`);
     return { server, connection, document };
   }
 
@@ -309,32 +311,9 @@ export class CodeIntelligence {
     return { paths: covered.slice(0, this.settings.workspaceDiagnosticsFiles), more: Math.max(0, covered.length - this.settings.workspaceDiagnosticsFiles) };
   }
 
-  /** Servers that concern the whole workspace: those whose root markers it has, and those already running for it. */
-  private async relevantServers(workspace: Workspace): Promise<ServerSpec[]> {
-    const running = new Set(this.pool.of(workspace.id).filter((server) => server.state !== 'stopped').map((server) => server.spec.id));
-    const relevant: ServerSpec[] = [];
-    for (const spec of this.registry.all()) {
-      if (!spec.command[workspace.runtime]) continue;
-      if (running.has(spec.id) || (await this.hasAny(workspace, spec.rootMarkers))) relevant.push(spec);
-    }
-    return relevant;
-  }
-
-  private async hasAny(workspace: Workspace, markers: readonly string[]): Promise<boolean> {
-    for (const marker of markers) {
-      try {
-        await this.files.stat(workspace, { path: marker });
-        return true;
-      } catch {
-        // not there
-      }
-    }
-    return false;
-  }
-
   /** Workspace symbols from every relevant server; a server with no document open is given one first (tsserver needs a project). */
   private async workspaceSymbols(workspace: Workspace, query: string, notes: Notes): Promise<{ spec: ServerSpec; server: ManagedLanguageServer; symbol: SymbolInformation }[]> {
-    const specs = await this.relevantServers(workspace);
+    const specs = await this.pool.relevant(workspace);
     if (specs.length === 0) throw new CodeBuddyError('E_UNSUPPORTED', 'no language server concerns this workspace (no root marker such as tsconfig.json or pyproject.toml); give path', { field: 'path' });
     const out: { spec: ServerSpec; server: ManagedLanguageServer; symbol: SymbolInformation }[] = [];
     let refused: CodeBuddyError | undefined;
@@ -396,7 +375,7 @@ export class CodeIntelligence {
   /** Every server this workspace has or would use, with its state, restarts and memory. */
   async status(workspace: Workspace) {
     const made = new Map(this.pool.of(workspace.id).map((server) => [server.spec.id, server]));
-    const relevant = new Set((await this.relevantServers(workspace)).map((spec) => spec.id));
+    const relevant = new Set((await this.pool.relevant(workspace)).map((spec) => spec.id));
     const ids = [...new Set([...relevant, ...made.keys()])].sort();
     return {
       servers: ids.map((id) => {

@@ -1,4 +1,4 @@
-import { CancellationTokenSource, createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { CancellationTokenSource, createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc/node';
 import type {
   ConfigurationParams,
   InitializeParams,
@@ -39,18 +39,29 @@ export interface ConnectionListener {
   diagnostics(params: PublishDiagnosticsParams): void;
   /** Work-done progress started or ended (indexing). */
   progress(active: boolean): void;
+  /**
+   * A server request an editor may answer (`workspace/applyEdit`, `window/showMessageRequest`,
+   * `window/showDocument`): the answer, or undefined for the read-only client's own answer.
+   */
+  serverRequest?(method: string, params: unknown): Promise<unknown> | undefined;
 }
+
+/** Server requests that concern the human at an editor: routed to one when an editor caused them. */
+export const ROUTABLE_SERVER_REQUESTS = ['workspace/applyEdit', 'window/showMessageRequest', 'window/showDocument'] as const;
 
 /**
  * What CodeBuddy, as a client, can do: it syncs full documents and reads; it asks for rename
- * edits (file operations included) but never lets a server apply them: they become plans.
+ * edits (file operations included) and turns them into plans; an edit a server wants applied
+ * goes to the editor that caused it, or is refused.
  */
 function clientCapabilities(): InitializeParams['capabilities'] {
   return {
     general: { positionEncodings: ['utf-16'] },
     window: { workDoneProgress: true, showMessage: {}, showDocument: { support: false } },
     workspace: {
-      applyEdit: false,
+      // Edits a server asks for while an editor's command runs go to that editor (the human's
+      // buffer); any other is refused: agents' edits go through the tools.
+      applyEdit: true,
       configuration: true,
       workspaceFolders: true,
       didChangeWatchedFiles: { dynamicRegistration: true, relativePatternSupport: true },
@@ -167,12 +178,14 @@ export class LanguageServerConnection {
 
   private answerServerRequests(): void {
     const { connection, spec } = this;
-    connection.onRequest('workspace/applyEdit', () => ({ applied: false, failureReason: 'CodeBuddy applies edits only through its tools' }));
+    const routed = (method: (typeof ROUTABLE_SERVER_REQUESTS)[number], fallback: () => unknown) =>
+      connection.onRequest(method, (params: unknown) => this.listener.serverRequest?.(method, params) ?? fallback());
+    routed('workspace/applyEdit', () => ({ applied: false, failureReason: 'CodeBuddy applies edits only through its tools' }));
+    routed('window/showMessageRequest', () => null);
+    routed('window/showDocument', () => ({ success: false }));
     connection.onRequest('workspace/configuration', (params: ConfigurationParams) => params.items.map((item) => section(spec.settings, item.section)));
     connection.onRequest('workspace/workspaceFolders', () => [{ uri: ROOT_URI, name: 'workspace' }]);
     connection.onRequest('window/workDoneProgress/create', () => null);
-    connection.onRequest('window/showMessageRequest', () => null);
-    connection.onRequest('window/showDocument', () => ({ success: false }));
     connection.onRequest('client/registerCapability', (params: RegistrationParams) => {
       for (const registration of params.registrations.slice(0, 100)) this.registrations.set(registration.id, registration);
       return null;
@@ -235,12 +248,13 @@ export class LanguageServerConnection {
    * and failed (E_TIMEOUT) when its time is up, failed as retryable (E_UNAVAILABLE) when the
    * server goes away meanwhile.
    */
-  request<R>(method: string, params: unknown, timeoutMs: number, command?: string): Promise<R> {
+  request<R>(method: string, params: unknown, timeoutMs: number, command?: string, caller?: CancellationToken): Promise<R> {
     if (this.closedWith !== undefined) return Promise.reject(unavailable(`the ${this.spec.id} language server stopped (${this.closedWith}); retry`));
     if (method !== 'initialize' && method !== 'shutdown' && !this.supports(method, command)) {
       return Promise.reject(new CodeBuddyError('E_UNSUPPORTED', `the ${this.spec.id} language server does not support ${command ?? method}`, { server: this.spec.id, method }));
     }
     const cancel = new CancellationTokenSource();
+    // An editor's $/cancelRequest reaches the server as a cancel of the server's own id for it.
     return new Promise<R>((resolve, reject) => {
       const fail = (error: CodeBuddyError) => {
         settle();
@@ -253,9 +267,15 @@ export class LanguageServerConnection {
       const settle = () => {
         clearTimeout(timer);
         this.pending.delete(fail);
+        relay?.dispose();
         cancel.dispose();
       };
       this.pending.add(fail);
+      // The caller is answered at once (-32800, as LSP names a cancelled request): a server may answer a cancelled request late or never.
+      const relay = caller?.onCancellationRequested(() => {
+        cancel.cancel();
+        fail(new CodeBuddyError('E_UNAVAILABLE', `${method} was cancelled`, { server: this.spec.id, method, lsp_code: -32800 }));
+      });
       this.connection.sendRequest(method, params, cancel.token).then(
         (result) => {
           if (!this.pending.has(fail)) return;
@@ -264,7 +284,7 @@ export class LanguageServerConnection {
         },
         (error: unknown) => {
           if (!this.pending.has(fail)) return;
-          if (error instanceof ResponseError) fail(new CodeBuddyError('E_UNAVAILABLE', `the ${this.spec.id} language server answered ${method} with an error: ${error.message.slice(0, 300)}`, { server: this.spec.id, method, lsp_error: error.code, retryable: error.code === -32801 || error.code === -32802 }));
+          if (error instanceof ResponseError) fail(new CodeBuddyError('E_UNAVAILABLE', `the ${this.spec.id} language server answered ${method} with an error: ${error.message.slice(0, 300)}`, { server: this.spec.id, method, retryable: error.code === -32801 || error.code === -32802, lsp_code: error.code }));
           else fail(unavailable(`the ${this.spec.id} language server stopped (${this.closedWith ?? 'connection lost'}); retry`));
         },
       );

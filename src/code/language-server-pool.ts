@@ -66,6 +66,29 @@ export class LanguageServerPool {
     return [...this.servers.entries()].filter(([key]) => key.startsWith(`${workspaceId}\0`)).map(([, server]) => server);
   }
 
+  /** Servers that concern the whole workspace: those whose root markers it has, and those already running for it. */
+  async relevant(workspace: Workspace): Promise<ServerSpec[]> {
+    const running = new Set(this.of(workspace.id).filter((server) => server.state !== 'stopped').map((server) => server.spec.id));
+    const relevant: ServerSpec[] = [];
+    for (const spec of this.registry.all()) {
+      if (!spec.command[workspace.runtime]) continue;
+      if (running.has(spec.id) || (await this.hasAny(workspace, spec.rootMarkers))) relevant.push(spec);
+    }
+    return relevant;
+  }
+
+  private async hasAny(workspace: Workspace, markers: readonly string[]): Promise<boolean> {
+    for (const marker of markers) {
+      try {
+        await this.files.stat(workspace, { path: marker });
+        return true;
+      } catch {
+        // not there
+      }
+    }
+    return false;
+  }
+
   async stopWorkspace(workspaceId: string): Promise<void> {
     const servers = this.of(workspaceId);
     for (const server of servers) this.servers.delete(`${workspaceId}\0${server.spec.id}`);
@@ -82,7 +105,7 @@ export class LanguageServerPool {
   private async stopIdle(): Promise<void> {
     const now = Date.now();
     for (const server of this.servers.values()) {
-      if (server.state !== 'stopped' && server.state !== 'crashed' && now - server.usedAt > this.options.idleStopMs) {
+      if (server.state !== 'stopped' && server.state !== 'crashed' && now - server.usedAt > this.options.idleStopMs && !server.holdsBuffers) {
         this.logger.debug({ workspaceId: server.workspace.id, server: server.spec.id }, 'stopping an idle language server');
         await server.stop().catch(() => undefined);
       }

@@ -39,6 +39,30 @@ export interface OpenDocument {
   /** The server has published diagnostics for it in this run: it has loaded the project around it. */
   published: boolean;
   usedAt: number;
+  /**
+   * Editors whose buffer owns the document (by holder id). While any does, the server sees
+   * the buffers (the last one shown) and never the disk; the disk's hash is kept to tell an
+   * unsaved buffer apart.
+   */
+  holders: Set<string>;
+  /** sha256 of the file on disk as last read (null: no such file); meaningful while held. */
+  diskSha256: string | null;
+}
+
+/** Diagnostics as a server published them, for a document it has open. */
+export interface PublishedDiagnostics {
+  path: string;
+  /** The version they belong to, when the server said; else the document's version when they arrived. */
+  version: number;
+  items: Diagnostic[];
+}
+
+/** A document as shown to the server: its version there and the hash of the text it has. */
+export interface ShownDocument {
+  path: string;
+  uri: string;
+  version: number;
+  sha256: string;
 }
 
 interface PushedDiagnostics {
@@ -97,6 +121,8 @@ export class ManagedLanguageServer {
   private readonly announced = new Map<string, number>();
   /** File changes from the bus still being sent to the server; requests wait for them. */
   private settling: Promise<void> = Promise.resolve();
+  private readonly diagnosticListeners = new Set<(published: PublishedDiagnostics) => void>();
+  private readonly requestRouters = new Set<(method: string, params: unknown) => Promise<unknown> | undefined>();
 
   constructor(
     public workspace: Workspace,
@@ -119,6 +145,48 @@ export class ManagedLanguageServer {
   /** The text last sent for an open document: what the server's answers refer to. */
   documentText(path: string): string | undefined {
     return this.documents.get(path)?.text;
+  }
+
+  /** Whether an editor's buffer owns some document: such a server is not stopped for idleness (the buffers would be lost). */
+  get holdsBuffers(): boolean {
+    return [...this.documents.values()].some((document) => document.holders.size > 0);
+  }
+
+  /** The document as the server has it now, if open: its version and the hash of its text. */
+  shown(path: string): ShownDocument | undefined {
+    const document = this.documents.get(path);
+    return document && { path, uri: document.uri, version: document.version, sha256: document.sha256 };
+  }
+
+  /** When an editor's buffer owns the document: the version the server has, and whether it differs from the disk. */
+  bufferState(path: string): { version: number; unsaved: boolean } | undefined {
+    const document = this.documents.get(path);
+    if (!document || document.holders.size === 0) return undefined;
+    return { version: document.version, unsaved: document.sha256 !== document.diskSha256 };
+  }
+
+  /** The last diagnostics the server published for an open document, with the version they belong to. */
+  latestDiagnostics(path: string): PublishedDiagnostics | undefined {
+    const pushed = this.pushed.get(path);
+    const document = this.documents.get(path);
+    if (!pushed || !document) return undefined;
+    const version = pushed.version ?? (pushed.arrival > document.sentAt ? document.version : -1);
+    return { path, version, items: pushed.items };
+  }
+
+  /** Every diagnostics publication for an open document, as it arrives; returns the unsubscribe function. */
+  watchDiagnostics(listener: (published: PublishedDiagnostics) => void): () => void {
+    this.diagnosticListeners.add(listener);
+    return () => this.diagnosticListeners.delete(listener);
+  }
+
+  /**
+   * Lets an editor answer the server's requests that concern a human (ROUTABLE_SERVER_REQUESTS):
+   * a router returns the answer, or undefined when none of its editors caused the request.
+   */
+  routeServerRequests(router: (method: string, params: unknown) => Promise<unknown> | undefined): () => void {
+    this.requestRouters.add(router);
+    return () => this.requestRouters.delete(router);
   }
 
   get lastStderr(): string[] {
@@ -156,6 +224,13 @@ export class ManagedLanguageServer {
           if (this.state === 'ready' || this.state === 'indexing') this.state = active ? 'indexing' : 'ready';
           this.wake();
         },
+        serverRequest: (method, params) => {
+          for (const router of this.requestRouters) {
+            const answer = router(method, params);
+            if (answer) return answer;
+          }
+          return undefined;
+        },
       });
     } catch (error) {
       this.crashed(error instanceof CodeBuddyError ? error.message : (error as Error).message, []);
@@ -178,12 +253,15 @@ export class ManagedLanguageServer {
     // The documents the previous run had open, opened again as they are on disk now.
     for (const document of [...this.documents.values()]) {
       document.published = false;
-      try {
-        const state = await this.files.readIfChanged(this.workspace, document.path);
-        this.applyText(document, state.stamp, state.content!);
-      } catch {
-        this.documents.delete(document.path);
-        continue;
+      // An editor's buffer is opened again as it is; the others as they are on disk now.
+      if (document.holders.size === 0) {
+        try {
+          const state = await this.files.readIfChanged(this.workspace, document.path);
+          this.applyText(document, state.stamp, state.content!);
+        } catch {
+          this.documents.delete(document.path);
+          continue;
+        }
       }
       connection.notify('textDocument/didOpen', { textDocument: { uri: document.uri, languageId: document.languageId, version: document.version, text: document.text } });
       document.sentAt = ++this.arrivals;
@@ -227,8 +305,11 @@ export class ManagedLanguageServer {
     const document = this.documents.get(mapped.path);
     if (!document) return;
     document.published = true;
-    this.pushed.set(mapped.path, { version: typeof params.version === 'number' ? params.version : null, arrival: ++this.arrivals, items: (params.diagnostics ?? []).slice(0, MAX_DIAGNOSTICS_PER_FILE) });
+    const version = typeof params.version === 'number' ? params.version : null;
+    const items = (params.diagnostics ?? []).slice(0, MAX_DIAGNOSTICS_PER_FILE);
+    this.pushed.set(mapped.path, { version, arrival: ++this.arrivals, items });
     this.wake();
+    for (const listener of this.diagnosticListeners) listener({ path: mapped.path, version: version ?? document.version, items });
   }
 
   private announcedRecently(path: string): boolean {
@@ -266,10 +347,12 @@ export class ManagedLanguageServer {
     return next;
   }
 
+  /** The disk's content for the document: becomes what the server sees unless an editor's buffer owns it. */
   private applyText(document: OpenDocument, stamp: string, content: Buffer): boolean {
     document.stamp = stamp;
     const hash = sha256(content);
-    if (hash === document.sha256) return false;
+    document.diskSha256 = hash;
+    if (hash === document.sha256 || document.holders.size > 0) return false;
     const text = decodeText(content);
     if (text === undefined) throw new CodeBuddyError('E_NOT_A_FILE', `${document.path} is binary`, { field: 'path' });
     document.sha256 = hash;
@@ -294,7 +377,8 @@ export class ManagedLanguageServer {
       } else if (!document) {
         const text = decodeText(located.content!);
         if (text === undefined) throw new CodeBuddyError('E_NOT_A_FILE', `${located.path} is binary`, { field: 'path' });
-        document = { path: located.path, uri: uriOf(located.path), languageId, version: 1, sha256: sha256(located.content!), stamp: located.stamp, text, sentAt: 0, published: false, usedAt: Date.now() };
+        const hash = sha256(located.content!);
+        document = { path: located.path, uri: uriOf(located.path), languageId, version: 1, sha256: hash, stamp: located.stamp, text, sentAt: 0, published: false, usedAt: Date.now(), holders: new Set(), diskSha256: hash };
         this.documents.set(located.path, document);
         connection.notify('textDocument/didOpen', { textDocument: { uri: document.uri, languageId, version: 1, text } });
         document.sentAt = ++this.arrivals;
@@ -307,6 +391,55 @@ export class ManagedLanguageServer {
     });
   }
 
+  /**
+   * An editor's buffer becomes what the server sees for a document (opened with it, or a new
+   * version when the text differs from what the server has), and `send` runs under the
+   * document's lock right after: a request it sends reaches the server before any other
+   * text of the document can. `path` must be a canonical workspace path (the caller confines
+   * it). The document stays the editor's until every holder has released it.
+   */
+  async showBuffer<T>(connection: LanguageServerConnection, path: string, languageId: string, text: string, holder: string, send: (shown: ShownDocument) => T): Promise<{ shown: ShownDocument; sent: T }> {
+    const hash = sha256(text);
+    return this.withDocument(path, async () => {
+      let document = this.documents.get(path);
+      if (!document) {
+        const disk = await this.files.readIfChanged(this.workspace, path).catch(() => undefined);
+        document = { path, uri: uriOf(path), languageId, version: 1, sha256: hash, stamp: disk?.stamp ?? '', text, sentAt: 0, published: false, usedAt: Date.now(), holders: new Set([holder]), diskSha256: disk ? sha256(disk.content!) : null };
+        this.documents.set(path, document);
+        connection.notify('textDocument/didOpen', { textDocument: { uri: document.uri, languageId, version: 1, text } });
+        document.sentAt = ++this.arrivals;
+        this.closeLeastUsed(connection);
+      } else {
+        document.holders.add(holder);
+        if (document.sha256 !== hash) {
+          document.sha256 = hash;
+          document.text = text;
+          document.version++;
+          this.sendChange(connection, document);
+        }
+      }
+      document.usedAt = Date.now();
+      const shown = { path, uri: document.uri, version: document.version, sha256: document.sha256 };
+      return { shown, sent: send(shown) };
+    });
+  }
+
+  /** An editor closed its buffer: once no editor holds the document, the server sees the disk again (or it is closed, when the file is gone). */
+  async releaseBuffer(path: string, holder: string): Promise<void> {
+    const connection = this.connection;
+    await this.withDocument(path, async () => {
+      const document = this.documents.get(path);
+      if (!document || !document.holders.delete(holder) || document.holders.size > 0) return;
+      if (!connection || connection.isClosed) return;
+      try {
+        const disk = await this.files.readIfChanged(this.workspace, path);
+        if (this.applyText(document, disk.stamp, disk.content!)) this.sendChange(connection, document);
+      } catch {
+        this.close(connection, path);
+      }
+    });
+  }
+
   private sendChange(connection: LanguageServerConnection, document: OpenDocument): void {
     connection.notify('textDocument/didChange', { textDocument: { uri: document.uri, version: document.version }, contentChanges: [{ text: document.text }] });
     document.sentAt = ++this.arrivals;
@@ -314,8 +447,8 @@ export class ManagedLanguageServer {
 
   private closeLeastUsed(connection: LanguageServerConnection): void {
     if (this.documents.size <= this.options.maxOpenDocuments) return;
-    const oldest = [...this.documents.values()].sort((a, b) => a.usedAt - b.usedAt)[0]!;
-    this.close(connection, oldest.path);
+    const oldest = [...this.documents.values()].filter((document) => document.holders.size === 0).sort((a, b) => a.usedAt - b.usedAt)[0];
+    if (oldest) this.close(connection, oldest.path);
   }
 
   private close(connection: LanguageServerConnection, path: string): void {
@@ -346,7 +479,9 @@ export class ManagedLanguageServer {
           try {
             state = await this.files.readIfChanged(this.workspace, document.path, document.stamp);
           } catch {
-            this.close(connection, document.path);
+            // An editor's buffer outlives its file (the editor may save it again).
+            if (document.holders.size > 0) document.diskSha256 = null;
+            else this.close(connection, document.path);
             return;
           }
           if (state.content && this.applyText(document, state.stamp, state.content)) this.sendChange(connection, document);
@@ -410,7 +545,7 @@ export class ManagedLanguageServer {
         return await connection.request<R>(method, params, this.options.requestTimeoutMs);
       } catch (error) {
         // The server answered with an error (not a crash, not a timeout): its refusal of this position.
-        if (error instanceof CodeBuddyError && typeof error.details?.lsp_error === 'number' && error.details.retryable !== true) throw refused(error.message);
+        if (error instanceof CodeBuddyError && typeof error.details?.lsp_code === 'number' && error.details.retryable !== true) throw refused(error.message);
         throw error;
       }
     };

@@ -44,6 +44,11 @@ export interface BusEvents {
    * runs in it and drop everything held for it.
    */
   'workspace.deleted': WorkspaceEvent;
+  /**
+   * A held action (proposal) was proposed or changed state (approved, rejected, expired,
+   * applying, applied, failed), published once its transition is committed.
+   */
+  'action.changed': WorkspaceEvent & { actionId: string; operation: string; state: string };
 }
 
 export type BusListener<K extends keyof BusEvents> = (event: BusEvents[K]) => void;

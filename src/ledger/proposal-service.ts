@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { EventBus } from '../core/event-bus.js';
 import { CodeBuddyError, toCodeBuddyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Principal } from '../auth/principal.js';
@@ -21,7 +22,7 @@ export const terminalStates: readonly ProposalState[] = ['applied', 'failed', 'r
  * (server or CLI); a proposal past its expiry can no longer be decided.
  */
 export class ProposalService {
-  private readonly change: (proposal: ProposalRow, to: ProposalState, actor: string, extra?: { reason?: string; result?: unknown; error?: CodeBuddyError }) => boolean;
+  private readonly commit: (proposal: ProposalRow, to: ProposalState, actor: string, extra?: { reason?: string; result?: unknown; error?: CodeBuddyError }) => boolean;
 
   constructor(
     db: Db,
@@ -32,8 +33,9 @@ export class ProposalService {
     private readonly ttlMs: number,
     private readonly apply: ProposalApplier,
     private readonly logger: Logger,
+    private readonly events?: EventBus,
   ) {
-    this.change = db.transaction((proposal: ProposalRow, to: ProposalState, actor: string, extra: { reason?: string; result?: unknown; error?: CodeBuddyError } = {}) => {
+    this.commit = db.transaction((proposal: ProposalRow, to: ProposalState, actor: string, extra: { reason?: string; result?: unknown; error?: CodeBuddyError } = {}) => {
       const at = this.clock.now();
       const moved = proposals.transition({
         tenant_id: proposal.tenant_id,
@@ -62,6 +64,17 @@ export class ProposalService {
     });
   }
 
+  /** A committed transition, announced on the bus: the one place action events come from. */
+  private transition(proposal: ProposalRow, to: ProposalState, actor: string, extra?: { reason?: string; result?: unknown; error?: CodeBuddyError }): boolean {
+    if (!this.commit(proposal, to, actor, extra)) return false;
+    this.announce(proposal, to);
+    return true;
+  }
+
+  private announce(proposal: ProposalRow, state: ProposalState): void {
+    this.events?.publish('action.changed', { tenantId: proposal.tenant_id, workspaceId: proposal.workspace_id, actionId: proposal.action_id, operation: proposal.operation, state });
+  }
+
   /** Holds a call; the caller records its action in the same flow. */
   hold(input: { principal: Principal; actionId: string; workspaceId: string; operation: string; arguments: unknown; preview: string; bases: Record<string, string | null> }): ProposalRow {
     const now = this.clock.now();
@@ -77,14 +90,16 @@ export class ProposalService {
       created_at: now,
       expires_at: now + this.ttlMs,
     });
-    return this.proposals.find(input.principal.tenantId, input.actionId)!;
+    const held = this.proposals.find(input.principal.tenantId, input.actionId)!;
+    this.announce(held, 'proposed');
+    return held;
   }
 
   /** The proposal as it stands, expired first if its time is up. */
   get(tenantId: string, actionId: string): ProposalRow | undefined {
     const row = this.proposals.find(tenantId, actionId);
     if (row && (row.state === 'proposed' || row.state === 'approved') && row.expires_at <= this.clock.now()) {
-      this.change(row, 'expired', 'system', { reason: 'not decided and applied before it expired' });
+      this.transition(row, 'expired', 'system', { reason: 'not decided and applied before it expired' });
       return this.proposals.find(tenantId, actionId);
     }
     return row;
@@ -102,7 +117,7 @@ export class ProposalService {
     if (row.state !== 'proposed') throw new CodeBuddyError('E_CONFLICT', `proposal ${actionId} is ${row.state}; only a proposed one can be decided`, { field: 'id', state: row.state });
     const actor = describePrincipal(principal);
     const to = verdict === 'approve' ? 'approved' : 'rejected';
-    if (!this.change(row, to, actor, reason !== undefined ? { reason } : {})) {
+    if (!this.transition(row, to, actor, reason !== undefined ? { reason } : {})) {
       throw new CodeBuddyError('E_CONFLICT', `proposal ${actionId} was decided meanwhile`, { field: 'id' });
     }
     if (to === 'approved') await this.applyApproved(this.proposals.find(principal.tenantId, actionId)!);
@@ -113,7 +128,7 @@ export class ProposalService {
   expireDue(): number {
     let expired = 0;
     for (const row of this.proposals.due(this.clock.now())) {
-      if (this.change(row, 'expired', 'system', { reason: 'not decided and applied before it expired' })) expired++;
+      if (this.transition(row, 'expired', 'system', { reason: 'not decided and applied before it expired' })) expired++;
     }
     return expired;
   }
@@ -124,21 +139,21 @@ export class ProposalService {
    */
   async recoverAfterRestart(): Promise<void> {
     for (const row of this.proposals.inState('applying')) {
-      this.change(row, 'failed', 'system', { error: new CodeBuddyError('E_INTERNAL', 'interrupted by a server restart while being applied; check the workspace and propose again') });
+      this.transition(row, 'failed', 'system', { error: new CodeBuddyError('E_INTERNAL', 'interrupted by a server restart while being applied; check the workspace and propose again') });
     }
     for (const row of this.proposals.inState('approved')) await this.applyApproved(row);
   }
 
   private async applyApproved(row: ProposalRow): Promise<void> {
-    if (!this.change(row, 'applying', 'system')) return;
+    if (!this.transition(row, 'applying', 'system')) return;
     const applying = this.proposals.find(row.tenant_id, row.action_id)!;
     try {
       const { output } = await this.apply(applying);
-      this.change(applying, 'applied', 'system', { result: output });
+      this.transition(applying, 'applied', 'system', { result: output });
     } catch (error) {
       const failure = toCodeBuddyError(error);
       if (failure !== error) this.logger.error({ err: error, actionId: row.action_id }, 'applying a proposal failed unexpectedly');
-      this.change(applying, 'failed', 'system', { error: failure });
+      this.transition(applying, 'failed', 'system', { error: failure });
     }
   }
 }

@@ -9,7 +9,10 @@
  * Hover at line 1: "open: <path> v<version>, ...; watched: <path>:<type>, ..." (the documents it
  * has open, the file events it was sent);
  * line 2: never answers (and writes /workspace/.hanging, so a test knows the request arrived);
- * line 3: starts a 50 MB message; line 4: 5,000 log notifications of 2 KB, then "flooded".
+ * line 3: starts a 50 MB message; line 4: 5,000 log notifications of 2 KB, then "flooded";
+ * line 5: asks the client to apply an edit to the document (workspace/applyEdit) and answers
+ * "applied: <its answer>" (line 7: the same for an edit to file:///etc/passwd); line 6: "cancelled: N", the $/cancelRequest notifications it received.
+ * Each line of a document containing ERR is published as a diagnostic.
  * With /workspace/probe.json ({"paths": [...]}) present at start, it writes to stderr its uid
  * and whether it can list each path, then exits 3.
  * With FAKE_RENAMES=1 in its environment (RENAME_SERVER) it also renames: prepareRename
@@ -28,7 +31,10 @@ let buf = Buffer.alloc(0);
 const docs = new Map();
 const watched = [];
 const send = (m) => { const b = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...m })); process.stdout.write('Content-Length: ' + b.length + '\\r\\n\\r\\n'); process.stdout.write(b); };
-const publish = (uri, version) => send({ method: 'textDocument/publishDiagnostics', params: { uri, version, diagnostics: [] } });
+const texts = new Map();
+const cancelled = [];
+const waiting = new Map();
+const publish = (uri, version) => send({ method: 'textDocument/publishDiagnostics', params: { uri, version, diagnostics: (texts.get(uri) || '').split('\\n').flatMap((text, line) => text.includes('ERR') ? [{ range: { start: { line, character: 0 }, end: { line, character: text.length } }, severity: 1, message: text }] : []) } });
 function handle(m) {
   const p = m.params || {};
   const renames = process.env.FAKE_RENAMES === '1';
@@ -37,8 +43,10 @@ function handle(m) {
   else if (renames && m.method === 'textDocument/rename') send({ id: m.id, result: JSON.parse(fs.readFileSync('/workspace/edit.json', 'utf8')) });
   else if (m.method === 'initialized') send({ id: 'watch-1', method: 'client/registerCapability', params: { registrations: [{ id: 'w', method: 'workspace/didChangeWatchedFiles', registerOptions: { watchers: [{ globPattern: '**/*.fake' }] } }] } });
   else if (m.method === 'workspace/didChangeWatchedFiles') watched.push(...p.changes.map((c) => c.uri.replace('file:///workspace/', '') + ':' + c.type));
-  else if (m.method === 'textDocument/didOpen') { docs.set(p.textDocument.uri, p.textDocument.version); publish(p.textDocument.uri, p.textDocument.version); }
-  else if (m.method === 'textDocument/didChange') { docs.set(p.textDocument.uri, p.textDocument.version); publish(p.textDocument.uri, p.textDocument.version); }
+  else if (m.method === 'textDocument/didOpen') { docs.set(p.textDocument.uri, p.textDocument.version); texts.set(p.textDocument.uri, p.textDocument.text); publish(p.textDocument.uri, p.textDocument.version); }
+  else if (m.method === 'textDocument/didChange') { docs.set(p.textDocument.uri, p.textDocument.version); texts.set(p.textDocument.uri, p.contentChanges[p.contentChanges.length - 1].text); publish(p.textDocument.uri, p.textDocument.version); }
+  else if (m.method === '$/cancelRequest') cancelled.push(p.id);
+  else if (m.id !== undefined && m.method === undefined && waiting.has(m.id)) { const answer = waiting.get(m.id); waiting.delete(m.id); answer(m.result); }
   else if (m.method === 'textDocument/didClose') docs.delete(p.textDocument.uri);
   else if (m.method === 'textDocument/hover') {
     const line = p.position.line + 1;
@@ -46,6 +54,8 @@ function handle(m) {
     else if (line === 2) fs.writeFileSync('/workspace/.hanging', 'yes');
     else if (line === 3) { process.stdout.write('Content-Length: 50000000\\r\\n\\r\\n'); process.stdout.write(Buffer.alloc(1 << 20, 120)); }
     else if (line === 4) { const text = 'x'.repeat(2048); for (let i = 0; i < 5000; i++) send({ method: 'window/logMessage', params: { type: 4, message: text } }); send({ id: m.id, result: { contents: 'flooded' } }); }
+    else if (line === 5 || line === 7) { const id = 'edit-' + m.id; const target = line === 5 ? p.textDocument.uri : 'file:///etc/passwd'; waiting.set(id, (result) => send({ id: m.id, result: { contents: 'applied: ' + (result && result.applied) } })); send({ id, method: 'workspace/applyEdit', params: { label: 'fake', edit: { changes: { [target]: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: '// ' }] } } } }); }
+    else if (line === 6) send({ id: m.id, result: { contents: 'cancelled: ' + cancelled.length } });
     else send({ id: m.id, result: null });
   }
   else if (m.method === 'textDocument/definition') send({ id: m.id, result: [] });

@@ -10,6 +10,7 @@ import { registerMcpRoute } from './mcp-route.js';
 import { OriginGuard } from './origin-guard.js';
 import { bearerChallenge, registerProtectedResourceMetadata } from './protected-resource.js';
 import { registerAuthentication } from './request-authentication.js';
+import { registerLspSocket } from './lsp-socket.js';
 import { registerRestApi } from './rest-api.js';
 import { registerSyncSocket } from './sync-socket.js';
 import { registerTerminalSocket } from './terminal-socket.js';
@@ -46,7 +47,7 @@ export interface HttpServer {
 }
 
 /**
- * The HTTP face: `/mcp` (both MCP eras), `/api/*` (REST), `/ws/terminals/:id`, all
+ * The HTTP face: `/mcp` (both MCP eras), `/api/*` (REST), `/ws/terminals/:id`, `/sync/*`, `/lsp/:workspace`, all
  * bearer-authenticated; `/healthz`, `/readyz`.
  * Every request, WebSocket upgrades included, passes the same hooks in this order, before
  * any body is read: security headers, Host and Origin checks, CORS (only when configured),
@@ -107,6 +108,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
   registerRestApi(fastify, app);
   registerTerminalSocket(fastify, app);
   registerSyncSocket(fastify, app);
+  registerLspSocket(fastify, app);
 
   const address = await fastify.listen({ host: options.host, port: options.port });
   guard.listeningOn((fastify.server.address() as AddressInfo).port);
