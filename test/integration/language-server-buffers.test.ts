@@ -52,7 +52,8 @@ describe('editor buffers in the language-server pool', () => {
 
     // The disk changes: the server keeps the buffer; MCP answers are of it, and say so.
     await agent.call('file_write', { workspace: 'buffers', path: 'b.fake', content: 'disk again\n' });
-    expect(await versions()).toBe("open: b.fake v2; watched: b.fake:2\n[b.fake: answered on an editor's unsaved buffer (version 2), not the file on disk]");
+    // (Not announced as a watched-file change either: an open document's text is the editors'.)
+    expect(await versions()).toBe("open: b.fake v2\n[b.fake: answered on an editor's unsaved buffer (version 2), not the file on disk]");
 
     // Held buffers keep an idle server running.
     const pid = fake.pid;
