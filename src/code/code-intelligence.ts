@@ -205,19 +205,14 @@ export class CodeIntelligence {
     };
   }
 
-  private async locations(workspace: Workspace, server: ManagedLanguageServer, found: { uri: string; range: Range }[]): Promise<CodeLocation[]> {
-    const linesOf = this.lineReader(workspace, server);
-    const out = await Promise.all(
-      found.map(async ({ uri, range }) => {
-        const mapped = pathOf(uri);
-        const line = mapped.inside ? (await linesOf(mapped.path))?.[range.start.line] : undefined;
-        const text = line === undefined ? '' : line.trim().slice(0, MAX_LINE_TEXT);
-        return { path: mapped.path, external: !mapped.inside, line: range.start.line + 1, column: range.start.character + 1, end_line: range.end.line + 1, end_column: range.end.character + 1, text };
-      }),
-    );
-    // Stable order: the workspace's files first, by path and position; duplicates (a server answering twice) once.
+  /** Where the server pointed, as workspace locations in a stable order: the workspace's files first, by path and position; duplicates (a server answering twice) once. */
+  private placed(found: { uri: string; range: Range }[]): Omit<CodeLocation, 'text'>[] {
     const seen = new Set<string>();
-    return out
+    return found
+      .map(({ uri, range }) => {
+        const mapped = pathOf(uri);
+        return { path: mapped.path, external: !mapped.inside, line: range.start.line + 1, column: range.start.character + 1, end_line: range.end.line + 1, end_column: range.end.character + 1 };
+      })
       .sort((a, b) => Number(a.external) - Number(b.external) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || a.line - b.line || a.column - b.column)
       .filter((location) => {
         const key = `${location.external}:${location.path}:${location.line}:${location.column}`;
@@ -227,11 +222,22 @@ export class CodeIntelligence {
       });
   }
 
+  /** Each location with the text of its line: read only for what is answered (a page), each file once. */
+  private async withText(workspace: Workspace, server: ManagedLanguageServer, locations: Omit<CodeLocation, 'text'>[]): Promise<CodeLocation[]> {
+    const linesOf = this.lineReader(workspace, server);
+    return Promise.all(
+      locations.map(async (location) => {
+        const line = location.external ? undefined : (await linesOf(location.path))?.[location.line - 1];
+        return { ...location, text: line === undefined ? '' : line.trim().slice(0, MAX_LINE_TEXT) };
+      }),
+    );
+  }
+
   async definition(workspace: Workspace, target: Target) {
     const notes: Notes = [];
     const at = await this.position(workspace, target, notes);
     const result = await at.connection.request<Location | Location[] | LocationLink[] | null>('textDocument/definition', { textDocument: { uri: at.document.uri }, position: at.position }, this.settings.requestTimeoutMs);
-    return { from: this.from(at), locations: await this.locations(workspace, at.server, asLocations(result)), notes };
+    return { from: this.from(at), locations: await this.withText(workspace, at.server, this.placed(asLocations(result))), notes };
   }
 
   async references(workspace: Workspace, target: Target & { include_declaration?: boolean | undefined; cursor?: string | undefined }) {
@@ -239,10 +245,9 @@ export class CodeIntelligence {
     const at = await this.position(workspace, target, notes);
     const includeDeclaration = target.include_declaration ?? true;
     const result = await at.connection.request<Location[] | null>('textDocument/references', { textDocument: { uri: at.document.uri }, position: at.position, context: { includeDeclaration } }, this.settings.requestTimeoutMs);
-    const all = await this.locations(workspace, at.server, asLocations(result));
     const query = JSON.stringify([at.document.path, at.position, includeDeclaration]);
-    const { items, next_cursor, total } = page('code_references', query, all, this.settings.pageSize, target.cursor);
-    return { from: this.from(at), references: items, total, ...(next_cursor ? { next_cursor } : {}), notes };
+    const { items, next_cursor, total } = page('code_references', query, this.placed(asLocations(result)), this.settings.pageSize, target.cursor);
+    return { from: this.from(at), references: await this.withText(workspace, at.server, items), total, ...(next_cursor ? { next_cursor } : {}), notes };
   }
 
   async hover(workspace: Workspace, target: Target) {

@@ -492,10 +492,10 @@ export class ManagedLanguageServer {
 
   /**
    * After files changed on disk: open ones are brought up to date; for a server that wants it
-   * (`openChangedFiles`), files of its languages that were created or changed are opened (a
-   * few per change), so that the next answer counts them at once rather than when the
-   * server's own file watching catches up; and servers that asked are told. Requests wait for
-   * this work (`refresh`), so none overtakes it.
+   * (`openChangedFiles`), files of its languages that were created or changed are shown to it
+   * (`introduce`, a few per change), so that the next answer counts them at once rather than
+   * when the server's own file watching catches up; and servers that asked are told. Requests
+   * wait for this work (`refresh`), so none overtakes it.
    */
   filesChanged(changes: readonly FileChange[]): Promise<void> {
     const work = this.settling.then(() => this.applyFileChanges(changes));
@@ -513,10 +513,7 @@ export class ManagedLanguageServer {
       .map((change) => ({ path: change.path, language: this.registry.forPath(change.path, runtime) }))
       .filter(({ language }) => language?.spec.id === this.spec.id)
       .slice(0, OPEN_ON_CHANGE);
-    for (const { path, language } of touched) {
-      // A file gone or binary meanwhile is simply not opened: the next request reads the disk anyway.
-      await this.open(connection, path, language!.languageId).catch(() => undefined);
-    }
+    for (const { path, language } of touched) await this.introduce(connection, path, language!.languageId);
     const watched = watchedMatcher(connection.watchers());
     // An open document's text reaches the server as didChange: a watched-file event about it
     // as well would make some servers (pyright) publish a stale, empty report for it.
@@ -527,6 +524,22 @@ export class ManagedLanguageServer {
     if (this.announced.size > 10_000) this.announced.clear();
     const type = { created: 1, changed: 2, deleted: 3 } as const;
     connection.notify('workspace/didChangeWatchedFiles', { changes: relevant.map((change) => ({ uri: uriOf(change.path), type: type[change.kind] })) });
+  }
+
+  /**
+   * Shows the server a file it may not know yet, opened and closed at once: tsserver puts an
+   * opened file into its project then and keeps it there after the close, so the next answer
+   * counts it, and the server holds no open document per file an agent touched (every open
+   * document is checked against the disk before each request). A file gone or binary
+   * meanwhile is simply skipped: the server's own file watching will tell it.
+   */
+  private async introduce(connection: LanguageServerConnection, path: string, languageId: string): Promise<void> {
+    const state = await this.files.readIfChanged(this.workspace, path).catch(() => undefined);
+    const text = state?.content && decodeText(state.content);
+    if (text === undefined || this.documents.has(state!.path)) return;
+    const uri = uriOf(state!.path);
+    connection.notify('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
+    connection.notify('textDocument/didClose', { textDocument: { uri } });
   }
 
   /**
