@@ -165,7 +165,7 @@ export function codeSummaryRows(f: CodeFigures): string[][] {
   const fasterThanPeers = peers.length === 2 && peers.every((peer) => f.ours.references.p50 < peer.references.p50);
   const peerText = [f.cclsp, f.lsmcp].map((peer, i) => `${i === 0 ? 'cclsp' : 'lsmcp'} ${peer.ok ? `${msText(peer.references.p50)} ms, ${peer.count} refs` : 'not run'}`).join('; ');
   return [
-    ['8a. code_references over MCP vs the same request to typescript-language-server, p50', `${msText(f.ours.references.p50)} vs ${msText(f.direct.references.p50)} ms (+${msText(overhead.ms)} ms, ${((overhead.ratio - 1) * 100).toFixed(1)}%)`, '≤ 5% or ≤ 2 ms', overhead.met ? 'yes' : '**no**'],
+    ['8a. code_references over MCP vs the same request to typescript-language-server, p50', `${msText(f.ours.references.p50)} vs ${msText(f.direct.references.p50)} ms (${overhead.ms >= 0 ? '+' : ''}${msText(overhead.ms)} ms, ${overhead.ratio >= 1 ? '+' : ''}${((overhead.ratio - 1) * 100).toFixed(1)}%)`, '≤ 5% or ≤ 2 ms', overhead.met ? 'yes' : '**no**'],
     ['8b. code_references vs the bridges people install, p50 (their answer)', `${msText(f.ours.references.p50)} ms, ${f.ours.count} refs; ${peerText}`, 'faster than both, correct and fresh', fasterThanPeers && f.ours.count === f.expectedReferences && f.ours.freshCount === f.expectedReferences + 2 ? 'yes' : '**no**'],
     ['8c. cold start to first answer: code_references on a fresh server (direct: to first diagnostics)', `${msText(f.ours.coldStartMs)} ms (${msText(f.direct.readyMs)} ms)`, '(recorded)', '—'],
     ['8d. memory of an idle typescript-language-server with the project loaded', `${mb(f.ours.idleRssBytes)} (direct: ${mb(f.direct.idleRssBytes)})`, '(recorded)', '—'],
