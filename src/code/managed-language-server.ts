@@ -88,8 +88,8 @@ const MAX_BACKOFF_MS = 30_000;
 const ANNOUNCE_WINDOW_MS = 5_000;
 /** How long such an empty report is given for the real one to follow. */
 const SETTLE_AFTER_ANNOUNCE_MS = 1_500;
-/** Files of a change opened in its server at most (a refactor may touch hundreds: the rest reach it as watched-file events). */
-const OPEN_ON_CHANGE = 20;
+/** Files of one change shown to a server at most (a refactor may touch hundreds: the rest reach it as watched-file events). */
+const INTRODUCED_PER_CHANGE = 20;
 /** A server that stayed up this long is forgiven its earlier crashes. */
 const STABLE_AFTER_MS = 60_000;
 
@@ -512,7 +512,7 @@ export class ManagedLanguageServer {
       .filter((change) => change.kind !== 'deleted' && !change.directory && !this.documents.has(change.path))
       .map((change) => ({ path: change.path, language: this.registry.forPath(change.path, runtime) }))
       .filter(({ language }) => language?.spec.id === this.spec.id)
-      .slice(0, OPEN_ON_CHANGE);
+      .slice(0, INTRODUCED_PER_CHANGE);
     for (const { path, language } of touched) await this.introduce(connection, path, language!.languageId);
     const watched = watchedMatcher(connection.watchers());
     // An open document's text reaches the server as didChange: a watched-file event about it
