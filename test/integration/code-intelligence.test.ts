@@ -130,7 +130,9 @@ describe.each(runtimes)('code intelligence on the $runtime runtime', ({ runtime,
     expect(references.text).toContain("src/checkout.ts:2:12  new Cart().addItem({ id: 'p3', name: 'Ink', priceCents: 90 });");
     expect(references.structured).toMatchObject({ total: 4 });
     await agent.call('file_delete', { workspace: ts, path });
-    expect((await agent.call('code_references', { workspace: ts, symbol: 'Cart.addItem' })).structured).toMatchObject({ total: 3 });
+    // A deletion reaches tsserver through the watched-file event and its own watching, a moment
+    // later (an answer meanwhile may fail, retryably): not at once like a creation.
+    await expect.poll(async () => (await agent.call('code_references', { workspace: ts, symbol: 'Cart.addItem' })).structured?.total, { timeout: 30_000, interval: 500 }).toBe(3);
   }, 120_000);
 
   it.runIf(run)('Python: definition, references, hover, symbols, diagnostics', async () => {
