@@ -71,6 +71,8 @@ const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', impo
 
 /** Everything a face needs, built once from the configuration. */
 export interface App {
+  /** The package's version, as faces report it (the OpenAPI document, the LSP facade). */
+  version: string;
   config: Config;
   db: Db;
   logger: Logger;
@@ -252,6 +254,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   });
 
   return {
+    version: PACKAGE_VERSION,
     config: { ...config, dataDir },
     db,
     logger,

@@ -2,7 +2,8 @@ import { createTwoFilesPatch } from 'diff';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { planEdits, type Edit } from './edit-plan.js';
-import type { FileService } from './file-service.js';
+import type { FileService, WriteInput } from './file-service.js';
+import { decodeText, sha256 } from './text-content.js';
 
 /** What a held change would do, for the human deciding, and what it was based on. */
 export interface ChangePreview {
@@ -27,10 +28,15 @@ export function unifiedDiff(path: string, before: string | undefined, after: str
 export class ChangePreviewer {
   constructor(private readonly files: FileService) {}
 
-  async write(workspace: Workspace, input: { path: string; content: string }): Promise<ChangePreview> {
+  async write(workspace: Workspace, input: Pick<WriteInput, 'path' | 'content' | 'encoding'>): Promise<ChangePreview> {
+    // Content that could never be written (too large, not base64) is refused now, not held.
+    const data = this.files.bytesToWrite(input);
+    const after = input.encoding === 'base64' ? decodeText(data) : input.content;
     const now = await this.files.snapshot(workspace, input.path);
     const before = now.exists ? (now.text ?? '(binary file)\n') : undefined;
-    return { text: unifiedDiff(now.path, before, input.content), bases: { [now.path]: now.sha256 } };
+    const bases = { [now.path]: now.sha256 };
+    if (after === undefined) return { text: `${now.exists ? 'overwrite' : 'create'} ${now.path} with ${data.length} bytes of binary content (sha256 ${sha256(data)})`, bases };
+    return { text: unifiedDiff(now.path, before, after), bases };
   }
 
   async edit(workspace: Workspace, input: { path: string; edits: Edit[] }): Promise<ChangePreview> {

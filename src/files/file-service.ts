@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
+import { base64ByteLength, decodeBase64 } from '../core/base64.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { EventBus, FileChange } from '../core/event-bus.js';
 import type { Workspace } from '../workspaces/workspace.js';
@@ -36,6 +37,14 @@ export interface ReadResult {
   next_cursor?: string;
 }
 
+export interface WriteInput {
+  path: string;
+  /** Text, or with `encoding: 'base64'` the file's bytes as base64. */
+  content: string;
+  encoding?: 'base64';
+  expected_sha256?: string;
+}
+
 /** What a change carries from its call: the paths its policy judged, and the action it belongs to. */
 export interface ChangeCall {
   judgedPaths?: readonly string[];
@@ -43,6 +52,14 @@ export interface ChangeCall {
 }
 
 const shown = (relative: string) => relative || '(workspace root)';
+
+/** What pages a text read: meaningless for a read of the whole file's bytes. */
+const PAGING_INPUTS = ['offset_line', 'limit_lines', 'cursor'] as const;
+
+/** A whole file as bytes (what an editor's file system needs, binary or not): base64 in `content`, no line paging. */
+function whole(relative: string, buffer: Buffer): ReadResult {
+  return { path: relative, size: buffer.length, sha256: sha256(buffer), binary: decodeText(buffer) === undefined, content: buffer.toString('base64') };
+}
 
 /**
  * A change acts on the path its policy judged, or not at all: between the check and the
@@ -77,10 +94,15 @@ export class FileService {
     return resolveInWorkspace(workspace.root, path);
   }
 
-  async read(workspace: Workspace, input: { path: string; offset_line?: number; limit_lines?: number; cursor?: string }): Promise<ReadResult> {
+  async read(workspace: Workspace, input: { path: string; offset_line?: number; limit_lines?: number; cursor?: string; encoding?: 'base64' }): Promise<ReadResult> {
+    if (input.encoding === 'base64') {
+      const paging = PAGING_INPUTS.find((field) => input[field] !== undefined);
+      if (paging !== undefined) throw new CodeBuddyError('E_INVALID_ARGUMENT', `${paging} pages lines; encoding base64 answers the whole file`, { field: paging });
+    }
     const { fd, relative } = openWorkspaceFile(workspace.root, input.path);
     let buffer: Buffer;
     try {
+      if (input.encoding === 'base64') return whole(relative, await this.readOpen(fd, relative));
       let startLine = input.offset_line ?? 1;
       if (input.cursor !== undefined) {
         const cursor = decodeCursor<{ path: string; line: number }>('file_read', input.cursor);
@@ -138,9 +160,8 @@ export class FileService {
     }
   }
 
-  async write(workspace: Workspace, input: { path: string; content: string; expected_sha256?: string }, call: ChangeCall = {}): Promise<{ path: string; sha256: string; size: number; created: boolean }> {
-    const data = Buffer.from(input.content, 'utf8');
-    this.assertSize(data.length);
+  async write(workspace: Workspace, input: WriteInput, call: ChangeCall = {}): Promise<{ path: string; sha256: string; size: number; created: boolean }> {
+    const data = this.bytesToWrite(input);
     const expected = input.expected_sha256?.toLowerCase();
     let target: Located;
     try {
@@ -327,6 +348,21 @@ export class FileService {
     } finally {
       closeSync(target.dir);
     }
+  }
+
+  /**
+   * The bytes a write would leave: its content as UTF-8, or decoded from base64 (sized
+   * before decoding, refused if it is not base64). Previews use it too, so a held write
+   * shows, and later writes, exactly these bytes.
+   */
+  bytesToWrite(input: Pick<WriteInput, 'content' | 'encoding'>): Buffer {
+    if (input.encoding !== 'base64') {
+      const data = Buffer.from(input.content, 'utf8');
+      this.assertSize(data.length);
+      return data;
+    }
+    this.assertSize(base64ByteLength(input.content));
+    return decodeBase64(input.content, 'content');
   }
 
   private assertSize(size: number): void {

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { Clock } from '../core/clock.js';
+import { base64ByteLength, decodeBase64 } from '../core/base64.js';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { IdGenerator } from '../core/ids.js';
@@ -60,8 +61,6 @@ function mediaTypeOf(name: string, text: boolean): string {
   return (extension && MEDIA_TYPES[extension]) ?? (text ? 'text/plain' : 'application/octet-stream');
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /**
  * A note's artifacts: content stored as a blob (blob-store.ts), or a workspace file named by
  * path and sha256, reached only through the file service (the handle walk). The notes
@@ -98,9 +97,8 @@ export class NoteArtifacts {
     } else {
       const encoded = input.content_base64!;
       // Sized before decoding: a huge string is refused without allocating its bytes.
-      this.blobs.assertSize(Math.floor((encoded.length * 3) / 4) - (encoded.endsWith('==') ? 2 : encoded.endsWith('=') ? 1 : 0), 'content_base64');
-      if (!BASE64.test(encoded)) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'content_base64 is not base64 (standard alphabet, padded)', { field: 'content_base64' });
-      data = Buffer.from(encoded, 'base64');
+      this.blobs.assertSize(base64ByteLength(encoded), 'content_base64');
+      data = decodeBase64(encoded, 'content_base64');
     }
     const name = input.name ?? 'artifact';
     return { kind: 'blob', data, name, mediaType: input.media_type ?? mediaTypeOf(name, input.content !== undefined) };

@@ -78,6 +78,7 @@ export function actionOperations(proposals: ProposalService, actions: ActionRepo
   const decide = (verdict: 'approve' | 'reject') =>
     tenantOperation({
       name: `action_${verdict}`,
+      rest: { method: 'POST', path: `/api/actions/{id}/${verdict}` },
       title: verdict === 'approve' ? 'Approve action' : 'Reject action',
       description: verdict === 'approve' ? 'Approve a held action and apply it (approver role).' : 'Reject a held action (approver role).',
       effect: 'admin',
@@ -97,6 +98,7 @@ export function actionOperations(proposals: ProposalService, actions: ActionRepo
   return [
     tenantOperation({
       name: 'action_get',
+      rest: { method: 'GET', path: '/api/actions/{id}' },
       title: 'Get action',
       description: 'Status of an action: a held one shows its preview, decision and result.',
       effect: 'read',
@@ -129,6 +131,7 @@ export function actionOperations(proposals: ProposalService, actions: ActionRepo
     }),
     tenantOperation({
       name: 'action_list',
+      rest: { method: 'GET', path: '/api/actions' },
       title: 'List actions',
       description: 'Held actions (proposals), newest first, paged.',
       effect: 'read',

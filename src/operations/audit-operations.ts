@@ -44,6 +44,7 @@ export function auditOperations(audit: AuditChain, pageSize: number): Operation[
   return [
     tenantOperation({
       name: 'audit_query',
+      rest: { method: 'GET', path: '/api/audit' },
       title: 'Query audit trail',
       description: "Query this tenant's audit trail (who did what, when, with what outcome), paged.",
       effect: 'read',

@@ -11,6 +11,8 @@ import { workspaceOperation, type Operation } from './operation.js';
 // Paths are relative to the workspace root: the server's instructions and every refusal say so.
 const path = z.string().min(1).max(4096);
 const cursor = z.string().max(8192).optional();
+/** Content as base64: whole files of any kind, for clients such as an editor's file system. */
+const encoding = z.literal('base64').optional();
 const MAX_SHOWN_LINE = 2000;
 
 function numbered(content: string, firstLine: number): string {
@@ -65,7 +67,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     workspaceOperation({
       name: 'file_read',
       title: 'Read file',
-      description: 'Read a text file as numbered lines, paged; binary files answer metadata only.',
+      description: 'Read a text file as numbered lines, paged; encoding base64 answers any file whole.',
       effect: 'read',
       idempotent: true,
       destructive: false,
@@ -74,6 +76,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
         offset_line: z.number().int().min(1).optional().describe('First line, 1-based'),
         limit_lines: z.number().int().min(1).optional().describe('Most lines to return'),
         cursor,
+        encoding,
       }),
       output: z.object({
         path: z.string(),
@@ -88,6 +91,8 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       }),
       run: (input, workspace) => files.read(workspace, input),
       render(out) {
+        // Only a base64 read answers content without line numbers.
+        if (out.content !== undefined && out.total_lines === undefined) return `${out.path}: ${out.size} bytes, sha256 ${out.sha256}, as base64:\n${out.content}`;
         if (out.binary) return `${out.path}: binary file, ${out.size} bytes, sha256 ${out.sha256}; content not shown`;
         if (out.total_lines === 0) return `${out.path}: empty file`;
         if (out.start_line! > out.total_lines!) return `${out.path}: has ${out.total_lines} lines; nothing from line ${out.start_line}`;
@@ -104,6 +109,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
       input: z.object({
         path,
         content: z.string(),
+        encoding,
         expected_sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a sha256 hex digest').optional().describe('sha256 the file must still have'),
       }),
       output: z.object({ path: z.string(), sha256: z.string(), size: z.number(), created: z.boolean() }),

@@ -61,6 +61,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
   return [
     workspaceOperation({
       name: 'note_create',
+      rest: { method: 'POST', path: '/api/notes' },
       title: 'Create note',
       description: 'Create a note (markdown body; checkbox lines become tasks).',
       effect: 'write',
@@ -75,6 +76,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
     }),
     workspaceOperation({
       name: 'note_get',
+      rest: { method: 'GET', path: '/api/notes/{id}' },
       title: 'Read note',
       description: 'A note with its body, links both ways, tasks and artifacts.',
       effect: 'read',
@@ -93,6 +95,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
     }),
     workspaceOperation({
       name: 'note_update',
+      rest: { method: 'POST', path: '/api/notes/{id}' },
       title: 'Update note',
       description: 'Change a note’s title, body or tags; version must be the one you read.',
       effect: 'write',
@@ -121,6 +124,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
     }),
     workspaceOperation({
       name: 'note_list',
+      rest: { method: 'GET', path: '/api/notes' },
       title: 'List notes',
       description: 'List notes, newest first; filter by tag or by what they link to (note id or path).',
       effect: 'read',
@@ -133,6 +137,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
     }),
     workspaceOperation({
       name: 'note_search',
+      rest: { method: 'GET', path: '/api/notes/search' },
       title: 'Search notes',
       description: 'Full-text search, best first: words, "phrases", prefix*, title:word, -word, OR.',
       effect: 'read',
@@ -184,6 +189,7 @@ export function noteOperations(notes: NoteService, previews: NotePreviewer): Ope
     }),
     workspaceOperation({
       name: 'task_list',
+      rest: { method: 'GET', path: '/api/tasks' },
       title: 'List tasks',
       description: 'Tasks from note checkboxes, by note and line; filter by status or assignee.',
       effect: 'read',

@@ -32,6 +32,18 @@ export interface CallContext {
   approvedBases?: Record<string, string | null>;
 }
 
+/**
+ * A resource route an operation is also served at over REST, besides the
+ * `POST /api/ops/<name>` every operation has (`GET /api/notes/{id}` for `note_get`). Each
+ * `{field}` segment is an input field; a GET takes the rest of its input from the query
+ * string, a POST from its JSON body. The REST face and its OpenAPI document are generated
+ * from these: no route is written by hand.
+ */
+export interface RestRoute {
+  method: 'GET' | 'POST';
+  path: `/api/${string}`;
+}
+
 interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {
   name: string;
   /** A short human name (`Read file`): what hosts show people in place of the tool's name. */
@@ -56,6 +68,8 @@ interface OperationBase<I extends z.ZodObject, O extends z.ZodObject> {
   render(output: z.output<O>): string;
   /** Only these roles may call it (default: every role). */
   roles?: readonly Role[];
+  /** Where it is served as a resource over REST too (it always is at `POST /api/ops/<name>`). */
+  rest?: RestRoute;
   /**
    * Whether an output tells of a call its caller cancelled, which stopped short (a command
    * killed on cancellation): the action is then recorded as `cancelled`, not `succeeded`.

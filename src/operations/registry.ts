@@ -12,7 +12,8 @@ import type { Workspace } from '../workspaces/workspace.js';
 import type { CallContext, Operation, WorkspaceOperation } from './operation.js';
 
 const workspaceField = z.string().min(1).max(200).optional().describe('Id or name');
-const idempotencyKeyPattern = /^[\w.:-]{1,200}$/;
+/** A well-formed idempotency key; a face taking one from its transport refuses others. */
+export const idempotencyKeyPattern = /^[\w.:-]{1,200}$/;
 // A refinement, not a regex: the format is enforced without a pattern costing tokens in every tool.
 const idempotencyKeyField = z
   .string()
@@ -86,8 +87,7 @@ export class OperationRegistry {
       let input = addsWorkspace ? operation.input.extend({ workspace: workspaceField }) : operation.input;
       // Reads have no effect to repeat: only calls that change something take a key.
       if (operation.effect !== 'read') input = input.extend({ idempotency_key: idempotencyKeyField });
-      const holdable = operation.scope === 'workspace' && operation.preview !== undefined;
-      this.byName.set(operation.name, { operation, input: input.strict(), output: holdable ? z.union([operation.output, pendingOutput]) : operation.output });
+      this.byName.set(operation.name, { operation, input: input.strict(), output: canBeHeld(operation) ? z.union([operation.output, pendingOutput]) : operation.output });
     }
   }
 
@@ -199,6 +199,16 @@ export class OperationRegistry {
     const text = operation.render(output);
     return { result: { output, text }, summary: firstLine(text), ...(operation.wasCancelled?.(output) ? { status: 'cancelled' as const } : {}) };
   }
+}
+
+/** Whether a call of it may be held for approval (it answers `pendingOutput` then): a workspace operation with a preview. */
+export function canBeHeld(operation: Operation): boolean {
+  return operation.scope === 'workspace' && operation.preview !== undefined;
+}
+
+/** Whether an answer of `operation` is a held call's (`pendingOutput`) rather than the operation's own output. */
+export function isHeldAnswer(operation: Operation, output: Record<string, unknown>): boolean {
+  return canBeHeld(operation) && pendingOutput.safeParse(output).success;
 }
 
 /** What one call does: an operation may depend on its arguments for that (a dry run only reads). */

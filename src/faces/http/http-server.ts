@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import type { App } from '../../app.js';
-import { isCodeBuddyError, toCodeBuddyError, type ErrorCode } from '../../core/errors.js';
+import { CodeBuddyError, isCodeBuddyError, toCodeBuddyError, type ErrorCode } from '../../core/errors.js';
 import { isSchemaCurrent } from '../../store/database.js';
 import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
 import { registerCors, registerSecurityHeaders } from './browser-policy.js';
@@ -47,7 +47,7 @@ export interface HttpServer {
 }
 
 /**
- * The HTTP face: `/mcp` (both MCP eras), `/api/*` (REST), `/ws/terminals/:id`, `/sync/*`, `/lsp/:workspace`, all
+ * The HTTP face: `/mcp` (both MCP eras), `/api/*` and `/openapi.json` (REST), `/ws/terminals/:id`, `/sync/*`, `/lsp/:workspace`, all
  * bearer-authenticated; `/healthz`, `/readyz`.
  * Every request, WebSocket upgrades included, passes the same hooks in this order, before
  * any body is read: security headers, Host and Origin checks, CORS (only when configured),
@@ -82,6 +82,12 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     return reply.code(statusOf[failure.code]).send({ error: { code: failure.code, message: failure.message, ...details } });
   });
 
+  // A path no route serves answers in the same shape as every refusal (after the same hooks:
+  // authentication first). The query is left out of the message: it may hold `?token=`.
+  fastify.setNotFoundHandler(async (request) => {
+    throw new CodeBuddyError('E_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; operations are POST /api/ops/<name>, described at /openapi.json`);
+  });
+
   // First, so that its hooks know an upgrade for what it is even when a later hook refuses it
   // (and then close the upgraded socket, which no HTTP machinery would).
   // A backstop (close 1009) past which ws reads nothing; a sync room refuses a message over
@@ -105,7 +111,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
   });
 
   await registerMcpRoute(fastify, mcp);
-  registerRestApi(fastify, app);
+  await registerRestApi(fastify, app);
   registerTerminalSocket(fastify, app);
   registerSyncSocket(fastify, app);
   registerLspSocket(fastify, app);

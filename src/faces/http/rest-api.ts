@@ -1,52 +1,106 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
 import { correlationIdOf } from '../../core/correlation.js';
-
-/** The REST routes and the operation each one invokes. */
-const query = (request: FastifyRequest) => ({ ...(request.query as Record<string, unknown>) });
-const idParam = (request: FastifyRequest) => ({ id: (request.params as { id: string }).id });
-const body = (request: FastifyRequest) => (request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {});
-
-const routes: { method: 'GET' | 'POST'; url: string; operation: string; input: (request: FastifyRequest) => Record<string, unknown> }[] = [
-  { method: 'GET', url: '/api/audit', operation: 'audit_query', input: query },
-  { method: 'GET', url: '/api/actions', operation: 'action_list', input: query },
-  { method: 'GET', url: '/api/actions/:id', operation: 'action_get', input: idParam },
-  { method: 'POST', url: '/api/actions/:id/approve', operation: 'action_approve', input: (request) => ({ ...body(request), ...idParam(request) }) },
-  { method: 'POST', url: '/api/actions/:id/reject', operation: 'action_reject', input: (request) => ({ ...body(request), ...idParam(request) }) },
-  // Notes: `workspace` (id or name) in the query string or the body, like any argument.
-  { method: 'GET', url: '/api/notes', operation: 'note_list', input: query },
-  { method: 'GET', url: '/api/notes/search', operation: 'note_search', input: query },
-  { method: 'GET', url: '/api/notes/:id', operation: 'note_get', input: (request) => ({ ...query(request), ...idParam(request) }) },
-  { method: 'POST', url: '/api/notes', operation: 'note_create', input: body },
-  { method: 'POST', url: '/api/notes/:id', operation: 'note_update', input: (request) => ({ ...body(request), ...idParam(request) }) },
-  { method: 'GET', url: '/api/tasks', operation: 'task_list', input: query },
-];
+import { CodeBuddyError } from '../../core/errors.js';
+import { idempotencyKeyPattern, isHeldAnswer } from '../../operations/registry.js';
+import { openApiDocument } from './openapi-document.js';
+import { inputFromStrings } from './query-input.js';
+import { OPERATION_PREFIX, restEndpoints, type RestEndpoint } from './rest-endpoints.js';
 
 const headersOf = (request: FastifyRequest) => ({ get: (name: string) => (request.headers[name] as string | undefined) ?? null });
 
-/**
- * REST for humans and tools that are not agents: each route invokes one registry
- * operation, so validation, tenancy and recording are the same as over MCP. The answer is
- * the operation's structured output; errors go through the server's error handler.
- */
-export function registerRestApi(fastify: FastifyInstance, app: App): void {
-  for (const route of routes) {
-    fastify.route({
-      method: route.method,
-      url: route.url,
-      handler: async (request, reply) => {
-        const { principal } = request.caller!;
-        const correlationId = correlationIdOf(undefined, headersOf(request));
-        const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
-        const result = await app.registry.invoke(route.operation, route.input(request), {
-          principal,
-          correlationId,
-          signal: AbortSignal.timeout(60_000),
-          logger: app.logger.child({ correlationId }),
-          ...(idempotencyKey ? { idempotencyKey } : {}),
-        });
-        return reply.header('x-correlation-id', correlationId).header('x-action-id', result.actionId).send(result.output);
-      },
-    });
+/** The caller's Idempotency-Key header; a malformed one is refused rather than ignored, so a retry is never repeated unknowingly. */
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !idempotencyKeyPattern.test(key)) {
+    throw new CodeBuddyError('E_INVALID_ARGUMENT', 'Idempotency-Key: letters, digits, _ . : -, at most 200', { field: 'Idempotency-Key' });
   }
+  return key;
+}
+
+/** Aborted when the client goes away before its answer is out: a command it started is stopped, as over MCP. */
+function cancelledWith(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+/** A body that is no JSON object (an array, a string) goes on as it is, for validation to refuse; no body is `{}`. */
+function bodyOf(request: FastifyRequest): unknown {
+  return request.body === undefined || request.body === null ? {} : request.body;
+}
+
+/** The input of a call to a declared route: its body or query string, and the fields its path names, which must agree. */
+function inputOf(endpoint: RestEndpoint, request: FastifyRequest): unknown {
+  const given = endpoint.inputFrom === 'query' ? inputFromStrings(request.query as Record<string, string | string[]>, endpoint.input) : bodyOf(request);
+  if (endpoint.pathFields.length === 0) return given;
+  if (!given || typeof given !== 'object' || Array.isArray(given)) return given;
+  const fromPath = inputFromStrings(request.params as Record<string, string>, endpoint.input);
+  for (const [field, value] of Object.entries(fromPath)) {
+    if (field in given && (given as Record<string, unknown>)[field] !== value) {
+      throw new CodeBuddyError('E_INVALID_ARGUMENT', `${field} is given by the path as ${String(value)} and differs in the request`, { field });
+    }
+  }
+  return { ...given, ...fromPath };
+}
+
+/**
+ * REST for editors, extensions and people: generated from the operation registry
+ * (rest-endpoints.ts), so every operation is served and none by a hand-written route.
+ * Every call goes through `registry.invoke`, with the validation, roles, tenancy, policy,
+ * idempotency and recording of every other face. `GET /openapi.json` describes it all.
+ *
+ * - `POST /api/ops/<name>`, JSON body = the input (none: `{}`); a name the registry does
+ *   not know is refused by the registry (404 E_NOT_FOUND, recorded like any failed call).
+ * - the resource routes operations declare (`GET /api/notes/{id}`, …).
+ * - 200 with the output; 202 with `pendingOutput` when the call is held for approval;
+ *   headers `x-correlation-id`, `x-action-id` (and `x-replay-of` for an idempotent replay);
+ *   errors through the server's error handler: `{ error: { code, message, field? } }`.
+ *
+ * In a scope of its own, so its body parsing (JSON only, empty = `{}`) is not the server's.
+ */
+export async function registerRestApi(fastify: FastifyInstance, app: App): Promise<void> {
+  const endpoints = restEndpoints(app.registry);
+  const byName = new Map(app.registry.list().map(({ operation }) => [operation.name, operation]));
+  // Built once: it changes only with the code. Served to any authenticated caller (it names
+  // operations, nothing of a tenant's), through the same Host, Origin and token checks as every route.
+  const document = JSON.stringify(openApiDocument(endpoints, app.version));
+
+  const invoke = async (name: string, input: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const correlationId = correlationIdOf(undefined, headersOf(request));
+    // Set before the call, so a refusal carries it too.
+    void reply.header('x-correlation-id', correlationId);
+    const idempotencyKey = idempotencyKeyOf(request);
+    const result = await app.registry.invoke(name, input, {
+      principal: request.caller!.principal,
+      correlationId,
+      signal: cancelledWith(reply),
+      logger: app.logger.child({ correlationId }),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
+    void reply.header('x-action-id', result.actionId);
+    if (result.replayOf) void reply.header('x-replay-of', result.replayOf);
+    const operation = byName.get(name);
+    return reply.code(operation && isHeldAnswer(operation, result.output) ? 202 : 200).send(result.output);
+  };
+
+  await fastify.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    const parseJson = scope.getDefaultJsonParser('error', 'error');
+    // An empty body is no input, `{}`; anything but JSON is refused with 415.
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
+      if ((text as string).trim() === '') return done(null, undefined);
+      parseJson(request, text as string, done);
+    });
+
+    scope.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(document));
+    // One route for every name: the registry knows the operations, and refuses (and records) any other.
+    scope.post(`${OPERATION_PREFIX}:operation`, async (request, reply) => invoke((request.params as { operation: string }).operation, bodyOf(request), request, reply));
+    for (const endpoint of endpoints.filter((candidate) => !candidate.path.startsWith(OPERATION_PREFIX))) {
+      scope.route({ method: endpoint.method, url: endpoint.url, handler: async (request, reply) => invoke(endpoint.descriptor.operation.name, inputOf(endpoint, request), request, reply) });
+    }
+  });
 }
