@@ -100,8 +100,13 @@ export class OperationRegistry {
   }
 
   async invoke(name: string, args: unknown, context: CallContext): Promise<OperationResult> {
+    // Before anything walks them recursively (recording, redaction, validation) and overflows the stack.
+    if (nestedDeeperThan(args, MAX_ARGUMENT_DEPTH)) {
+      const refusal = new CodeBuddyError('E_INVALID_ARGUMENT', `the arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels`, { field: '(arguments)' });
+      return this.refuse(name, { not_recorded: `nested deeper than ${MAX_ARGUMENT_DEPTH} levels` }, context, refusal);
+    }
     const descriptor = this.byName.get(name);
-    if (!descriptor) return this.refuseUnknown(name, args, context);
+    if (!descriptor) return this.refuse(name, args, context, new CodeBuddyError('E_NOT_FOUND', `unknown operation ${name.slice(0, 100)}`));
     const { operation } = descriptor;
 
     const effect = effectOf(operation, args);
@@ -181,10 +186,13 @@ export class OperationRegistry {
     return { output, text: operation.render(output) };
   }
 
-  /** A call to no operation is refused like any failed call: recorded, with its caller. Nothing ran, so it is a read. */
-  private async refuseUnknown(name: string, args: unknown, context: CallContext): Promise<never> {
+  /**
+   * A call refused before it is even looked at (no such operation, arguments too deep to
+   * handle) is recorded like any failed call, with its caller. Nothing ran, so it is a read.
+   */
+  private async refuse(name: string, args: unknown, context: CallContext, refusal: CodeBuddyError): Promise<never> {
     const request = { operation: name.slice(0, 100), effect: 'read' as const, principal: context.principal, correlationId: context.correlationId, arguments: args };
-    const refuse = () => Promise.reject(new CodeBuddyError('E_NOT_FOUND', `unknown operation ${name.slice(0, 100)}`));
+    const refuse = () => Promise.reject(refusal);
     return this.services.ledger.run(request, { authorize: refuse, perform: refuse }) as Promise<never>;
   }
 
@@ -209,6 +217,23 @@ export function canBeHeld(operation: Operation): boolean {
 /** Whether an answer of `operation` is a held call's (`pendingOutput`) rather than the operation's own output. */
 export function isHeldAnswer(operation: Operation, output: Record<string, unknown>): boolean {
   return canBeHeld(operation) && pendingOutput.safeParse(output).success;
+}
+
+/** Deeper than any input schema goes (a few levels), far short of what overflows a recursive walk. */
+const MAX_ARGUMENT_DEPTH = 64;
+
+/** Whether a JSON value nests objects or arrays deeper than `limit`: walked without recursion, so any depth is safe to ask about. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node as object)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 /** What one call does: an operation may depend on its arguments for that (a dry run only reads). */

@@ -381,6 +381,22 @@ describe('REST face', () => {
       // JSON that is not an object is refused by validation, naming the arguments.
       const array = await call(agent, 'file_list', [1]);
       expect(array).toMatchObject({ status: 400, body: { error: { code: 'E_INVALID_ARGUMENT', field: '(arguments)' } } });
+      // JSON nested far deeper than any input is refused and recorded, not an internal error
+      // (recording it used to overflow the stack): the same refusal MCP gets, from the registry.
+      const depth = 100_000;
+      const deep = await rawRequest(new URL('/api/ops/file_edit', server.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json', 'x-correlation-id': 'rest-deep-1' },
+        body: `{"path":"a","edits":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+      });
+      expect({ status: deep.status, body: JSON.parse(deep.text) }).toEqual({
+        status: 400,
+        body: { error: { code: 'E_INVALID_ARGUMENT', message: 'the arguments are nested deeper than 64 levels', field: '(arguments)' } },
+      });
+      expect(server.app.db.prepare('SELECT operation, status, error_code FROM actions WHERE correlation_id = ?').get('rest-deep-1')).toEqual({ operation: 'file_edit', status: 'failed', error_code: 'E_INVALID_ARGUMENT' });
+      // Nesting a real input needs is nowhere near the limit.
+      const nested = { path: 'a.ts', range: { start: { line: 1, column: 1 }, end: { line: 1, column: 2 } }, kind: 'constant', name: 'x', workspace: 'main' };
+      expect((await call(agent, 'refactor_extract', nested)).body.error?.message).not.toMatch(/nested deeper/);
       // A prototype key is refused by the parser, never merged into anything.
       const proto = await post('{"__proto__": {"admin": true}}', 'application/json');
       expect(proto.status).toBe(400);
