@@ -44,8 +44,8 @@ export function transition(state: ConnectionState, event: ConnectionEvent): Conn
       if (state.state !== 'connecting' && state.state !== 'connected') return state;
       const closed = closeReason(event.code, event.reason ?? '');
       if (!closed.retry) return { state: 'failed', reason: closed.message };
-      // A connection that had come up starts counting afresh; one that never did counts on.
-      const attempt = state.state === 'connected' ? 1 : state.attempt + 1;
+      // Attempt 1 was the first connect: a connection that had come up counts afresh from there, one that never did counts on.
+      const attempt = state.state === 'connected' ? 2 : state.attempt + 1;
       if (attempt > MAX_ATTEMPTS) return { state: 'failed', reason: `${closed.message}; gave up after ${MAX_ATTEMPTS} attempts (CodeBuddy: Connect to try again)` };
       return { state: 'connecting', target: state.target, attempt };
     }
@@ -69,7 +69,7 @@ export function statusText(state: ConnectionState): { text: string; tooltip: str
     case 'connected':
       return {
         text: state.pending > 0 ? `$(check) CodeBuddy · ${state.pending} pending` : '$(check) CodeBuddy',
-        tooltip: `CodeBuddy: connected to ${state.target}${state.pending > 0 ? `; ${state.pending} agent action${state.pending === 1 ? '' : 's'} wait for approval` : ''}`,
+        tooltip: `CodeBuddy: connected to ${state.target}${state.pending > 0 ? `; ${state.pending === 1 ? '1 agent action waits' : `${state.pending} agent actions wait`} for approval` : ''}`,
       };
     case 'failed':
       return { text: '$(error) CodeBuddy', tooltip: `CodeBuddy: ${state.reason}` };

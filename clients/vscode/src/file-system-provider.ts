@@ -1,10 +1,9 @@
 import * as vscode from 'vscode';
 import { baseName, uriPartsOf, workspacePathOf, type WorkspacePath } from './codebuddy-uri';
 import { fileSystemErrorOf } from './file-system-errors';
-import type { PendingApproval, RestClient } from './rest-client';
+import { RestError, type PendingApproval, type RestClient } from './rest-client';
 import { StatPoller, type Signature } from './stat-poller';
-import { WorkspaceFiles, type FileStat } from './workspace-files';
-import { RestError } from './rest-client';
+import { statSignature, WorkspaceFiles, type FileStat } from './workspace-files';
 
 /** Watched files are polled this often (see StatPoller for why polling). */
 const POLL_MS = 5_000;
@@ -105,17 +104,11 @@ export class CodeBuddyFileSystem implements vscode.FileSystemProvider, vscode.Di
     this.changed.dispose();
   }
 
-  private async signature(uri: vscode.Uri): Promise<Signature> {
+  private signature(uri: vscode.Uri): Promise<Signature> {
     const rest = this.rest();
     if (!rest) throw new Error('not connected');
     const location = workspacePathOf(uri);
-    try {
-      const stat = await new WorkspaceFiles(rest, location.workspace).stat(location.path);
-      return `${stat.type}:${stat.size}:${stat.modified}:${stat.sha256 ?? ''}`;
-    } catch (error) {
-      if (error instanceof RestError && error.code === 'E_NOT_FOUND') return undefined;
-      throw error;
-    }
+    return statSignature(new WorkspaceFiles(rest, location.workspace), location.path);
   }
 
   /** Runs a file call for a URI, every failure as the FileSystemError VS Code understands. */

@@ -15,7 +15,8 @@ export function serverBase(serverUrl: string): URL {
 /** A route below the server's base: `route` has no leading slash, its segments already encoded. */
 export function serverRoute(serverUrl: string, route: string): URL {
   const url = serverBase(serverUrl);
-  url.pathname = `${url.pathname}/${route}`;
+  // The base's path is `/` for a server at the root, which a URL never leaves empty.
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${route}`;
   return url;
 }
 

@@ -1,5 +1,6 @@
 import { operationPath } from './codebuddy-uri';
 import { RestError, type Outcome, type RestClient } from './rest-client';
+import type { Signature } from './stat-poller';
 
 /*
  * The file operations' outputs as the server's schemas define them (src/operations/file-operations.ts):
@@ -78,5 +79,16 @@ export class WorkspaceFiles {
   private done<O>(operation: string, outcome: Outcome<O>): O {
     if (outcome.held) throw new RestError(202, 'E_BAD_RESPONSE', `${operation} was held for approval, which a read never is`);
     return outcome.output;
+  }
+}
+
+/** What a watcher compares: a path's stat as one string, or undefined when nothing is there. */
+export async function statSignature(files: WorkspaceFiles, path: string): Promise<Signature> {
+  try {
+    const stat = await files.stat(path);
+    return `${stat.type}:${stat.size}:${stat.modified}:${stat.sha256 ?? ''}`;
+  } catch (error) {
+    if (error instanceof RestError && error.code === 'E_NOT_FOUND') return undefined;
+    throw error;
   }
 }
