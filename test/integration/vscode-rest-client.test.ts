@@ -18,6 +18,8 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
  */
 
 const MAX_FILE_BYTES = 64 * 1024;
+// Not UTF-8: a NUL, 0xff, a lone continuation byte; a text round trip would mangle these.
+const BYTES = new Uint8Array([0, 255, 254, 10, 0xc3, 0x28, 0x80, ...Buffer.from('héllo\r\n')]);
 
 /** What a REST call threw, as code, status and the VS Code file-system error it becomes. */
 async function refusal(call: Promise<unknown>): Promise<{ status: number; code: string; kind: string }> {
@@ -58,15 +60,13 @@ describe('the VS Code extension over REST, against a real server', () => {
   });
 
   it('writes and reads bytes for bytes (base64), and stats files and the root', async () => {
-    // Not UTF-8: a NUL, 0xff, a lone continuation byte; a text round trip would mangle these.
-    const bytes = new Uint8Array([0, 255, 254, 10, 0xc3, 0x28, 0x80, ...Buffer.from('héllo\r\n')]);
-    expect(await files().write('bin/data.bin', bytes)).toEqual({
+    expect(await files().write('bin/data.bin', BYTES)).toEqual({
       held: false,
-      output: { path: 'bin/data.bin', sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, created: true },
+      output: { path: 'bin/data.bin', sha256: createHash('sha256').update(BYTES).digest('hex'), size: BYTES.length, created: true },
     });
-    expect(new Uint8Array(readFileSync(join(root, 'bin/data.bin')))).toEqual(bytes);
-    expect(await files().read('bin/data.bin')).toEqual(bytes);
-    expect(await files().stat('bin/data.bin')).toMatchObject({ path: 'bin/data.bin', type: 'file', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect(new Uint8Array(readFileSync(join(root, 'bin/data.bin')))).toEqual(BYTES);
+    expect(await files().read('bin/data.bin')).toEqual(BYTES);
+    expect(await files().stat('bin/data.bin')).toMatchObject({ path: 'bin/data.bin', type: 'file', size: BYTES.length, sha256: createHash('sha256').update(BYTES).digest('hex') });
     expect(await files().stat('')).toMatchObject({ path: '', type: 'directory' });
     expect(await files().read('bin/missing.bin').catch((error: unknown) => fileSystemErrorOf(error))).toEqual({ kind: 'FileNotFound', message: expect.stringMatching(/^E_NOT_FOUND: /) });
   });
@@ -79,14 +79,14 @@ describe('the VS Code extension over REST, against a real server', () => {
     expect(entries.map((entry) => entry.path)).toEqual(['.gitignore', 'bin', 'list-a.txt', 'list-b.txt', 'list-c.txt', 'list-d.txt', 'list-e.txt']);
     expect(entries.find((entry) => entry.path === 'bin')).toEqual({ path: 'bin', type: 'directory' });
     expect(entries.find((entry) => entry.path === 'list-a.txt')).toEqual({ path: 'list-a.txt', type: 'file', size: 1 });
-    expect(await files().list('bin')).toEqual([{ path: 'bin/data.bin', type: 'file', size: 13 }]);
+    expect(await files().list('bin')).toEqual([{ path: 'bin/data.bin', type: 'file', size: BYTES.length }]);
   });
 
   it('moves (refusing to overwrite unless asked) and deletes', async () => {
     await files().write('bin/other.bin', new Uint8Array([1]));
     expect(await refusal(files().move('bin/data.bin', 'bin/other.bin', false))).toEqual({ status: 409, code: 'E_CONFLICT', kind: 'FileExists' });
     expect(await files().move('bin/data.bin', 'moved.bin', false)).toEqual({ held: false, output: { from: 'bin/data.bin', to: 'moved.bin' } });
-    expect((await files().read('moved.bin')).length).toBe(13);
+    expect(await files().read('moved.bin')).toEqual(BYTES);
     expect(await files().delete('bin', true)).toEqual({ held: false, output: { path: 'bin', type: 'directory' } });
     expect(await refusal(files().stat('bin'))).toEqual({ status: 404, code: 'E_NOT_FOUND', kind: 'FileNotFound' });
     expect(await statSignature(files(), 'bin')).toBeUndefined();

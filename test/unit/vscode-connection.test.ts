@@ -71,6 +71,8 @@ describe("the connection's state machine", () => {
     expect(run({ type: 'connect', target: 'x' }, { type: 'disconnect' }, { type: 'closed', code: 1006 })).toEqual({ state: 'disconnected' });
     expect(run({ type: 'connect', target: 'x' }, { type: 'running' }, { type: 'error', message: 'boom' })).toMatchObject({ state: 'connected' });
     expect(run({ type: 'connect', target: 'x' }, { type: 'error', message: 'spawn codebuddy ENOENT' })).toEqual({ state: 'failed', reason: 'spawn codebuddy ENOENT' });
+    // Settings missing before anything started: failed, with the reason to show.
+    expect(run({ type: 'error', message: 'set codebuddy.serverUrl' })).toEqual({ state: 'failed', reason: 'set codebuddy.serverUrl' });
   });
 
   it('shows the state in the status bar', () => {

@@ -46,6 +46,8 @@ describe('REST errors as VS Code file-system errors', () => {
       [new RestError(504, 'E_TIMEOUT', 'slow'), 'Unavailable'],
       [new RestError(0, 'E_NETWORK', 'unreachable'), 'Unavailable'],
       [new RestError(503, 'E_SOMETHING_NEW', 'a code this version does not know'), 'Unavailable'],
+      [new RestError(404, 'E_BAD_RESPONSE', 'HTTP 404 without CodeBuddy\'s JSON'), 'Unavailable'],
+      [new RestError(404, 'E_SOMETHING_NEW', 'unknown code, known status'), 'FileNotFound'],
       [new RestError(413, 'E_TOO_LARGE', 'content is 9 bytes; the limit is 8'), 'Unknown'],
       [new RestError(422, 'E_UNSUPPORTED', 'no'), 'Unknown'],
       [new RestError(400, 'E_INVALID_ARGUMENT', 'bad'), 'Unknown'],

@@ -16,7 +16,7 @@ export type ConnectionEvent =
   | { type: 'running' }
   /** The transport ended: a WebSocket close code and reason, or a local process that exited (no code). */
   | { type: 'closed'; code?: number; reason?: string }
-  /** Could not start at all (no such command, refused upgrade, bad settings). */
+  /** Could not start at all (no such command, refused upgrade, settings missing). */
   | { type: 'error'; message: string }
   /** The user disconnects. */
   | { type: 'disconnect' }
@@ -39,7 +39,8 @@ export function transition(state: ConnectionState, event: ConnectionEvent): Conn
     case 'pending':
       return state.state === 'connected' ? { ...state, pending: event.count } : state;
     case 'error':
-      return state.state === 'connecting' ? { state: 'failed', reason: event.message } : state;
+      // Errors on a running connection are the language client's to log; otherwise nothing runs.
+      return state.state === 'connected' ? state : { state: 'failed', reason: event.message };
     case 'closed': {
       if (state.state !== 'connecting' && state.state !== 'connected') return state;
       const closed = closeReason(event.code, event.reason ?? '');

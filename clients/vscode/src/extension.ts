@@ -96,6 +96,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     started.onNotification('codebuddy/actionChanged', () => void refresh());
     started.onNotification('codebuddy/fileChanged', (params: { uri: string; deleted?: boolean; actionId?: string }) => {
       const uri = vscode.Uri.parse(params.uri);
+      files.announce(uri, params.deleted === true);
       vscode.window.setStatusBarMessage(`CodeBuddy: ${uri.path} ${params.deleted ? 'was deleted' : 'changed'} on the server${params.actionId ? ` (${params.actionId})` : ''}`, 5_000);
     });
     try {

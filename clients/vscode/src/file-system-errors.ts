@@ -16,6 +16,8 @@ const KIND_OF_CODE: Record<string, FileSystemErrorKind> = {
   E_TIMEOUT: 'Unavailable',
   E_RATE_LIMITED: 'Unavailable',
   E_NETWORK: 'Unavailable',
+  // Not CodeBuddy's answer (a proxy's page, a server without /api/ops): whatever its status, nothing is known of the file.
+  E_BAD_RESPONSE: 'Unavailable',
 };
 
 const KIND_OF_STATUS: Record<number, FileSystemErrorKind> = {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { baseName, uriPartsOf, workspacePathOf, type WorkspacePath } from './codebuddy-uri';
+import { baseName, SCHEME, uriPartsOf, workspacePathOf, type WorkspacePath } from './codebuddy-uri';
 import { fileSystemErrorOf } from './file-system-errors';
 import { RestError, type PendingApproval, type RestClient } from './rest-client';
 import { StatPoller, type Signature } from './stat-poller';
@@ -35,7 +35,10 @@ export class CodeBuddyFileSystem implements vscode.FileSystemProvider, vscode.Di
     });
   }
 
-  /** Watches the URI itself (a recursive watch of a folder sees its direct entries come and go, not deeper changes). */
+  /**
+   * Watches the URI itself: a recursive watch of a folder sees its direct entries come and go,
+   * not deeper changes (documents open in the editor hear of those from the facade: `announce`).
+   */
   watch(uri: vscode.Uri): vscode.Disposable {
     const { stop } = this.poller.watch(uri.toString());
     return new vscode.Disposable(stop);
@@ -90,6 +93,14 @@ export class CodeBuddyFileSystem implements vscode.FileSystemProvider, vscode.Di
           { uri: to, type: vscode.FileChangeType.Created },
         ]);
     });
+  }
+
+  /**
+   * A change the server told of (the facade's `codebuddy/fileChanged` for a document open in
+   * the editor): VS Code reads the file again at once, without waiting for a poll.
+   */
+  announce(uri: vscode.Uri, deleted: boolean): void {
+    if (uri.scheme === SCHEME) this.changed.fire([{ uri, type: deleted ? vscode.FileChangeType.Deleted : vscode.FileChangeType.Changed }]);
   }
 
   /** No operation makes an empty directory (file_write makes the directories a file needs): refused, saying so. */

@@ -73,7 +73,7 @@ export class RestClient {
     if (isObject(body) && isObject(body.error) && typeof body.error.code === 'string' && typeof body.error.message === 'string') {
       throw new RestError(status, body.error.code, body.error.message);
     }
-    throw new RestError(status, 'E_BAD_RESPONSE', `${operation}: HTTP ${status} without CodeBuddy's JSON from ${url}`);
+    throw new RestError(status, 'E_BAD_RESPONSE', `${operation}: HTTP ${status} without CodeBuddy's JSON from ${url} (is codebuddy.serverUrl a CodeBuddy server with REST operations?)`);
   }
 }
 
