@@ -1,149 +1,160 @@
 import * as vscode from 'vscode';
-import { LanguageClient, State, type LanguageClientOptions, type MessageTransports, type ServerOptions } from 'vscode-languageclient/node';
-import WebSocket from 'ws';
-// The server's own transport (one JSON-RPC message per WebSocket frame), compiled into the extension: one implementation for both ends.
-import { SocketMessageReader, SocketMessageWriter } from '../../../src/faces/lsp/socket-transport';
-import { closeReason, statusText, type ConnectionState } from './connection-state';
-import { targetOf, type Settings, type Target } from './connection-target';
-
-const TOKEN_KEY = 'codebuddy.token';
-
-interface PendingAction {
-  id: string;
-  operation: string;
-  requested_by: string;
-  preview?: string;
-}
+import { State, type LanguageClient } from 'vscode-languageclient/node';
+import { SCHEME } from './codebuddy-uri';
+import { initialState, shouldRestart, statusText, transition, type ConnectionEvent, type ConnectionState } from './connection-state';
+import { describeTarget, targetOf, type OpenedFolder, type Settings } from './connection-target';
+import { CodeBuddyFileSystem, workspaceRootUri } from './file-system-provider';
+import { createLanguageClient, LspPendingActions } from './language-client';
+import { RestPendingActions, type PendingActions } from './pending-actions';
+import { PendingActionsView, showPreview, type PendingItem } from './pending-actions-view';
+import { RestClient, type PendingApproval } from './rest-client';
+import { serverBase } from './server-url';
 
 let client: LanguageClient | undefined;
-let state: ConnectionState = { state: 'disconnected' };
+
+function settings(): Settings {
+  const config = vscode.workspace.getConfiguration('codebuddy');
+  return { mode: config.get<'local' | 'remote'>('mode', 'local'), command: config.get('command', 'codebuddy'), serverUrl: config.get('serverUrl', ''), workspace: config.get('workspace', '') };
+}
+
+function openedFolder(): OpenedFolder {
+  const uri = vscode.workspace.workspaceFolders?.[0]?.uri;
+  if (uri?.scheme === 'file') return { scheme: 'file', path: uri.fsPath };
+  if (uri?.scheme === SCHEME) return { scheme: 'codebuddy', workspace: uri.authority };
+  return undefined;
+}
+
+/** One token per server (by origin), in VS Code's SecretStorage, never in settings. */
+function tokenKey(serverUrl: string): string {
+  return `codebuddy.token:${serverBase(serverUrl).origin}`;
+}
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const token = async (): Promise<string | undefined> => {
+    const { serverUrl } = settings();
+    return serverUrl ? context.secrets.get(tokenKey(serverUrl)) : undefined;
+  };
+  const rest = (): RestClient | undefined => {
+    const { serverUrl } = settings();
+    return serverUrl ? new RestClient({ serverUrl, token, fetch: (url, init) => fetch(url, init) }) : undefined;
+  };
+  const pendingSource = (): PendingActions | string => {
+    const restClient = rest();
+    if (restClient) return new RestPendingActions(restClient);
+    if (client?.state === State.Running) return new LspPendingActions(client);
+    return 'Connect (CodeBuddy: Connect) or set codebuddy.serverUrl to see pending actions.';
+  };
+
+  // The status bar follows the connection's state machine.
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
   status.command = 'codebuddy.connect';
-  const show = (next: ConnectionState) => {
-    state = next;
+  let state: ConnectionState = initialState;
+  const dispatch = (event: ConnectionEvent): ConnectionState => {
+    state = transition(state, event);
     const { text, tooltip } = statusText(state);
     status.text = text;
     status.tooltip = tooltip;
     status.show();
+    return state;
   };
-  show({ state: 'disconnected' });
+  dispatch({ type: 'disconnect' });
 
-  const pending = new PendingActionsView();
-  context.subscriptions.push(status, vscode.window.registerTreeDataProvider('codebuddy.pending', pending));
+  const view = new PendingActionsView(pendingSource, (count) => {
+    tree.message = view.message;
+    dispatch({ type: 'pending', count });
+  });
+  const tree = vscode.window.createTreeView('codebuddy.pending', { treeDataProvider: view });
+  const refresh = () => view.refresh();
 
+  const held = (what: string, pending: PendingApproval) => {
+    void refresh();
+    void vscode.window
+      .showInformationMessage(`${what} is pending approval (${pending.action_id}, expires ${pending.expires_at}); it applies once approved.`, 'Show Diff')
+      .then(async (choice) => {
+        const source = pendingSource();
+        if (choice === 'Show Diff' && typeof source !== 'string') await showPreview(source, pending.action_id);
+      });
+  };
+  const files = new CodeBuddyFileSystem(rest, held);
+
+  const stop = async () => {
+    const running = client;
+    client = undefined;
+    await running?.stop().catch(() => undefined);
+  };
   const connect = async () => {
-    await client?.stop().catch(() => undefined);
-    const settings = vscode.workspace.getConfiguration('codebuddy');
-    const target = targetOf(
-      { mode: settings.get('mode', 'local'), command: settings.get('command', 'codebuddy'), serverUrl: settings.get('serverUrl', ''), workspace: settings.get('workspace', '') } satisfies Settings,
-      vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
-      await context.secrets.get(TOKEN_KEY),
-    );
-    if (target.kind === 'unconfigured') return show({ state: 'failed', reason: target.reason });
-    const described = target.kind === 'local' ? `${target.command} ${target.args.join(' ')}` : target.url;
-    show({ state: 'connecting', target: described });
-    const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file' }, { scheme: 'codebuddy' }],
-      outputChannelName: 'CodeBuddy',
-    };
-    client = new LanguageClient('codebuddy', 'CodeBuddy', serverOptions(target, (reason) => show({ state: 'failed', reason })), clientOptions);
-    client.onDidChangeState((change) => {
-      if (change.newState === State.Running) show({ state: 'connected', target: described, pending: pending.count });
-      else if (change.newState === State.Stopped && state.state !== 'failed') show({ state: 'disconnected' });
+    dispatch({ type: 'disconnect' });
+    await stop();
+    const target = targetOf(settings(), openedFolder(), await token());
+    if (target.kind === 'unconfigured') return void dispatch({ type: 'error', message: target.reason });
+    dispatch({ type: 'connect', target: describeTarget(target) });
+    const started = createLanguageClient(target, { closed: (code, reason) => shouldRestart(dispatch({ type: 'closed', ...(code === undefined ? {} : { code }), reason })) });
+    client = started;
+    started.onDidChangeState((change) => {
+      if (change.newState === State.Running && client === started) dispatch({ type: 'running' });
     });
-    client.onNotification('codebuddy/actionChanged', () => void pending.refresh());
-    client.onNotification('codebuddy/fileChanged', (params: { uri: string; actionId?: string }) => {
-      void vscode.window.showInformationMessage(`${vscode.Uri.parse(params.uri).path} changed on disk${params.actionId ? ` (agent action ${params.actionId})` : ''}.`);
+    started.onNotification('codebuddy/actionChanged', () => void refresh());
+    started.onNotification('codebuddy/fileChanged', (params: { uri: string; deleted?: boolean; actionId?: string }) => {
+      const uri = vscode.Uri.parse(params.uri);
+      files.announce(uri, params.deleted === true);
+      vscode.window.setStatusBarMessage(`CodeBuddy: ${uri.path} ${params.deleted ? 'was deleted' : 'changed'} on the server${params.actionId ? ` (${params.actionId})` : ''}`, 5_000);
     });
-    pending.onCount = (count) => state.state === 'connected' && show({ ...state, pending: count });
-    await client.start();
-    pending.client = client;
-    await pending.refresh();
+    try {
+      await started.start();
+    } catch (error) {
+      if (client === started) dispatch({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    await refresh();
+  };
+  const failed = (error: unknown) => void vscode.window.showErrorMessage(`CodeBuddy: ${error instanceof Error ? error.message : String(error)}`);
+  const decide = async (item: PendingItem, verdict: 'approve' | 'reject') => {
+    const source = pendingSource();
+    if (typeof source === 'string') return void vscode.window.showWarningMessage(source);
+    const reason = await vscode.window.showInputBox({ prompt: `Why ${verdict} ${item.action.operation} ${item.action.id}? (optional)` });
+    if (reason === undefined) return; // cancelled
+    const decided = verdict === 'approve' ? await source.approve(item.action.id, reason || undefined) : await source.reject(item.action.id, reason || undefined);
+    const outcome = decided.error ? `${decided.status}: ${decided.error.code} ${decided.error.message}` : decided.status;
+    void vscode.window.showInformationMessage(`CodeBuddy: ${decided.operation} ${decided.id} ${outcome}`);
+    await refresh();
   };
 
-  const run = (command: string, ...args: unknown[]) => client?.sendRequest('workspace/executeCommand', { command, arguments: args });
   context.subscriptions.push(
-    vscode.commands.registerCommand('codebuddy.connect', () => connect().catch((error: Error) => show({ state: 'failed', reason: error.message }))),
+    status,
+    tree,
+    view,
+    files,
+    vscode.workspace.registerFileSystemProvider(SCHEME, files, { isCaseSensitive: true }),
+    vscode.commands.registerCommand('codebuddy.connect', () => connect().catch(failed)),
     vscode.commands.registerCommand('codebuddy.disconnect', async () => {
-      await client?.stop();
-      client = undefined;
-      show({ state: 'disconnected' });
+      dispatch({ type: 'disconnect' });
+      await stop();
     }),
     vscode.commands.registerCommand('codebuddy.setToken', async () => {
-      const token = await vscode.window.showInputBox({ prompt: 'A CodeBuddy API token (approver role to approve from here)', password: true, ignoreFocusOut: true });
-      if (token) await context.secrets.store(TOKEN_KEY, token);
+      const { serverUrl } = settings();
+      if (!serverUrl) return void vscode.window.showWarningMessage('CodeBuddy: set codebuddy.serverUrl first; the token is kept per server.');
+      const value = await vscode.window.showInputBox({ prompt: `A CodeBuddy API token for ${serverBase(serverUrl).origin} (approver role to approve from here)`, password: true, ignoreFocusOut: true });
+      if (value) await context.secrets.store(tokenKey(serverUrl), value);
     }),
-    vscode.commands.registerCommand('codebuddy.refreshPending', () => pending.refresh()),
+    vscode.commands.registerCommand('codebuddy.openRemoteWorkspace', async () => {
+      const workspace = await vscode.window.showInputBox({ prompt: 'The remote workspace (an id or a name)', value: settings().workspace });
+      if (workspace) await vscode.commands.executeCommand('vscode.openFolder', workspaceRootUri(workspace));
+    }),
+    vscode.commands.registerCommand('codebuddy.refreshPending', refresh),
     vscode.commands.registerCommand('codebuddy.showDiff', async (item: PendingItem) => {
-      const action = (await run('codebuddy.diff', item.action.id)) as PendingAction | undefined;
-      const document = await vscode.workspace.openTextDocument({ language: 'diff', content: action?.preview ?? '(no preview)' });
-      await vscode.window.showTextDocument(document, { preview: true });
+      const source = pendingSource();
+      if (typeof source === 'string') return void vscode.window.showWarningMessage(source);
+      await showPreview(source, item.action.id).catch(failed);
     }),
-    vscode.commands.registerCommand('codebuddy.approveItem', async (item: PendingItem) => {
-      await run('codebuddy.approve', item.action.id);
-      await pending.refresh();
-    }),
-    vscode.commands.registerCommand('codebuddy.rejectItem', async (item: PendingItem) => {
-      const reason = await vscode.window.showInputBox({ prompt: `Why reject ${item.action.operation}? (optional)` });
-      await run('codebuddy.reject', item.action.id, ...(reason ? [reason] : []));
-      await pending.refresh();
+    vscode.commands.registerCommand('codebuddy.approveItem', (item: PendingItem) => decide(item, 'approve').catch(failed)),
+    vscode.commands.registerCommand('codebuddy.rejectItem', (item: PendingItem) => decide(item, 'reject').catch(failed)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('codebuddy')) void refresh();
     }),
   );
-  await connect().catch((error: Error) => show({ state: 'failed', reason: error.message }));
+  await connect().catch(failed);
 }
 
 export async function deactivate(): Promise<void> {
   await client?.stop();
-}
-
-/** A local `codebuddy lsp` over stdio, or the remote facade over a WebSocket (the token in a header, never in the URL). */
-function serverOptions(target: Exclude<Target, { kind: 'unconfigured' }>, failed: (reason: string) => void): ServerOptions {
-  if (target.kind === 'local') return { command: target.command, args: target.args };
-  return () =>
-    new Promise<MessageTransports>((resolve, reject) => {
-      const socket = new WebSocket(target.url, { headers: target.headers });
-      socket.once('open', () => resolve({ reader: new SocketMessageReader(socket), writer: new SocketMessageWriter(socket) }));
-      socket.once('error', (error) => reject(error));
-      socket.on('close', (code, reason) => {
-        const closed = closeReason(code, reason.toString());
-        if (!closed.retry) failed(closed.message);
-      });
-    });
-}
-
-class PendingItem extends vscode.TreeItem {
-  constructor(readonly action: PendingAction) {
-    super(`${action.operation} ${action.id}`, vscode.TreeItemCollapsibleState.None);
-    this.description = action.requested_by;
-    this.contextValue = 'pendingAction';
-    this.command = { command: 'codebuddy.showDiff', title: 'Show Diff', arguments: [this] };
-  }
-}
-
-/** Held agent actions of the workspace, from the facade's `codebuddy.pending` command (the registry's action_list). */
-class PendingActionsView implements vscode.TreeDataProvider<PendingItem> {
-  client: LanguageClient | undefined;
-  count = 0;
-  onCount: (count: number) => void = () => undefined;
-  private readonly changed = new vscode.EventEmitter<void>();
-  readonly onDidChangeTreeData = this.changed.event;
-  private items: PendingItem[] = [];
-
-  async refresh(): Promise<void> {
-    const answer = (await this.client?.sendRequest('workspace/executeCommand', { command: 'codebuddy.pending', arguments: [] }).catch(() => undefined)) as { actions?: PendingAction[] } | undefined;
-    this.items = (answer?.actions ?? []).map((action) => new PendingItem(action));
-    this.count = this.items.length;
-    this.onCount(this.count);
-    this.changed.fire();
-  }
-
-  getTreeItem(item: PendingItem): vscode.TreeItem {
-    return item;
-  }
-
-  getChildren(): PendingItem[] {
-    return this.items;
-  }
 }
