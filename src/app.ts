@@ -166,6 +166,8 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     maxProjects: config.refactorMaxProjects,
     maxSourceFiles: config.refactorMaxSourceFiles,
     maxFileBytes: config.maxFileBytes,
+    workerHeapMb: config.refactorWorkerHeapMb,
+    timeoutMs: config.refactorTimeoutSeconds * 1000,
   }, logger);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
   // Validated now: a bad grammars/manifest.json line stops the server at start, not a call later.
