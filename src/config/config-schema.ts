@@ -100,7 +100,7 @@ export const configSchema = z.object({
   refactorMaxProjects: z.coerce.number().int().min(1).max(100).default(4),
   refactorMaxSourceFiles: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   refactorWorkerHeapMb: z.coerce.number().int().min(16).max(65_536).default(4096),
-  refactorTimeoutSeconds: z.coerce.number().min(1).max(3600).default(120),
+  refactorTimeoutSeconds: z.coerce.number().min(0.1).max(3600).default(120),
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
 

@@ -64,6 +64,11 @@ export class RefactorWorkerClient {
     return this.worker !== undefined;
   }
 
+  /** The worker thread now, if any (for tests: what a crash looks like is its termination from outside). */
+  get thread(): Worker | undefined {
+    return this.worker;
+  }
+
   /** Nothing running and nothing queued. */
   get idle(): boolean {
     return this.running === undefined && this.queue.length === 0;

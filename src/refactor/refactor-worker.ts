@@ -6,7 +6,7 @@ import { planExtract } from './extract.js';
 import { planMove } from './move.js';
 import { planOrganizeImports } from './organize-imports.js';
 import type { PlanBuilder } from './plan-builder.js';
-import type { RefactorPlan } from './refactor-plan.js';
+import { renderPlan, type RefactorPlan } from './refactor-plan.js';
 import type { Failure, PlannerInputs, PlannerName, RefactorRequest, RefactorResponse, RefactorWorkerData } from './refactor-protocol.js';
 import { planRename } from './rename.js';
 import { planSignature } from './signature.js';
@@ -49,10 +49,13 @@ parentPort!.on('message', (request: RefactorRequest) => {
   const started = performance.now();
   let response: RefactorResponse;
   try {
-    const result =
-      request.kind === 'covers'
-        ? projects.covers(request.project, request.path)
-        : projects.plan(request.project, planners[request.planner] as (builder: PlanBuilder, input: unknown) => RefactorPlan, request.input);
+    let result: RefactorPlan | boolean;
+    if (request.kind === 'covers') result = projects.covers(request.project, request.path);
+    else {
+      const plan = projects.plan(request.project, planners[request.planner] as (builder: PlanBuilder, input: unknown) => RefactorPlan, request.input);
+      // Rendered here: diffing hundreds of files would otherwise be the event loop's work.
+      result = { ...plan, rendered: renderPlan(plan) };
+    }
     response = { id: request.id, ok: true, result, held: true, ms: performance.now() - started };
   } catch (error) {
     response = { id: request.id, ok: false, failure: failure(error), held: projects.holds(request.project.key) };
