@@ -3,6 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
@@ -62,14 +64,14 @@ describe('refactors plan off the event loop, in a worker', () => {
       const started = performance.now();
       const read = await other.call('file_read', { workspace: 'elsewhere', path: 'notes.txt' });
       expect(read.isError).toBe(false);
-      if (!planned) reads.push(performance.now() - started);
+      reads.push(performance.now() - started);
     }
     delay.disable();
     const answer = await renaming;
     expect(answer.structured).toMatchObject({ applied: false, summary: SUMMARY });
     const stallMs = delay.max / 1e6;
     // Loading 600 files takes the compiler well over a second: on the event loop, that was one stall of that length (1.8 s for 500 files).
-    expect(reads.length, `reads answered while planning: ${reads.length}`).toBeGreaterThanOrEqual(5);
+    expect(reads.length, `reads answered while planning: ${reads.length}`).toBeGreaterThanOrEqual(6);
     expect(Math.max(...reads), `slowest read ${Math.max(...reads).toFixed(0)} ms`).toBeLessThan(500);
     // Under a load average of 7 on two cores, scheduling alone gave this loop 100-130 ms gaps: the bound leaves room for that, not for a load.
     expect(stallMs, `longest event-loop stall ${stallMs.toFixed(0)} ms`).toBeLessThan(250);
@@ -116,6 +118,47 @@ process.stderr.write('app created\\n'); app.close();`;
     const worker = pathToFileURL(join(import.meta.dirname, '../../dist/refactor/compiler-projects.js')).href;
     const control = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), '--input-type=module', '-e', `await import(${JSON.stringify(worker)})`], { encoding: 'utf8', timeout: 50_000 });
     expect(control.stderr).toContain('compiler imported: ts-morph');
+  });
+});
+
+// Its own server, closed at once: after a cancelled call, closing the HTTP server later hangs
+// (seen with exec as well: the HTTP face keeps the cancelled request open), which is not the
+// refactoring worker's to fix.
+describe('a cancelled refactor', () => {
+  let server: TestServer;
+  let agent: McpClient;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    agent = await connectModernHttp(server.url, server.token('acme', 'bot', 'agent'));
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await server?.close();
+  });
+
+  it('stops the plan when its caller cancels: the worker is ended and nothing changes', { timeout: 180_000 }, async () => {
+    const created = await agent.call('workspace_create', { name: 'cancelled' });
+    const { root, id } = created.structured as { root: string; id: string };
+    writeLargeProject(root);
+    const before = treeSnapshot(root);
+    const projects = server.app.typescriptProjects;
+    const client = new Client({ name: 'cancelling-client', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(server.url, { requestInit: { headers: { Authorization: `Bearer ${server.token('acme', 'bot', 'agent')}` } } }));
+    try {
+      const controller = new AbortController();
+      const renaming = client.callTool({ name: 'refactor_rename', arguments: { workspace: 'cancelled', symbol: 'shared', new_name: 'formatted' } }, undefined, { signal: controller.signal });
+      await until(() => !projects.worker.idle && projects.worker.thread !== undefined);
+      const planning = projects.worker.thread;
+      controller.abort();
+      await expect(renaming).rejects.toThrow();
+      // The server hears the cancellation and ends the worker under the plan.
+      await until(() => projects.worker.thread !== planning && projects.worker.idle);
+      expect(projects.isWarm(id)).toBe(false);
+      expect(treeSnapshot(root)).toEqual(before);
+    } finally {
+      await client.close();
+    }
   });
 });
 
