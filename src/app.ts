@@ -242,7 +242,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...codeOperations(code),
       ...syncOperations(sync, syncRepository, files, config.listPageSize),
       ...noteOperations(notes, new NotePreviewer(notes)),
-      ...refactorOperations(new RefactorService(typescriptProjects, files, new LanguageServerRenames(code, languageServers.registry, files))),
+      ...refactorOperations(new RefactorService(typescriptProjects, files, new LanguageServerRenames(code, languageServers.registry, files, config.codeRequestTimeoutSeconds * 1000))),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );

@@ -5,6 +5,7 @@ import { moreMarker } from '../core/more-marker.js';
 import { isEmptyPlan, planBases, planDiff, planDigest, planPaths, touchedFiles, type RefactorPlan } from '../refactor/refactor-plan.js';
 import type { PlannerInputs, PlannerName } from '../refactor/refactor-protocol.js';
 import type { RefactorService } from '../refactor/refactor-service.js';
+import type { PlanOptions } from '../refactor/typescript-projects.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { workspaceOperation, type Operation } from './operation.js';
 
@@ -72,12 +73,12 @@ function refactorOperation<S extends z.ZodRawShape, I>(
     input: S;
     request(input: z.output<z.ZodObject<S>>): I;
     /** Plans the request: in the refactoring worker, or (a rename) through a language server. */
-    plan(workspace: Workspace, request: I, signal?: AbortSignal): Promise<RefactorPlan>;
+    plan(workspace: Workspace, request: I, options: PlanOptions): Promise<RefactorPlan>;
   },
 ): Operation {
   const schema = z.object({ ...spec.input, ...common });
   type Input = z.output<typeof schema>;
-  const plan = (input: Input, workspace: Workspace, signal?: AbortSignal) => spec.plan(workspace, spec.request(input as z.output<z.ZodObject<S>>), signal);
+  const plan = (input: Input, workspace: Workspace, options: PlanOptions = {}) => spec.plan(workspace, spec.request(input as z.output<z.ZodObject<S>>), options);
   return workspaceOperation({
     name: spec.name,
     title: spec.title,
@@ -91,7 +92,7 @@ function refactorOperation<S extends z.ZodRawShape, I>(
     // Every path the plan touches, both ends of a move: a rule denying one file refuses the whole refactor.
     policySubject: async (input, workspace, needs) => (needs.paths ? { paths: planPaths(await plan(input, workspace)) } : { paths: [] }),
     async preview(input, workspace) {
-      const made = await plan(input, workspace);
+      const made = await plan(input, workspace, { preview: true });
       const diff = planDiff(made, 3);
       const text = `${made.summary}\n${diff.length > PREVIEW_CHARS ? `${diff.slice(0, PREVIEW_CHARS)}\n…[diff cut at ${PREVIEW_CHARS} chars]` : diff}`;
       return { text, bases: planBases(made) };
@@ -99,7 +100,7 @@ function refactorOperation<S extends z.ZodRawShape, I>(
     async run(input, workspace, context) {
       const { dry_run: dryRun, cursor } = input as { dry_run?: boolean; cursor?: string };
       if (cursor !== undefined && dryRun !== true) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'cursor pages a dry run: pass dry_run: true with it', { field: 'cursor' });
-      const made = await plan(input, workspace, context.signal);
+      const made = await plan(input, workspace, { signal: context.signal });
       const digest = planDigest(made);
       let offset = 0;
       if (cursor !== undefined) {
@@ -124,15 +125,15 @@ function refactorOperation<S extends z.ZodRawShape, I>(
 export function refactorOperations(refactors: RefactorService): Operation[] {
   const inWorker =
     <N extends PlannerName>(planner: N) =>
-    (workspace: Workspace, request: PlannerInputs[N], signal?: AbortSignal) =>
-      refactors.plan(workspace, planner, request, signal);
+    (workspace: Workspace, request: PlannerInputs[N], options: PlanOptions) =>
+      refactors.plan(workspace, planner, request, options);
   return [
     refactorOperation(refactors, {
       name: 'refactor_rename',
       title: 'Rename symbol',
       description: 'Rename a symbol and every reference across files (TS/JS; other languages via their language server), atomically.',
       input: { ...target, new_name: identifier },
-      plan: (workspace, request: PlannerInputs['rename'], signal) => refactors.rename(workspace, request, signal),
+      plan: (workspace, request: PlannerInputs['rename'], options) => refactors.rename(workspace, request, options),
       request: (input) => ({ symbol: input.symbol, path: input.path, line: input.line, column: input.column, new_name: input.new_name }),
     }),
     refactorOperation(refactors, {

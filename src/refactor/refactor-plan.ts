@@ -33,8 +33,8 @@ export interface RenderedPlan {
   files: TouchedFile[];
   /** The compact diff an agent reads (1 line of context). */
   compact: string;
-  /** The diff a human approving the plan reads (3 lines of context). */
-  preview: string;
+  /** The diff a human approving the plan reads (3 lines of context): rendered only when asked for (a held refactor). */
+  preview?: string;
   digest: string;
 }
 
@@ -127,8 +127,8 @@ function stepDiff(step: FileStep, context: number): string {
   }
 }
 
-/** Renders a plan's diffs and file list; the line counts come from the compact diff (context lines are not counted). */
-export function renderPlan(plan: RefactorPlan): RenderedPlan {
+/** Renders a plan's diffs and file list (the preview too when asked); the line counts come from the compact diff (context lines are not counted). */
+export function renderPlan(plan: RefactorPlan, options: { preview?: boolean } = {}): RenderedPlan {
   const compactSteps = plan.steps.map((step) => stepDiff(step, 1));
   const files = plan.steps.map((step, index): TouchedFile => {
     const { added, removed } = counts(compactSteps[index]!);
@@ -147,12 +147,13 @@ export function renderPlan(plan: RefactorPlan): RenderedPlan {
   return {
     files,
     compact,
-    preview: plan.steps.map((step) => stepDiff(step, 3)).join(''),
+    ...(options.preview ? { preview: previewDiff(plan) } : {}),
     // A fingerprint of the plan: equal plans, equal digests (a dry run's cursor checks it).
     digest: sha256(JSON.stringify(planBases(plan)) + compact).slice(0, 16),
   };
 }
 
+const previewDiff = (plan: RefactorPlan) => plan.steps.map((step) => stepDiff(step, 3)).join('');
 const rendering = (plan: RefactorPlan): RenderedPlan => (plan.rendered ??= renderPlan(plan));
 
 /** The files an answer lists, in plan order. */
@@ -165,7 +166,9 @@ export function touchedFiles(plan: RefactorPlan): TouchedFile[] {
  * context), or the compact form an agent reads (1 line).
  */
 export function planDiff(plan: RefactorPlan, context: 1 | 3): string {
-  return context === 1 ? rendering(plan).compact : rendering(plan).preview;
+  if (context === 1) return rendering(plan).compact;
+  const rendered = rendering(plan);
+  return (rendered.preview ??= previewDiff(plan));
 }
 
 /** A fingerprint of the plan: equal plans, equal digests (a dry run's cursor checks it). */

@@ -39,7 +39,7 @@ export interface ProjectRef {
 
 /** Requests that answer, one at a time. */
 export type RefactorJob =
-  | { kind: 'plan'; project: ProjectRef; planner: PlannerName; input: unknown }
+  | { kind: 'plan'; project: ProjectRef; planner: PlannerName; input: unknown; preview: boolean }
   | { kind: 'covers'; project: ProjectRef; path: string };
 
 /** Notices that do not answer: they reach the worker in order with the jobs, and apply before the next job. */

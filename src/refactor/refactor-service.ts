@@ -5,7 +5,7 @@ import type { LanguageServerRenames } from './language-server-rename.js';
 import { planBases, planChangeSet, type RefactorPlan } from './refactor-plan.js';
 import type { PlannerInputs, PlannerName } from './refactor-protocol.js';
 import type { RenameInput } from './rename.js';
-import type { TypeScriptProjects } from './typescript-projects.js';
+import type { PlanOptions, TypeScriptProjects } from './typescript-projects.js';
 
 /** What an approval carries into the apply: the base versions the approver saw. */
 export interface ApplyCall extends ChangeCall {
@@ -31,8 +31,8 @@ export class RefactorService {
    * alone, declares the symbol), else through the workspace's language server. Either way
    * the answer is an edit plan, applied by `apply`.
    */
-  async rename(workspace: Workspace, input: RenameInput, signal?: AbortSignal): Promise<RefactorPlan> {
-    const typescript = () => this.plan(workspace, 'rename', input, signal);
+  async rename(workspace: Workspace, input: RenameInput, options: PlanOptions = {}): Promise<RefactorPlan> {
+    const typescript = () => this.plan(workspace, 'rename', input, options);
     if (!this.languageServers) return typescript();
     if (input.path !== undefined) return (await this.projects.covers(workspace, input.path)) ? typescript() : this.languageServers.plan(workspace, input);
     try {
@@ -51,8 +51,8 @@ export class RefactorService {
   }
 
   /** A TypeScript refactor's plan, made in the worker (or the same request's plan again, while nothing changed). */
-  plan<N extends PlannerName>(workspace: Workspace, planner: N, input: PlannerInputs[N], signal?: AbortSignal): Promise<RefactorPlan> {
-    return this.projects.plan(workspace, planner, input, signal);
+  plan<N extends PlannerName>(workspace: Workspace, planner: N, input: PlannerInputs[N], options: PlanOptions = {}): Promise<RefactorPlan> {
+    return this.projects.plan(workspace, planner, input, options);
   }
 
   /**

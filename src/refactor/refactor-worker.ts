@@ -1,6 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CodeBuddyError } from '../core/errors.js';
-import { lowerThisThreadPriority } from '../core/module-worker.js';
 import { CompilerProjects } from './compiler-projects.js';
 import { planExtract } from './extract.js';
 import { planMove } from './move.js';
@@ -19,8 +18,6 @@ import { planSignature } from './signature.js';
  * every client shares. Jobs arrive one at a time; notices (what changed, what to drop)
  * arrive in order between them.
  */
-
-lowerThisThreadPriority();
 
 const planners: { [N in PlannerName]: (builder: PlanBuilder, input: PlannerInputs[N]) => RefactorPlan } = {
   rename: planRename,
@@ -54,7 +51,7 @@ parentPort!.on('message', (request: RefactorRequest) => {
     else {
       const plan = projects.plan(request.project, planners[request.planner] as (builder: PlanBuilder, input: unknown) => RefactorPlan, request.input);
       // Rendered here: diffing hundreds of files would otherwise be the event loop's work.
-      result = { ...plan, rendered: renderPlan(plan) };
+      result = { ...plan, rendered: renderPlan(plan, { preview: request.preview }) };
     }
     response = { id: request.id, ok: true, result, held: true, ms: performance.now() - started };
   } catch (error) {

@@ -21,6 +21,12 @@ export interface ProjectLimits {
   timeoutMs: number;
 }
 
+export interface PlanOptions {
+  /** Render the approver's diff too (a held refactor). */
+  preview?: boolean;
+  signal?: AbortSignal | undefined;
+}
+
 /** A workspace whose project the worker keeps warm, as the main thread tracks it. */
 interface Live {
   workspace: Workspace;
@@ -78,16 +84,19 @@ export class TypeScriptProjects {
   }
 
   /**
-   * The plan of a refactor on the workspace's project, brought up to date first. The same
-   * request on an unchanged project answers the plan made before (a held refactor's policy
-   * check, preview and run cost one plan, not three).
+   * The plan of a refactor on the workspace's project, brought up to date first, its diffs
+   * rendered (`preview`: the approver's too). The same request on an unchanged project
+   * answers the plan made before (a call's policy check and run cost one plan, not two; a
+   * held one's preview one more, in the worker, for its diff).
    */
-  async plan<N extends PlannerName>(workspace: Workspace, planner: N, input: PlannerInputs[N], signal?: AbortSignal): Promise<RefactorPlan> {
+  async plan<N extends PlannerName>(workspace: Workspace, planner: N, input: PlannerInputs[N], options: PlanOptions = {}): Promise<RefactorPlan> {
     const live = await this.acquire(workspace);
     const request = `${planner}\0${JSON.stringify(input)}`;
-    if (live.cached?.request === request && live.cached.version === live.version) return live.cached.plan;
+    const cached = live.cached;
+    if (cached?.request === request && cached.version === live.version && (!options.preview || cached.plan.rendered?.preview !== undefined)) return cached.plan;
     const version = live.version;
-    const plan = reviveBytes((await this.run(live, { kind: 'plan', project: this.ref(live), planner, input }, signal)) as RefactorPlan);
+    const job = { kind: 'plan' as const, project: this.ref(live), planner, input, preview: options.preview === true };
+    const plan = reviveBytes((await this.run(live, job, options.signal)) as RefactorPlan);
     if (this.live.get(workspace.id) === live) live.cached = { request, version, plan };
     return plan;
   }
