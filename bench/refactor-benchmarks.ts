@@ -42,6 +42,8 @@ export interface RefactorFigures {
     coldPlanMs: number;
     /** The event loop's longest stall while the cold plan ran (monitorEventLoopDelay, 10 ms resolution). */
     coldStallMs: number;
+    /** The same, over as long with nothing running: what the machine's scheduling alone gives. */
+    idleStallMs: number;
     warmPlan: Summary;
     apply: Summary;
     /** The plan's structured clone: serialized in the worker, deserialized on the event loop. */
@@ -87,8 +89,15 @@ export async function benchRefactor(options: { workDir: string }): Promise<Refac
     let started = performance.now();
     const first = await rename('formatAmount');
     const coldPlanMs = performance.now() - started;
+    // A timer turn first: a stall the plan ended with is sampled only when the loop comes round to timers.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     delay.disable();
     const coldStallMs = delay.max / 1e6;
+    const idle = monitorEventLoopDelay({ resolution: 10 });
+    idle.enable();
+    await new Promise((resolve) => setTimeout(resolve, coldPlanMs));
+    idle.disable();
+    const idleStallMs = idle.max / 1e6;
     const serialized = serialize(first);
     const clone = {
       bytes: serialized.length,
@@ -126,7 +135,7 @@ export async function benchRefactor(options: { workDir: string }): Promise<Refac
         files: sourceFiles,
         references,
         filesTouched: first.steps.length,
-        ours: { coldPlanMs, coldStallMs, warmPlan: summarize(warm), apply: summarize(applySamples), clone, render },
+        ours: { coldPlanMs, coldStallMs, idleStallMs, warmPlan: summarize(warm), apply: summarize(applySamples), clone, render },
         languageServer: { readyMs: server.readyMs, firstRenameMs, rename: summarize(samples), edits: answer.edits, files: answer.files },
       };
     } finally {
@@ -149,13 +158,13 @@ export function refactorReport(figures: RefactorFigures): { summary: string[][];
     summary: [
       ['9a. rename plan, 100 of 500 files, warm p50 (typescript-language-server p50)', `${ms(ours.warmPlan.p50)} ms (${ms(ls.rename.p50)} ms)`, '≤ 300 ms and ≤ the language server', met(ours.warmPlan.p50 <= 300 && ours.warmPlan.p50 <= ls.rename.p50)],
       ['9b. rename plan, cold (project load included)', `${ms(ours.coldPlanMs)} ms`, '(recorded)', '—'],
-      ['9d. longest event-loop stall during that cold plan', `${ms(ours.coldStallMs)} ms`, '≤ 100 ms (planning in the worker)', met(ours.coldStallMs <= 100)],
+      ['9d. longest event-loop stall during that cold plan (idle, as long)', `${ms(ours.coldStallMs)} ms (${ms(ours.idleStallMs)} ms)`, '≤ 100 ms (planning in the worker)', met(ours.coldStallMs <= 100)],
       ['9c. atomic apply of that plan (101 files), p50', `${ms(ours.apply.p50)} ms`, '≤ 200 ms', met(ours.apply.p50 <= 200)],
     ],
     section: [
       '## 9. Refactoring: a rename planned and applied',
       '',
-      `A generated project of ${figures.files} TypeScript files; \`formatMoney\` has ${figures.references} references in ${figures.filesTouched} files. Ours: the ts-morph engine in process (dist/), the project read through the handle walk; a warm plan asks for a new name each run (no plan cache). The language server: typescript-language-server driven directly (\`textDocument/rename\`), ready after its first diagnostics (${ms(ls.readyMs)} ms), first rename ${ms(ls.firstRenameMs)} ms; it answered ${ls.edits} edits in ${ls.files} files. Apply: all ${figures.filesTouched} files checked against their planned sha256 and swapped atomically, renaming back and forth; the replaced files' old inodes are freed afterwards, off the call. Plans are made (and their diffs rendered) in the refactoring worker: the longest event-loop stall during the cold plan was ${ms(ours.coldStallMs)} ms; the plan (${(ours.clone.bytes / 1024).toFixed(0)} KiB cloned) costs ${ms(ours.clone.serialize.p50)} ms to serialize in the worker and ${ms(ours.clone.deserialize.p50)} ms to deserialize on the event loop (p50).`,
+      `A generated project of ${figures.files} TypeScript files; \`formatMoney\` has ${figures.references} references in ${figures.filesTouched} files. Ours: the ts-morph engine in process (dist/), the project read through the handle walk; a warm plan asks for a new name each run (no plan cache). The language server: typescript-language-server driven directly (\`textDocument/rename\`), ready after its first diagnostics (${ms(ls.readyMs)} ms), first rename ${ms(ls.firstRenameMs)} ms; it answered ${ls.edits} edits in ${ls.files} files. Apply: all ${figures.filesTouched} files checked against their planned sha256 and swapped atomically, renaming back and forth; the replaced files' old inodes are freed afterwards, off the call. Plans are made (and their diffs rendered) in the refactoring worker: the longest event-loop stall during the cold plan was ${ms(ours.coldStallMs)} ms (${ms(ours.idleStallMs)} ms over as long with nothing running: the machine's own scheduling); the plan (${(ours.clone.bytes / 1024).toFixed(0)} KiB cloned) costs ${ms(ours.clone.serialize.p50)} ms to serialize in the worker and ${ms(ours.clone.deserialize.p50)} ms to deserialize on the event loop (p50).`,
       '',
       '| Step | Runs | p50 ms | p95 ms | min ms | max ms |',
       '| --- | ---: | ---: | ---: | ---: | ---: |',
