@@ -74,9 +74,12 @@ describe('refactors plan off the event loop, in a worker', () => {
     const stallMs = delay.max / 1e6;
     // Loading 600 files takes the compiler well over a second: on the event loop, that was one stall of that length (1.8 s for 500 files).
     expect(reads.length, `reads answered while planning: ${reads.length}`).toBeGreaterThanOrEqual(6);
-    expect(Math.max(...reads), `slowest read ${Math.max(...reads).toFixed(0)} ms`).toBeLessThan(500);
-    // Under a load average of 7 on two cores, scheduling alone gave this loop 100-130 ms gaps: the bound leaves room for that, not for a load.
-    expect(stallMs, `longest event-loop stall ${stallMs.toFixed(0)} ms`).toBeLessThan(250);
+    // The bounds leave room for what this process does anyway on a loaded machine, not for a
+    // compiler load: at a load average of 7-8 on two cores, a major GC of this process (server,
+    // clients and test in one heap) took 354 ms and scheduling alone gave gaps of 220 ms during
+    // this test, while the old code, planning on the event loop, stalled 2,286 ms here.
+    expect(Math.max(...reads), `slowest read ${Math.max(...reads).toFixed(0)} ms`).toBeLessThan(1000);
+    expect(stallMs, `longest event-loop stall ${stallMs.toFixed(0)} ms`).toBeLessThan(600);
   });
 
   it('fails the calls of a worker that dies mid-plan with a retryable E_UNAVAILABLE, and the next call starts a fresh one', { timeout: 180_000 }, async () => {
