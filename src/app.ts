@@ -168,6 +168,8 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     maxProjects: config.refactorMaxProjects,
     maxSourceFiles: config.refactorMaxSourceFiles,
     maxFileBytes: config.maxFileBytes,
+    workerHeapMb: config.refactorWorkerHeapMb,
+    timeoutMs: config.refactorTimeoutSeconds * 1000,
   }, logger);
   const search = new TextSearch({ engine: config.searchEngine, pageSize: config.searchPageSize, maxFileBytes: config.maxFileBytes });
   // Validated now: a bad grammars/manifest.json line stops the server at start, not a call later.
@@ -242,7 +244,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       ...codeOperations(code),
       ...syncOperations(sync, syncRepository, files, config.listPageSize),
       ...noteOperations(notes, new NotePreviewer(notes)),
-      ...refactorOperations(new RefactorService(typescriptProjects, files, new LanguageServerRenames(code, languageServers.registry, files))),
+      ...refactorOperations(new RefactorService(typescriptProjects, files, new LanguageServerRenames(code, languageServers.registry, files, config.codeRequestTimeoutSeconds * 1000))),
     ],
     { ledger, workspaces, policies, proposals, logger },
   );

@@ -99,6 +99,8 @@ export const configSchema = z.object({
   refactorIdleMinutes: z.coerce.number().min(1 / 60).max(24 * 60).default(10),
   refactorMaxProjects: z.coerce.number().int().min(1).max(100).default(4),
   refactorMaxSourceFiles: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  refactorWorkerHeapMb: z.coerce.number().int().min(16).max(65_536).default(4096),
+  refactorTimeoutSeconds: z.coerce.number().min(0.1).max(3600).default(120),
   redactKeys: list.default(['password', 'secret', 'token', 'api_key', 'apikey', 'authorization', 'credential', 'private_key']),
 });
 
@@ -175,6 +177,8 @@ export const settingDocs: Record<ConfigKey, string> = {
   refactorIdleMinutes: 'How long a workspace\'s TypeScript project stays loaded for refactors after its last use.',
   refactorMaxProjects: 'TypeScript projects kept loaded at once (about 0.5 MB per source file); the least recently used goes first.',
   refactorMaxSourceFiles: 'Most source files a workspace\'s TypeScript project may have for refactors; a larger one is refused.',
+  refactorWorkerHeapMb: 'Heap of the refactoring worker thread, which holds every warm TypeScript project; a project that does not fit fails its refactor (E_TOO_LARGE).',
+  refactorTimeoutSeconds: 'Longest one TypeScript refactor may take to plan; then E_TIMEOUT (the worker is restarted, warm projects reload).',
   redactKeys: 'Argument keys whose values are never stored in the action log.',
 };
 

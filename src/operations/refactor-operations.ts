@@ -2,13 +2,10 @@ import { z } from 'zod';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import { moreMarker } from '../core/more-marker.js';
-import type { Planner, RefactorService } from '../refactor/refactor-service.js';
 import { isEmptyPlan, planBases, planDiff, planDigest, planPaths, touchedFiles, type RefactorPlan } from '../refactor/refactor-plan.js';
-import { planExtract } from '../refactor/extract.js';
-import { planMove } from '../refactor/move.js';
-import { planOrganizeImports } from '../refactor/organize-imports.js';
-import type { RenameInput } from '../refactor/rename.js';
-import { planSignature } from '../refactor/signature.js';
+import type { PlannerInputs, PlannerName } from '../refactor/refactor-protocol.js';
+import type { RefactorService } from '../refactor/refactor-service.js';
+import type { PlanOptions } from '../refactor/typescript-projects.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { workspaceOperation, type Operation } from './operation.js';
 
@@ -75,14 +72,13 @@ function refactorOperation<S extends z.ZodRawShape, I>(
     destructive?: boolean;
     input: S;
     request(input: z.output<z.ZodObject<S>>): I;
-  } & ({ planner: Planner<I> } | { plan(workspace: Workspace, request: I): Promise<RefactorPlan> }),
+    /** Plans the request: in the refactoring worker, or (a rename) through a language server. */
+    plan(workspace: Workspace, request: I, options: PlanOptions): Promise<RefactorPlan>;
+  },
 ): Operation {
   const schema = z.object({ ...spec.input, ...common });
   type Input = z.output<typeof schema>;
-  const plan = (input: Input, workspace: Workspace) => {
-    const request = spec.request(input as z.output<z.ZodObject<S>>);
-    return 'planner' in spec ? refactors.plan(workspace, spec.name, spec.planner, request) : spec.plan(workspace, request);
-  };
+  const plan = (input: Input, workspace: Workspace, options: PlanOptions = {}) => spec.plan(workspace, spec.request(input as z.output<z.ZodObject<S>>), options);
   return workspaceOperation({
     name: spec.name,
     title: spec.title,
@@ -96,7 +92,7 @@ function refactorOperation<S extends z.ZodRawShape, I>(
     // Every path the plan touches, both ends of a move: a rule denying one file refuses the whole refactor.
     policySubject: async (input, workspace, needs) => (needs.paths ? { paths: planPaths(await plan(input, workspace)) } : { paths: [] }),
     async preview(input, workspace) {
-      const made = await plan(input, workspace);
+      const made = await plan(input, workspace, { preview: true });
       const diff = planDiff(made, 3);
       const text = `${made.summary}\n${diff.length > PREVIEW_CHARS ? `${diff.slice(0, PREVIEW_CHARS)}\n…[diff cut at ${PREVIEW_CHARS} chars]` : diff}`;
       return { text, bases: planBases(made) };
@@ -104,7 +100,7 @@ function refactorOperation<S extends z.ZodRawShape, I>(
     async run(input, workspace, context) {
       const { dry_run: dryRun, cursor } = input as { dry_run?: boolean; cursor?: string };
       if (cursor !== undefined && dryRun !== true) throw new CodeBuddyError('E_INVALID_ARGUMENT', 'cursor pages a dry run: pass dry_run: true with it', { field: 'cursor' });
-      const made = await plan(input, workspace);
+      const made = await plan(input, workspace, { signal: context.signal });
       const digest = planDigest(made);
       let offset = 0;
       if (cursor !== undefined) {
@@ -127,13 +123,17 @@ function refactorOperation<S extends z.ZodRawShape, I>(
 }
 
 export function refactorOperations(refactors: RefactorService): Operation[] {
+  const inWorker =
+    <N extends PlannerName>(planner: N) =>
+    (workspace: Workspace, request: PlannerInputs[N], options: PlanOptions) =>
+      refactors.plan(workspace, planner, request, options);
   return [
     refactorOperation(refactors, {
       name: 'refactor_rename',
       title: 'Rename symbol',
       description: 'Rename a symbol and every reference across files (TS/JS; other languages via their language server), atomically.',
       input: { ...target, new_name: identifier },
-      plan: (workspace, request: RenameInput) => refactors.rename(workspace, request),
+      plan: (workspace, request: PlannerInputs['rename'], options) => refactors.rename(workspace, request, options),
       request: (input) => ({ symbol: input.symbol, path: input.path, line: input.line, column: input.column, new_name: input.new_name }),
     }),
     refactorOperation(refactors, {
@@ -141,7 +141,7 @@ export function refactorOperations(refactors: RefactorService): Operation[] {
       title: 'Move module',
       description: 'Move a file or directory and update every import of it (TS/JS), atomically.',
       input: { from: path, to: path },
-      planner: planMove,
+      plan: inWorker('move'),
       request: (input) => ({ from: input.from, to: input.to }),
     }),
     refactorOperation(refactors, {
@@ -149,7 +149,7 @@ export function refactorOperations(refactors: RefactorService): Operation[] {
       title: 'Organize imports',
       description: 'Remove unused imports, then merge and sort the rest, in a file or a glob of files.',
       input: { path: path.describe('File, or glob like src/**/*.ts') },
-      planner: planOrganizeImports,
+      plan: inWorker('organize_imports'),
       request: (input) => ({ path: input.path }),
     }),
     refactorOperation(refactors, {
@@ -162,7 +162,7 @@ export function refactorOperations(refactors: RefactorService): Operation[] {
         kind: z.enum(['function', 'constant', 'variable']),
         name: identifier,
       },
-      planner: planExtract,
+      plan: inWorker('extract'),
       request: (input) => ({ path: input.path, range: input.range, kind: input.kind, name: input.name }),
     }),
     refactorOperation(refactors, {
@@ -183,7 +183,7 @@ export function refactorOperations(refactors: RefactorService): Operation[] {
           z.strictObject({ action: z.literal('reorder'), order: z.array(identifier).min(1).max(100) }),
         ]),
       },
-      planner: planSignature,
+      plan: inWorker('signature'),
       request: (input) => ({ symbol: input.symbol, path: input.path, line: input.line, column: input.column, change: input.change }),
     }),
   ];

@@ -1,6 +1,7 @@
-import type { Position } from 'vscode-languageserver-protocol';
+import type { DocumentSymbol, Position, SymbolInformation } from 'vscode-languageserver-protocol';
 import type { CodeIntelligence } from '../code/code-intelligence.js';
 import { LineIndex } from '../code/document-offsets.js';
+import { pathOf, shownPath } from '../code/workspace-uri.js';
 import type { ServerRegistry } from '../code/server-registry.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { FileService } from '../files/file-service.js';
@@ -8,6 +9,7 @@ import { decodeText, sha256 } from '../files/text-content.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import type { RefactorPlan } from './refactor-plan.js';
 import type { RenameInput } from './rename.js';
+import { findCollision } from './rename-collision.js';
 import { convertWorkspaceEdit, renameSummary, ServerViewOutdated, type DiskFile, type EditFiles } from './workspace-edit-plan.js';
 
 /** Rounds of asking again when the server's view of a file was not the disk's. */
@@ -58,6 +60,8 @@ export class LanguageServerRenames {
     private readonly code: CodeIntelligence,
     private readonly registry: ServerRegistry,
     private readonly files: FileService,
+    /** Longest wait for the server's outline of a file (the collision check). */
+    private readonly requestTimeoutMs: number,
   ) {}
 
   /** `handledElsewhere`: a file another engine owns (the TypeScript project's), refused here as not found. */
@@ -82,11 +86,26 @@ export class LanguageServerRenames {
       }
       misfit = undefined;
       const unseen = converted.edited.filter((file) => at.server.documentText(file.path) !== file.text);
-      if (unseen.length === 0) return { summary: renameSummary(oldName, input.new_name, converted, at.server.spec.id), steps: converted.steps };
+      if (unseen.length === 0) {
+        await this.assertNameFree(at, edit, input.new_name);
+        return { summary: renameSummary(oldName, input.new_name, converted, at.server.spec.id), steps: converted.steps };
+      }
       for (const file of unseen) await this.openIn(workspace, at, file.path);
     }
     if (misfit) throw new CodeBuddyError('E_CONFLICT', misfit);
     throw new CodeBuddyError('E_CONFLICT', 'files kept changing while the language server planned the rename (or it touches more files than it keeps open: codeMaxOpenDocuments); try again when they settle');
+  }
+
+  /** Refuses the rename when the new name already names a symbol where the edit puts it (rename-collision.ts). */
+  private async assertNameFree(at: Awaited<ReturnType<CodeIntelligence['locate']>>, edit: Parameters<typeof findCollision>[0], newName: string): Promise<void> {
+    // A server without an outline cannot be asked: its rename is taken as it computes it.
+    if (!at.connection.supports('textDocument/documentSymbol')) return;
+    const collision = await findCollision(edit, newName, (uri) =>
+      at.connection.request<(DocumentSymbol | SymbolInformation)[] | null>('textDocument/documentSymbol', { textDocument: { uri } }, this.requestTimeoutMs).then((symbols) => symbols ?? undefined),
+    );
+    if (!collision) return;
+    const where = `${shownPath(pathOf(collision.uri))}:${collision.at.line + 1}:${collision.at.character + 1}`;
+    throw new CodeBuddyError('E_CONFLICT', `${newName} is already declared where the symbol is used: ${where}; nothing was changed`, { field: 'new_name', collision: where });
   }
 
   /** Gives the server the file as it is on disk now (opened, or its open copy brought up to date). */

@@ -3,7 +3,7 @@ import { CodeBuddyError } from '../core/errors.js';
 import { normalizeRelative } from '../files/relative-path.js';
 import { sha256 } from '../files/text-content.js';
 import { applySpans, type FileStep, type RefactorPlan } from './refactor-plan.js';
-import type { WarmProject } from './typescript-projects.js';
+import type { WarmProject } from './compiler-projects.js';
 
 /** A span of a file's current text and what replaces it. */
 export interface TextSpanChange {

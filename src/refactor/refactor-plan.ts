@@ -20,6 +20,22 @@ export interface RefactorPlan {
   steps: FileStep[];
   /** Directories a directory move leaves behind, removed if empty after the apply. */
   emptiedDirectories?: string[];
+  /** What answers show of it, made once (renderPlan): by the worker that planned it, or on first use. */
+  rendered?: RenderedPlan;
+}
+
+/**
+ * A plan's diffs and file list. Diffing hundreds of files takes tens of milliseconds, so the
+ * refactoring worker renders its plans before handing them over: the event loop only
+ * reads the strings.
+ */
+export interface RenderedPlan {
+  files: TouchedFile[];
+  /** The compact diff an agent reads (1 line of context). */
+  compact: string;
+  /** The diff a human approving the plan reads (3 lines of context): rendered only when asked for (a held refactor). */
+  preview?: string;
+  digest: string;
 }
 
 /** One touched file as an answer lists it. */
@@ -111,10 +127,11 @@ function stepDiff(step: FileStep, context: number): string {
   }
 }
 
-/** The files an answer lists, in plan order. */
-export function touchedFiles(plan: RefactorPlan): TouchedFile[] {
-  return plan.steps.map((step) => {
-    const { added, removed } = counts(stepDiff(step, 0));
+/** Renders a plan's diffs and file list (the preview too when asked); the line counts come from the compact diff (context lines are not counted). */
+export function renderPlan(plan: RefactorPlan, options: { preview?: boolean } = {}): RenderedPlan {
+  const compactSteps = plan.steps.map((step) => stepDiff(step, 1));
+  const files = plan.steps.map((step, index): TouchedFile => {
+    const { added, removed } = counts(compactSteps[index]!);
     switch (step.kind) {
       case 'edit':
         return { path: step.path, change: 'edited', added, removed };
@@ -126,6 +143,22 @@ export function touchedFiles(plan: RefactorPlan): TouchedFile[] {
         return { path: step.to, change: 'moved', from: step.from, added, removed };
     }
   });
+  const compact = compactSteps.join('');
+  return {
+    files,
+    compact,
+    ...(options.preview ? { preview: previewDiff(plan) } : {}),
+    // A fingerprint of the plan: equal plans, equal digests (a dry run's cursor checks it).
+    digest: sha256(JSON.stringify(planBases(plan)) + compact).slice(0, 16),
+  };
+}
+
+const previewDiff = (plan: RefactorPlan) => plan.steps.map((step) => stepDiff(step, 3)).join('');
+const rendering = (plan: RefactorPlan): RenderedPlan => (plan.rendered ??= renderPlan(plan));
+
+/** The files an answer lists, in plan order. */
+export function touchedFiles(plan: RefactorPlan): TouchedFile[] {
+  return rendering(plan).files;
 }
 
 /**
@@ -133,12 +166,14 @@ export function touchedFiles(plan: RefactorPlan): TouchedFile[] {
  * context), or the compact form an agent reads (1 line).
  */
 export function planDiff(plan: RefactorPlan, context: 1 | 3): string {
-  return plan.steps.map((step) => stepDiff(step, context)).join('');
+  if (context === 1) return rendering(plan).compact;
+  const rendered = rendering(plan);
+  return (rendered.preview ??= previewDiff(plan));
 }
 
 /** A fingerprint of the plan: equal plans, equal digests (a dry run's cursor checks it). */
 export function planDigest(plan: RefactorPlan): string {
-  return sha256(JSON.stringify(planBases(plan)) + planDiff(plan, 1)).slice(0, 16);
+  return rendering(plan).digest;
 }
 
 /** Applies text changes (spans into `text`, in any order, not overlapping) to `text`. */

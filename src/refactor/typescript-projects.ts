@@ -1,11 +1,11 @@
-import { Project, ts, type SourceFile } from 'ts-morph';
 import { CodeBuddyError } from '../core/errors.js';
 import type { EventBus } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
-import { normalizeRelative } from '../files/relative-path.js';
 import type { WatchLease, WorkspaceWatchers } from '../files/workspace-watcher.js';
 import type { Workspace } from '../workspaces/workspace.js';
-import { WorkspaceFileSystem } from './workspace-file-system.js';
+import type { RefactorPlan } from './refactor-plan.js';
+import type { PlannerInputs, PlannerName, RefactorJob } from './refactor-protocol.js';
+import { RefactorWorkerClient, type WorkerLoss } from './refactor-worker-client.js';
 
 export interface ProjectLimits {
   /** A project unused this long is dropped (its memory, its watcher lease). */
@@ -15,48 +15,51 @@ export interface ProjectLimits {
   /** Source files a project may hold: a bigger tree is refused rather than loaded. */
   maxSourceFiles: number;
   maxFileBytes: number;
+  /** The worker's heap: a project that does not fit fails its refactor (E_TOO_LARGE), the server stays up. */
+  workerHeapMb: number;
+  /** Longest one plan may take in the worker (E_TIMEOUT after). */
+  timeoutMs: number;
 }
 
-/** One workspace's compiler project, kept between calls. */
-export interface WarmProject {
+export interface PlanOptions {
+  /** Render the approver's diff too (a held refactor). */
+  preview?: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+/** A workspace whose project the worker keeps warm, as the main thread tracks it. */
+interface Live {
   workspace: Workspace;
-  project: Project;
-  files: WorkspaceFileSystem;
-  /** Counts the updates applied to the project: a plan computed at one generation is valid for it only. */
-  generation: number;
-}
-
-interface Live extends WarmProject {
+  /** The worker's name for this project: a project loaded again is a new key. */
+  key: string;
   lease: WatchLease;
-  /** Workspace paths changed since the project last looked (files or directories). */
-  dirty: Set<string>;
-  /** A compiler setting changed: the project is built again on next use. */
-  reload: boolean;
+  /** The lease is listening (a change made while the project loads is then heard of). */
+  ready: Promise<void>;
+  /** Counts the changes heard of: a plan made at one version is valid for it only. */
+  version: number;
+  /** The last plan, reused by the same call's policy check, preview and run while nothing changed. */
+  cached: { request: string; version: number; plan: RefactorPlan } | undefined;
   idleTimer: NodeJS.Timeout | undefined;
   lastUsed: number;
 }
 
-/** Generations are unique across projects: a plan cached for a dropped project never matches its successor. */
-let generations = 0;
-
-const SOURCE = /\.(?:[cm]?tsx?|[cm]?jsx?)$/;
-const SOURCE_GLOB = '**/*.{ts,tsx,mts,cts,js,jsx,mjs,cjs}';
-/** Changes to these rebuild the project: they decide what it holds and how it resolves modules. */
-const CONFIGURATION = /(?:^|\/)(?:tsconfig(?:\.[\w-]+)?\.json|jsconfig\.json|package\.json)$/;
-const outsideDependencies = (path: string) => !path.split('/').includes('node_modules');
+let keys = 0;
 
 /**
- * One ts-morph project per workspace, loaded through the handle walk
- * (workspace-file-system.ts), kept warm and brought up to date from the bus — `files.changed`
- * from the file tools at once and from the workspace's watcher for changes commands make —
- * rather than loaded again per call. While a project is warm it holds a watcher lease; an
- * idle one is dropped, and so is one whose workspace is deleted.
+ * The warm TypeScript projects of the workspaces being refactored. The projects themselves
+ * — ts-morph, the compiler, every source file — live in the refactoring worker
+ * (refactor-worker.ts), so loading one of thousands of files or planning on it never holds
+ * the event loop. This side decides which are warm: it holds each one's watcher lease,
+ * hears the bus — `files.changed` from the file tools at once and from the workspace's
+ * watcher for changes commands make — and forwards what changed, evicts the least recently
+ * used beyond `maxProjects` and the idle ones, and drops a deleted workspace's. When no
+ * project is warm the worker is stopped, its memory with it.
  *
- * Updates are lazy: events only note what changed, and the next use re-reads those files.
- * A burst of changes (a checkout, a build) costs nothing until a refactor is asked for.
+ * One worker serves every workspace, one plan at a time (docs/architecture.md says why).
  */
 export class TypeScriptProjects {
   private readonly live = new Map<string, Live>();
+  readonly worker: RefactorWorkerClient;
 
   constructor(
     events: EventBus,
@@ -64,14 +67,14 @@ export class TypeScriptProjects {
     private readonly limits: ProjectLimits,
     private readonly logger: Logger,
   ) {
-    events.subscribe('files.changed', ({ workspaceId, changes }) => {
-      const live = this.live.get(workspaceId);
-      if (live) for (const change of changes) this.note(live, change.path);
-    });
-    events.subscribe('files.moved', ({ workspaceId, from, to }) => {
-      const live = this.live.get(workspaceId);
-      if (live) for (const path of [from, to]) this.note(live, path);
-    });
+    this.worker = new RefactorWorkerClient(
+      { maxSourceFiles: limits.maxSourceFiles, maxFileBytes: limits.maxFileBytes },
+      { heapMb: limits.workerHeapMb, timeoutMs: limits.timeoutMs },
+      (why, job) => this.workerLost(why, job),
+      logger,
+    );
+    events.subscribe('files.changed', ({ workspaceId, changes }) => this.changed(workspaceId, changes.map((change) => change.path)));
+    events.subscribe('files.moved', ({ workspaceId, from, to }) => this.changed(workspaceId, [from, to]));
     events.subscribe('workspace.deleted', ({ workspaceId }) => this.drop(workspaceId));
   }
 
@@ -80,106 +83,128 @@ export class TypeScriptProjects {
     return this.live.has(workspaceId);
   }
 
-  /** Runs `work` on the workspace's project, brought up to date first. `work` runs synchronously: nothing changes the project meanwhile. */
-  async use<T>(workspace: Workspace, work: (warm: WarmProject) => T): Promise<T> {
-    let live = this.live.get(workspace.id);
-    if (live && live.workspace.root !== workspace.root) {
-      this.drop(workspace.id);
-      live = undefined;
-    }
-    if (!live) live = await this.load(workspace);
-    else this.update(live);
-    live.lastUsed = Date.now();
-    this.armIdleTimer(live);
-    return work(live);
+  /**
+   * The plan of a refactor on the workspace's project, brought up to date first, its diffs
+   * rendered (`preview`: the approver's too). The same request on an unchanged project
+   * answers the plan made before (a call's policy check and run cost one plan, not two; a
+   * held one's preview one more, in the worker, for its diff).
+   */
+  async plan<N extends PlannerName>(workspace: Workspace, planner: N, input: PlannerInputs[N], options: PlanOptions = {}): Promise<RefactorPlan> {
+    const live = await this.acquire(workspace);
+    const request = `${planner}\0${JSON.stringify(input)}`;
+    const cached = live.cached;
+    if (cached?.request === request && cached.version === live.version && (!options.preview || cached.plan.rendered?.preview !== undefined)) return cached.plan;
+    const version = live.version;
+    const job = { kind: 'plan' as const, project: this.ref(live), planner, input, preview: options.preview === true };
+    const plan = reviveBytes((await this.run(live, job, options.signal)) as RefactorPlan);
+    if (this.live.get(workspace.id) === live) live.cached = { request, version, plan };
+    return plan;
   }
 
   /** Whether the workspace's project holds the file at a workspace path (loading the project when it is a TS/JS file). */
   async covers(workspace: Workspace, path: string): Promise<boolean> {
-    const relative = normalizeRelative(path);
-    if (!SOURCE.test(relative)) return false;
-    return this.use(workspace, (warm) => warm.project.getSourceFile(warm.files.absolute(relative)) !== undefined);
+    if (!/\.(?:[cm]?tsx?|[cm]?jsx?)$/.test(path)) return false;
+    const live = await this.acquire(workspace);
+    return (await this.run(live, { kind: 'covers', project: this.ref(live), path })) as boolean;
   }
 
-  /** A file the caller found different on disk from the project's copy: re-read before the next use. */
-  markChanged(workspaceId: string, path: string): void {
+  /** The cached plan is not to be served again (it is being applied: its files are about to change). */
+  forgetPlan(workspaceId: string): void {
     const live = this.live.get(workspaceId);
-    if (live) this.note(live, path);
+    if (live) live.cached = undefined;
   }
 
   drop(workspaceId: string): void {
     const live = this.live.get(workspaceId);
     if (!live) return;
-    this.live.delete(workspaceId);
+    this.forget(live);
+    this.worker.notify({ kind: 'drop', key: live.key });
+    this.stopWhenCold();
+  }
+
+  closeAll(): void {
+    for (const live of [...this.live.values()]) this.forget(live);
+    this.worker.stop();
+  }
+
+  private ref(live: Live) {
+    return { key: live.key, root: live.workspace.root };
+  }
+
+  private async acquire(workspace: Workspace): Promise<Live> {
+    let live = this.live.get(workspace.id);
+    if (live && live.workspace.root !== workspace.root) {
+      this.drop(workspace.id);
+      live = undefined;
+    }
+    if (!live) {
+      // The lease first: a change made while the project loads is then heard of, not missed.
+      const lease = this.watchers.watch(workspace);
+      live = { workspace, key: `${workspace.id}#${++keys}`, lease, ready: lease.ready, version: 0, cached: undefined, idleTimer: undefined, lastUsed: Date.now() };
+      this.live.set(workspace.id, live);
+      this.evictBeyondLimit();
+    }
+    try {
+      await live.ready;
+    } catch (error) {
+      if (this.live.get(workspace.id) === live) this.forget(live);
+      throw error;
+    }
+    live.lastUsed = Date.now();
+    this.armIdleTimer(live);
+    return live;
+  }
+
+  /** A job in the worker; a project the worker does not hold afterwards (too large to load) is no longer warm. */
+  private async run(live: Live, job: RefactorJob, signal?: AbortSignal): Promise<RefactorPlan | boolean> {
+    const outcome = await this.worker.run(job, signal);
+    const current = this.live.get(live.workspace.id) === live;
+    if (!outcome.held && current) this.forget(live);
+    // Evicted while its job waited: the worker loaded it for nothing, and lets it go.
+    if (outcome.held && !current) this.worker.notify({ kind: 'drop', key: live.key });
+    this.stopWhenCold();
+    if (!outcome.ok) throw outcome.error;
+    this.logger.debug({ workspaceId: live.workspace.id, job: job.kind, ms: Math.round(outcome.ms) }, 'refactoring worker answered');
+    return outcome.result;
+  }
+
+  private changed(workspaceId: string, paths: string[]): void {
+    const live = this.live.get(workspaceId);
+    if (!live) return;
+    live.version++;
+    live.cached = undefined;
+    this.worker.notify({ kind: 'changed', key: live.key, paths });
+  }
+
+  /** The worker went away: every warm project with it. The error the job under it fails with. */
+  private workerLost(why: WorkerLoss, job: RefactorJob | undefined): CodeBuddyError {
+    const others = [...this.live.values()].filter((live) => live.key !== job?.project.key).length;
+    for (const live of [...this.live.values()]) this.forget(live);
+    switch (why) {
+      case 'timeout':
+        return new CodeBuddyError('E_TIMEOUT', `the refactor took longer than ${this.limits.timeoutMs / 1000} s to plan (refactorTimeoutSeconds); it was stopped and nothing was changed`);
+      case 'cancelled':
+        return new CodeBuddyError('E_UNAVAILABLE', 'the refactor was cancelled; nothing was changed');
+      case 'heap':
+        // Alone in the worker, the project itself is too big; beside others, it may fit alone: retry.
+        return others === 0
+          ? new CodeBuddyError('E_TOO_LARGE', `the workspace's project needs more memory than refactors may use (${this.limits.workerHeapMb} MB, refactorWorkerHeapMb); nothing was changed`, { heap_mb: this.limits.workerHeapMb })
+          : new CodeBuddyError('E_UNAVAILABLE', `the refactoring worker ran out of memory (${this.limits.workerHeapMb} MB) with ${others + 1} projects loaded; they were dropped: retry`, { retryable: true });
+      case 'crash':
+        return new CodeBuddyError('E_UNAVAILABLE', 'the refactoring worker stopped unexpectedly; nothing was changed: retry', { retryable: true });
+    }
+  }
+
+  /** Forgets a warm project here (lease, timer); the caller tells the worker, when there is one. */
+  private forget(live: Live): void {
+    if (this.live.get(live.workspace.id) === live) this.live.delete(live.workspace.id);
     if (live.idleTimer) clearTimeout(live.idleTimer);
     live.lease.release();
   }
 
-  closeAll(): void {
-    for (const id of [...this.live.keys()]) this.drop(id);
-  }
-
-  private note(live: Live, path: string): void {
-    if (CONFIGURATION.test(path)) live.reload = true;
-    else live.dirty.add(path);
-  }
-
-  private async load(workspace: Workspace): Promise<Live> {
-    // The lease first: a change made while the project loads is then heard of, not missed.
-    const lease = this.watchers.watch(workspace);
-    try {
-      await lease.ready;
-      const { project, files } = this.build(workspace);
-      const live: Live = { workspace, project, files, generation: ++generations, lease, dirty: new Set(), reload: false, idleTimer: undefined, lastUsed: Date.now() };
-      this.live.set(workspace.id, live);
-      this.evictBeyondLimit();
-      return live;
-    } catch (error) {
-      lease.release();
-      throw error;
-    }
-  }
-
-  private build(workspace: Workspace): { project: Project; files: WorkspaceFileSystem } {
-    const files = new WorkspaceFileSystem(workspace.root, this.limits.maxFileBytes);
-    const started = performance.now();
-    const tsconfig = files.absolute('tsconfig.json');
-    const project = files.fileExistsSync(tsconfig)
-      ? new Project({ tsConfigFilePath: tsconfig, fileSystem: files })
-      : new Project({
-          fileSystem: files,
-          compilerOptions: { allowJs: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, jsx: ts.JsxEmit.Preserve },
-        });
-    if (!files.fileExistsSync(tsconfig)) project.addSourceFilesAtPaths(files.absolute(SOURCE_GLOB));
-    const count = project.getSourceFiles().length;
-    if (count > this.limits.maxSourceFiles) {
-      throw new CodeBuddyError('E_TOO_LARGE', `the workspace's project has ${count} source files; refactors load at most ${this.limits.maxSourceFiles}`);
-    }
-    this.logger.debug({ workspaceId: workspace.id, files: count, ms: Math.round(performance.now() - started) }, 'typescript project loaded');
-    return { project, files };
-  }
-
-  /** Applies what the bus reported since the last use: changed files re-read, new ones added, gone ones removed. */
-  private update(live: Live): void {
-    if (live.reload) {
-      const { project, files } = this.build(live.workspace);
-      Object.assign(live, { project, files, reload: false, generation: ++generations });
-      live.dirty.clear();
-      return;
-    }
-    if (live.dirty.size === 0) return;
-    const { project, files } = live;
-    for (const path of live.dirty) {
-      const absolute = files.absolute(path);
-      // The path may have been a directory (deleted or moved away): its files go or are re-read.
-      for (const below of project.getSourceFiles().filter((file) => file.getFilePath().startsWith(`${absolute}/`))) refresh(project, files, below);
-      const existing = project.getSourceFile(absolute);
-      if (existing) refresh(project, files, existing);
-      else if (SOURCE.test(path) && outsideDependencies(path) && files.fileExistsSync(absolute)) project.addSourceFileAtPath(absolute);
-      else if (outsideDependencies(path) && files.directoryExistsSync(absolute)) project.addSourceFilesAtPaths(`${absolute}/${SOURCE_GLOB}`);
-    }
-    live.dirty.clear();
-    live.generation = ++generations;
+  /** Nothing warm and nothing asked: the worker's memory (the compiler, its caches) goes back. */
+  private stopWhenCold(): void {
+    if (this.live.size === 0 && this.worker.idle && this.worker.started) this.worker.stop();
   }
 
   private armIdleTimer(live: Live): void {
@@ -198,14 +223,13 @@ export class TypeScriptProjects {
   }
 }
 
-function refresh(project: Project, files: WorkspaceFileSystem, file: SourceFile): void {
-  if (!files.fileExistsSync(file.getFilePath())) {
-    project.removeSourceFile(file);
-    return;
+/** A structured clone turns a Buffer into a plain Uint8Array: a binary file's bytes in a move become a Buffer again. */
+function reviveBytes(plan: RefactorPlan): RefactorPlan {
+  for (const step of plan.steps) {
+    if (step.kind === 'move' && step.after instanceof Uint8Array && !Buffer.isBuffer(step.after)) {
+      const bytes: Uint8Array = step.after;
+      step.after = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
   }
-  try {
-    file.refreshFromFileSystemSync();
-  } catch {
-    project.removeSourceFile(file); // unreadable now (too large, replaced by something else)
-  }
+  return plan;
 }

@@ -149,6 +149,12 @@ describe.each(runtimes)('refactor_rename through the language server on the $run
     expect(reserved.text).toBe('E_INVALID_ARGUMENT: "lambda" is not a valid python identifier');
     expect((await agent.call('refactor_rename', { workspace, path: 'main.py', line: 4, column: 6, new_name: 'add$item' })).code).toBe('E_INVALID_ARGUMENT');
     expect((await agent.call('refactor_rename', { workspace, symbol: 'Cart.nothing_like_this', new_name: 'x' })).code).toBe('E_NOT_FOUND');
+    // A name already taken where the rename would write it: a member of the class, a class at module level.
+    const member = await agent.call('refactor_rename', { workspace, symbol: 'Cart.add_item', new_name: 'total' });
+    expect(member).toMatchObject({ isError: true, code: 'E_CONFLICT' });
+    expect(member.text).toBe('E_CONFLICT: total is already declared where the symbol is used: shop/cart.py:12:9; nothing was changed');
+    const imported = await agent.call('refactor_rename', { workspace, path: 'shop/pricing.py', line: 1, column: 5, new_name: 'Cart' });
+    expect(imported.text).toBe('E_CONFLICT: Cart is already declared where the symbol is used: shop/cart.py:4:7; nothing was changed');
     expect(treeSnapshot(root)).toEqual(before);
   });
 

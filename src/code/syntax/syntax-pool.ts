@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../core/module-worker.js';
 import { CodeBuddyError } from '../../core/errors.js';
 import type { SyntaxJob, SyntaxRequest, SyntaxResponse, SyntaxResult, SyntaxWorkerData } from './syntax-protocol.js';
 
@@ -28,17 +29,8 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
 }
 
-/**
- * The worker the pool starts. Built, it is the sibling `.js`; run from sources (tests,
- * tsx) it is the `.ts`, which a worker can only load through tsx's loader, registered first.
- */
 function startWorker(data: SyntaxWorkerData): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./syntax-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
-  const options = { workerData: data, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } };
-  if (!fromSources) return new Worker(entry, options);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`, { ...options, eval: true });
+  return startModuleWorker(import.meta.url, 'syntax-worker', { workerData: data, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
 }
 
 /**

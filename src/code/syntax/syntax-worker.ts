@@ -1,6 +1,6 @@
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Node, Query, Tree } from 'web-tree-sitter';
+import { lowerThisThreadPriority } from '../../core/module-worker.js';
 import { GrammarLoader, QueryCompileError, type LoadedGrammar } from './grammar-loader.js';
 import { buildOutline, type Definition } from './outline-builder.js';
 import type { CompileResult, OutlineResult, QueryCapture, QueryResult, SyntaxJob, SyntaxRequest, SyntaxResponse, SyntaxWorkerData } from './syntax-protocol.js';
@@ -13,13 +13,7 @@ import type { CompileResult, OutlineResult, QueryCapture, QueryResult, SyntaxJob
 
 const MAX_CAPTURE_TEXT = 300;
 
-// This thread only (Linux applies a thread's own niceness): on a busy machine the event loop
-// every client shares gets the CPU first, and parsing waits.
-try {
-  setPriority(10);
-} catch {
-  // not allowed here: run at the process's priority
-}
+lowerThisThreadPriority();
 
 const loader = new GrammarLoader(new Map((workerData as SyntaxWorkerData).grammars.map((grammar) => [grammar.name, grammar])));
 
