@@ -396,10 +396,11 @@ export class ManagedLanguageServer {
    * version when the text differs from what the server has), and `send` runs under the
    * document's lock right after: a request it sends reaches the server before any other
    * text of the document can. `path` must be a canonical workspace path (the caller confines
-   * it). The document stays the editor's until every holder has released it.
+   * it). The document stays the editor's until every holder has released it. `hash` is the
+   * text's sha256 when the caller keeps it (an editor's buffer is hashed once per change, not
+   * once per request).
    */
-  async showBuffer<T>(connection: LanguageServerConnection, path: string, languageId: string, text: string, holder: string, send: (shown: ShownDocument) => T): Promise<{ shown: ShownDocument; sent: T }> {
-    const hash = sha256(text);
+  async showBuffer<T>(connection: LanguageServerConnection, path: string, languageId: string, text: string, holder: string, send: (shown: ShownDocument) => T, hash = sha256(text)): Promise<{ shown: ShownDocument; sent: T }> {
     return this.withDocument(path, async () => {
       let document = this.documents.get(path);
       if (!document) {

@@ -167,7 +167,7 @@ export class EditorSession {
       const { server, languageId } = target;
       const buffer = this.buffers.get(path);
       const send = () => this.send(server, connection, method, this.translator.paramsToServer(params), token);
-      if (buffer) result = await (await server.showBuffer(connection, path, languageId, buffer.text, this.id, send)).sent;
+      if (buffer) result = await (await server.showBuffer(connection, path, languageId, buffer.text, this.id, send, buffer.sha256)).sent;
       else {
         await server.open(connection, path, languageId);
         result = await send();
@@ -255,7 +255,7 @@ export class EditorSession {
     const buffer = this.buffers.get(path);
     if (!target || !buffer) return;
     const connection = await target.server.connect();
-    await target.server.showBuffer(connection, path, target.languageId, buffer.text, this.id, () => undefined);
+    await target.server.showBuffer(connection, path, target.languageId, buffer.text, this.id, () => undefined, buffer.sha256);
     const latest = target.server.latestDiagnostics(path);
     if (latest) this.serverPublished(target.server, latest);
   }
