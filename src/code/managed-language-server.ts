@@ -6,13 +6,15 @@ import type { FileService } from '../files/file-service.js';
 import { decodeText, sha256 } from '../files/text-content.js';
 import type { Runtime } from '../workspaces/runtimes/runtime.js';
 import type { Workspace } from '../workspaces/workspace.js';
-import { LanguageServerConnection, unavailable } from './language-server-connection.js';
+import { LanguageServerConnection, unavailable, type FORWARDED_SERVER_MESSAGES } from './language-server-connection.js';
 import type { ServerRegistry, ServerSpec } from './server-registry.js';
 import { LineIndex } from './document-offsets.js';
 import { tsserverDiagnostics } from './tsserver-diagnostics.js';
 import { pathGlob } from '../core/path-glob.js';
 import { WORKSPACE_MOUNT } from '../workspaces/workspace.js';
 import { pathOf, ROOT_URI, uriOf } from './workspace-uri.js';
+
+export type ServerMessage = (typeof FORWARDED_SERVER_MESSAGES)[number];
 
 export type ServerState = 'stopped' | 'starting' | 'indexing' | 'ready' | 'crashed';
 
@@ -123,6 +125,7 @@ export class ManagedLanguageServer {
   private settling: Promise<void> = Promise.resolve();
   private readonly diagnosticListeners = new Set<(published: PublishedDiagnostics) => void>();
   private readonly requestRouters = new Set<(method: string, params: unknown) => Promise<unknown> | undefined>();
+  private readonly messageListeners = new Set<(method: ServerMessage, params: unknown) => void>();
 
   constructor(
     public workspace: Workspace,
@@ -189,6 +192,12 @@ export class ManagedLanguageServer {
     return () => this.requestRouters.delete(router);
   }
 
+  /** The server's progress, logs and messages (FORWARDED_SERVER_MESSAGES), as they arrive; returns the unsubscribe function. */
+  watchMessages(listener: (method: ServerMessage, params: unknown) => void): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
   get lastStderr(): string[] {
     return this.connection?.lastStderr ?? this.lastCrash?.stderr ?? [];
   }
@@ -230,6 +239,9 @@ export class ManagedLanguageServer {
             if (answer) return answer;
           }
           return undefined;
+        },
+        serverMessage: (method, params) => {
+          for (const listener of this.messageListeners) listener(method, params);
         },
       });
     } catch (error) {

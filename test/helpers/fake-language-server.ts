@@ -12,6 +12,12 @@
  * line 3: starts a 50 MB message; line 4: 5,000 log notifications of 2 KB, then "flooded";
  * line 5: asks the client to apply an edit to the document (workspace/applyEdit) and answers
  * "applied: <its answer>" (line 7: the same for an edit to file:///etc/passwd); line 6: "cancelled: N", the $/cancelRequest notifications it received.
+ * Line 8: reports progress on the hover's own workDoneToken (begin titled "hover at <path>:<column>",
+ * end) and a partial result (a location of the document) on its partialResultToken, then answers
+ * "tokens: <the tokens it was given>"; line 9: creates a progress token of its own
+ * (window/workDoneProgress/create), and once answered sends begin, a logMessage, a showMessage,
+ * a $/logTrace and end, then answers "created: <the create's answer>". A real server reports
+ * request progress only when it feels like it, so this is where the routing is checked.
  * Each line of a document containing ERR is published as a diagnostic.
  * With /workspace/probe.json ({"paths": [...]}) present at start, it writes to stderr its uid
  * and whether it can list each path, then exits 3.
@@ -56,6 +62,8 @@ function handle(m) {
     else if (line === 4) { const text = 'x'.repeat(2048); for (let i = 0; i < 5000; i++) send({ method: 'window/logMessage', params: { type: 4, message: text } }); send({ id: m.id, result: { contents: 'flooded' } }); }
     else if (line === 5 || line === 7) { const id = 'edit-' + m.id; const target = line === 5 ? p.textDocument.uri : 'file:///etc/passwd'; waiting.set(id, (result) => send({ id: m.id, result: { contents: 'applied: ' + (result && result.applied) } })); send({ id, method: 'workspace/applyEdit', params: { label: 'fake', edit: { changes: { [target]: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: '// ' }] } } } }); }
     else if (line === 6) send({ id: m.id, result: { contents: 'cancelled: ' + cancelled.length } });
+    else if (line === 8) { if (p.workDoneToken !== undefined) send({ method: '$/progress', params: { token: p.workDoneToken, value: { kind: 'begin', title: 'hover at ' + p.textDocument.uri.replace('file:///workspace/', '') + ':' + p.position.character } } }); if (p.partialResultToken !== undefined) send({ method: '$/progress', params: { token: p.partialResultToken, value: [{ uri: p.textDocument.uri, range: { start: p.position, end: p.position } }] } }); if (p.workDoneToken !== undefined) send({ method: '$/progress', params: { token: p.workDoneToken, value: { kind: 'end' } } }); send({ id: m.id, result: { contents: 'tokens: ' + [p.workDoneToken, p.partialResultToken].join(' ') } }); }
+    else if (line === 9) { const token = 'load-' + m.id; const id = 'create-' + m.id; waiting.set(id, (result) => { send({ method: '$/progress', params: { token, value: { kind: 'begin', title: 'loading' } } }); send({ method: 'window/logMessage', params: { type: 3, message: 'log of ' + token } }); send({ method: 'window/showMessage', params: { type: 3, message: 'message of ' + token } }); send({ method: '$/logTrace', params: { message: 'trace of ' + token } }); send({ method: '$/progress', params: { token, value: { kind: 'end', message: 'loaded' } } }); send({ id: m.id, result: { contents: 'created: ' + JSON.stringify(result) } }); }); send({ id, method: 'window/workDoneProgress/create', params: { token } }); }
     else send({ id: m.id, result: null });
   }
   else if (m.method === 'textDocument/definition') send({ id: m.id, result: [] });

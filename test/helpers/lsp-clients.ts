@@ -16,7 +16,8 @@ export interface LspClient {
   diagnosticsFor(uri: string, accept?: (params: PublishDiagnosticsParams) => boolean, timeoutMs?: number): Promise<PublishDiagnosticsParams>;
   /** Resolves with the first notification of `method` (received from now on, or already) that satisfies `accept`. */
   notification(method: string, accept?: (params: unknown) => boolean, timeoutMs?: number): Promise<unknown>;
-  initialize(rootUri: string): Promise<{ capabilities: Record<string, unknown> }>;
+  /** `initialize` then `initialized`; `window` capabilities as given (none by default: no progress). */
+  initialize(rootUri: string, window?: Record<string, unknown>): Promise<{ capabilities: Record<string, unknown> }>;
   open(uri: string, text: string, version?: number, languageId?: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -59,10 +60,23 @@ function lspClientOn(connection: MessageConnection, onClose: () => Promise<void>
     notifications.push({ method, params });
     wake();
   });
+  // vscode-jsonrpc keeps these two for itself unless a handler is named for them.
+  for (const method of ['$/progress', '$/logTrace']) {
+    connection.onNotification(method, (params: unknown) => {
+      notifications.push({ method, params });
+      wake();
+    });
+  }
   // An editor applies the edits a server asks for (recorded, like notifications).
   connection.onRequest('workspace/applyEdit', (params: unknown) => {
     notifications.push({ method: 'workspace/applyEdit', params });
     return { applied: true };
+  });
+  // And creates the progress tokens a server asks for (recorded too).
+  connection.onRequest('window/workDoneProgress/create', (params: unknown) => {
+    notifications.push({ method: 'window/workDoneProgress/create', params });
+    wake();
+    return null;
   });
   connection.listen();
   const waitFor = <T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
@@ -88,12 +102,12 @@ function lspClientOn(connection: MessageConnection, onClose: () => Promise<void>
     diagnosticsFor: (uri, accept = () => true, timeoutMs = 90_000) =>
       waitFor(() => notifications.map((n) => n.params as PublishDiagnosticsParams).find((p, i) => notifications[i]!.method === 'textDocument/publishDiagnostics' && p.uri === uri && accept(p)), timeoutMs, `diagnostics of ${uri}`),
     notification: (method, accept = () => true, timeoutMs = 30_000) => waitFor(() => notifications.find((n) => n.method === method && accept(n.params))?.params, timeoutMs, method),
-    async initialize(rootUri) {
+    async initialize(rootUri, window) {
       const result = (await connection.sendRequest('initialize', {
         processId: process.pid,
         rootUri,
         workspaceFolders: [{ uri: rootUri, name: 'root' }],
-        capabilities: { textDocument: { publishDiagnostics: { versionSupport: true }, hover: { contentFormat: ['markdown', 'plaintext'] } }, workspace: { applyEdit: true } },
+        capabilities: { textDocument: { publishDiagnostics: { versionSupport: true }, hover: { contentFormat: ['markdown', 'plaintext'] } }, workspace: { applyEdit: true }, ...(window ? { window } : {}) },
       })) as { capabilities: Record<string, unknown> };
       await connection.sendNotification('initialized', {});
       return result;

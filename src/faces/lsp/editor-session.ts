@@ -4,7 +4,7 @@ import { ErrorCodes as RpcErrors, ResponseError, type CancellationToken, type Me
 import { LSPErrorCodes, type CodeAction, type Diagnostic, type InitializeParams, type InitializeResult, type Range, type ServerCapabilities, type TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol';
 import type { Principal } from '../../auth/principal.js';
 import type { LanguageServerConnection } from '../../code/language-server-connection.js';
-import type { ManagedLanguageServer, PublishedDiagnostics } from '../../code/managed-language-server.js';
+import type { ManagedLanguageServer, PublishedDiagnostics, ServerMessage } from '../../code/managed-language-server.js';
 import { pathOf, ROOT_URI } from '../../code/workspace-uri.js';
 import { CodeBuddyError, toCodeBuddyError } from '../../core/errors.js';
 import { sha256 } from '../../files/text-content.js';
@@ -12,6 +12,7 @@ import type { Workspace } from '../../workspaces/workspace.js';
 import { FACADE_COMMANDS, unionCapabilities } from './capability-union.js';
 import type { LspFacade } from './lsp-facade.js';
 import { pendingCodeActions, pendingDiagnostics } from './pending-actions.js';
+import { ProgressTokens } from './progress-tokens.js';
 import { UriTranslator } from './uri-translation.js';
 
 /** An editor's open document: its own URI and version, and the text of its buffer. */
@@ -26,6 +27,9 @@ interface EditorBuffer {
 
 /** Most documents one editor may hold open on the servers. */
 const MAX_BUFFERS = 500;
+
+/** Logs and messages one editor is sent per second at most: a server flooding its log does not flood the editor. */
+const MESSAGES_PER_SECOND = 100;
 
 /** Requests resolved against the item they came with: routed to the server that gave the item. */
 const RESOLVE_METHODS = new Set(['completionItem/resolve', 'codeAction/resolve', 'codeLens/resolve', 'documentLink/resolve', 'inlayHint/resolve', 'workspaceSymbol/resolve']);
@@ -49,6 +53,10 @@ export class EditorSession {
   private readonly inFlight = new Map<ManagedLanguageServer, { count: number; since: number }>();
   private lastServer: ManagedLanguageServer | undefined;
   private closed = false;
+  private readonly progress = new ProgressTokens(this.id);
+  /** The editor takes server-created progress (`window.workDoneProgress`). */
+  private showsProgress = false;
+  private readonly messageBudget = { second: 0, sent: 0, dropped: 0 };
 
   constructor(
     private readonly connection: MessageConnection,
@@ -123,6 +131,7 @@ export class EditorSession {
     if (this.initialized) throw new ResponseError(RpcErrors.InvalidRequest, 'already initialized');
     const root = params.rootUri ?? params.workspaceFolders?.[0]?.uri ?? (this.workspace.runtime === 'local' ? pathToFileURL(this.workspace.root).href : ROOT_URI);
     this.translator = new UriTranslator(root);
+    this.showsProgress = params.capabilities?.window?.workDoneProgress === true;
     const capabilities: ServerCapabilities[] = [];
     for (const spec of await this.facade.pool.relevant(this.workspace)) {
       const server = this.facade.server(this.workspace, spec);
@@ -189,7 +198,53 @@ export class EditorSession {
     entry.count++;
     entry.since = Date.now();
     this.inFlight.set(server, entry);
-    return connection.request(method, params, this.facade.requestTimeoutMs, command, token).finally(() => entry.count--);
+    const tokens = this.progress.forRequest(server, params);
+    return connection.request(method, tokens.params, this.facade.requestTimeoutMs, command, token).finally(() => {
+      entry.count--;
+      tokens.release();
+    });
+  }
+
+  /**
+   * A server's progress, log or message. Progress of this editor's requests comes back under
+   * its own tokens (partial results with their URIs translated); progress the server started
+   * itself reaches every editor that takes progress, each told of the token first; logs and
+   * messages reach every editor, within a per-second budget.
+   */
+  serverMessage(server: ManagedLanguageServer, method: ServerMessage, params: unknown): void {
+    if (!this.initialized || this.closed) return;
+    const token = (params as { token?: unknown } | null)?.token;
+    if (method === 'window/workDoneProgress/create') {
+      const editorToken = this.showsProgress && isToken(token) ? this.progress.created(server, server.spec.id, token) : undefined;
+      if (editorToken !== undefined) void this.connection.sendRequest('window/workDoneProgress/create', { token: editorToken }).catch(() => undefined);
+      return;
+    }
+    if (method === '$/progress') {
+      if (!isToken(token)) return;
+      const value = (params as { value?: unknown }).value;
+      const ofRequest = this.progress.ofRequest(server, token);
+      // Only this editor holds the token: its value is translated in place.
+      if (ofRequest !== undefined) return this.notify('$/progress', { token: ofRequest, value: this.translator.resultToClient(value) });
+      const ofServer = this.progress.ofServer(server, server.spec.id, token);
+      if (ofServer === undefined) return;
+      if ((value as { kind?: unknown } | null)?.kind === 'end') this.progress.ended(ofServer);
+      return this.notify('$/progress', { token: ofServer, value });
+    }
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.messageBudget.second) {
+      if (this.messageBudget.dropped > 0) this.notify('window/logMessage', { type: 2, message: `CodeBuddy dropped ${this.messageBudget.dropped} log messages of the language servers (more than ${MESSAGES_PER_SECOND} a second)` });
+      Object.assign(this.messageBudget, { second, sent: 0, dropped: 0 });
+    }
+    if (this.messageBudget.sent++ < MESSAGES_PER_SECOND) this.notify(method, params);
+    else this.messageBudget.dropped++;
+  }
+
+  /** An editor cancels a progress shown to it: the server that reports it is told, under its own token. */
+  private async cancelProgress(editorToken: unknown): Promise<void> {
+    const target = isToken(editorToken) ? this.progress.toServer(editorToken) : undefined;
+    if (!target) return;
+    const server = target.server as ManagedLanguageServer;
+    (await server.connect()).notify('window/workDoneProgress/cancel', { token: target.token });
   }
 
   private async forward(server: ManagedLanguageServer, method: string, params: unknown, token: CancellationToken, command?: string): Promise<unknown> {
@@ -216,6 +271,7 @@ export class EditorSession {
   private async onNotification(method: string, params: unknown): Promise<void> {
     if (method === 'exit') return this.close();
     if (!this.initialized) return;
+    if (method === 'window/workDoneProgress/cancel') return this.cancelProgress((params as { token?: unknown } | null)?.token);
     const document = (params as { textDocument?: { uri?: string; version?: number; text?: string } }).textDocument;
     if (typeof document?.uri !== 'string') return;
     const path = this.pathOf(document.uri);
@@ -305,6 +361,10 @@ export class EditorSession {
   get openPaths(): string[] {
     return [...this.buffers.keys()];
   }
+}
+
+function isToken(token: unknown): token is string | number {
+  return typeof token === 'string' || typeof token === 'number';
 }
 
 /** Every URI a workspace edit names: its `changes` keys, and its document changes' and resource operations' URIs. */

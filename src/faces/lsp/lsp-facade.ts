@@ -127,9 +127,14 @@ export class LspFacade {
         }
         return cause?.serverRequest(method, params);
       });
+      // Progress, logs and messages: each editor takes what concerns it (its requests' progress, the server's own).
+      const stopMessages = server.watchMessages((method, params) => {
+        for (const session of editors()) session.serverMessage(server, method, params);
+      });
       this.attached.set(server, () => {
         stopDiagnostics();
         stopRouting();
+        stopMessages();
       });
     }
     return server;
