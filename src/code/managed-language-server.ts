@@ -1,4 +1,4 @@
-import type { Diagnostic, DocumentDiagnosticReport, Position, PrepareRenameResult, PublishDiagnosticsParams, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { Diagnostic, DocumentDiagnosticReport, Position, PrepareRenameResult, PublishDiagnosticsParams, ServerCapabilities, WorkspaceEdit } from 'vscode-languageserver-protocol';
 import { CodeBuddyError } from '../core/errors.js';
 import type { FileChange } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
@@ -135,6 +135,8 @@ export class ManagedLanguageServer {
     private readonly files: FileService,
     private readonly options: PoolOptions,
     private readonly logger: Logger,
+    /** Called each time a run of the server has initialized (first start and restarts): editors learn what it offers. */
+    private readonly onStarted: (server: ManagedLanguageServer) => void = () => undefined,
   ) {}
 
   get pid(): number | undefined {
@@ -196,6 +198,11 @@ export class ManagedLanguageServer {
   watchMessages(listener: (method: ServerMessage, params: unknown) => void): () => void {
     this.messageListeners.add(listener);
     return () => this.messageListeners.delete(listener);
+  }
+
+  /** What the running server advertised at initialize, or undefined while it is not running. */
+  get capabilities(): ServerCapabilities | undefined {
+    return this.connection && !this.connection.isClosed ? this.connection.capabilities : undefined;
   }
 
   get lastStderr(): string[] {
@@ -278,6 +285,7 @@ export class ManagedLanguageServer {
       connection.notify('textDocument/didOpen', { textDocument: { uri: document.uri, languageId: document.languageId, version: document.version, text: document.text } });
       document.sentAt = ++this.arrivals;
     }
+    this.onStarted(this);
     return connection;
   }
 

@@ -158,7 +158,7 @@ describe('many editors on one language server', () => {
   it("a server's own progress reaches every editor that takes progress (token created first, the server never waiting on it); its logs and messages reach every editor", async () => {
     // (The fake server, because a real one reports its own progress only while loading a project.)
     const c = editor();
-    await c.initialize(ROOT, { workDoneProgress: true });
+    await c.initialize(ROOT, { window: { workDoneProgress: true } });
     // Line 9: the server creates a token, waits for the answer, then reports, logs and ends.
     expect(contents(await a.connection.sendRequest('textDocument/hover', hoverAt(A_FAKE, 8)))).toBe('created: null');
     const end = (params: unknown) => (params as { value?: { kind?: string } }).value?.kind === 'end';

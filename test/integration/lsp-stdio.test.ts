@@ -141,7 +141,7 @@ describe('codebuddy lsp over stdio', () => {
     const { client, child, stderr } = processClient(process.execPath, [CLI, '--data-dir', dataDir, 'lsp', '--workspace', project], { CODEBUDDY_LOG_LEVEL: 'warn' });
     try {
       // It takes progress: the server's own (loading the project) reaches it.
-      const init = await client.initialize(fileUri(project), { workDoneProgress: true });
+      const init = await client.initialize(fileUri(project), { window: { workDoneProgress: true } });
       expect(init.capabilities).toMatchObject({
         textDocumentSync: { openClose: true, change: 1 },
         definitionProvider: true,

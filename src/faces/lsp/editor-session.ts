@@ -10,6 +10,7 @@ import { CodeBuddyError, toCodeBuddyError } from '../../core/errors.js';
 import { sha256 } from '../../files/text-content.js';
 import type { Workspace } from '../../workspaces/workspace.js';
 import { FACADE_COMMANDS, unionCapabilities } from './capability-union.js';
+import { LateCapabilities } from './late-capabilities.js';
 import type { LspFacade } from './lsp-facade.js';
 import { pendingCodeActions, pendingDiagnostics } from './pending-actions.js';
 import { ProgressTokens } from './progress-tokens.js';
@@ -57,6 +58,8 @@ export class EditorSession {
   /** The editor takes server-created progress (`window.workDoneProgress`). */
   private showsProgress = false;
   private readonly messageBudget = { second: 0, sent: 0, dropped: 0 };
+  /** What the editor was told at initialize; what servers starting later add is registered with it. */
+  private late: LateCapabilities | undefined;
 
   constructor(
     private readonly connection: MessageConnection,
@@ -143,8 +146,10 @@ export class EditorSession {
         setImmediate(() => this.notify('window/showMessage', { type: 2, message: `the ${spec.id} language server did not start: ${toCodeBuddyError(error).message}` }));
       }
     }
+    const union = unionCapabilities(capabilities);
+    this.late = new LateCapabilities(union, params.capabilities ?? {});
     this.initialized = true;
-    return { capabilities: unionCapabilities(capabilities), serverInfo: { name: 'codebuddy', version: this.facade.version } };
+    return { capabilities: union, serverInfo: { name: 'codebuddy', version: this.facade.version } };
   }
 
   /** The canonical workspace path of an editor's URI; refused when it lies outside the editor's root. */
@@ -237,6 +242,22 @@ export class EditorSession {
     }
     if (this.messageBudget.sent++ < MESSAGES_PER_SECOND) this.notify(method, params);
     else this.messageBudget.dropped++;
+  }
+
+  /**
+   * A server of the workspace started (lazily, after this editor initialized: the first file of
+   * its language opened, by this editor, another or an agent): what it offers that the editor
+   * was not told is registered with the editor, for the server's documents, where the editor
+   * takes dynamic registration. Otherwise the facade still routes such requests when they come.
+   */
+  serverStarted(server: ManagedLanguageServer): void {
+    const capabilities = server.capabilities;
+    if (!this.initialized || this.closed || !this.late || !capabilities) return;
+    // Editors match these against their own paths: a workspace-relative glob is made to match at any depth.
+    const patterns = server.spec.languages.flatMap((language) => language.patterns.map((pattern) => (pattern.startsWith('**/') ? pattern : `**/${pattern}`)));
+    const registrations = this.late.registrationsFor(server.spec.id, capabilities, patterns);
+    if (registrations.length === 0) return;
+    void this.connection.sendRequest('client/registerCapability', { registrations }).catch((error: unknown) => this.facade.logger.debug({ err: error, server: server.spec.id }, 'an editor refused a capability registration'));
   }
 
   /** An editor cancels a progress shown to it: the server that reports it is told, under its own token. */
