@@ -15,6 +15,7 @@ import type {
 import { CodeBuddyError } from '../core/errors.js';
 import type { StdioProcess } from '../workspaces/runtimes/runtime.js';
 import { MessageSizeGuard } from './message-size-guard.js';
+import { RawResponses, type RawJson } from './raw-responses.js';
 import type { ServerSpec } from './server-registry.js';
 import { ROOT_URI } from './workspace-uri.js';
 
@@ -121,6 +122,7 @@ export class LanguageServerConnection {
   private readonly stderr: string[] = [];
   private stderrPartial = '';
   private readonly connection: MessageConnection;
+  private readonly raw = new RawResponses();
   private readonly activeProgress = new Set<string | number>();
   private readonly pending = new Set<(error: CodeBuddyError) => void>();
   private closedWith: string | undefined;
@@ -142,7 +144,7 @@ export class LanguageServerConnection {
     child.stdout.pipe(guard);
     child.stderr.on('data', (chunk: Buffer) => this.keepStderr(chunk.toString('utf8')));
     child.stdin.on('error', () => undefined);
-    this.connection = createMessageConnection(new StreamMessageReader(guard), new StreamMessageWriter(child.stdin));
+    this.connection = createMessageConnection(new StreamMessageReader(guard, { contentTypeDecoder: this.raw.decoder }), this.raw.writer(new StreamMessageWriter(child.stdin)));
     this.answerServerRequests();
     this.closed = new Promise<string>((resolve) => {
       const close = (why: string) => {
@@ -255,6 +257,15 @@ export class LanguageServerConnection {
     return [...this.registrations.values()]
       .filter((registration) => registration.method === 'workspace/didChangeWatchedFiles')
       .flatMap((registration) => (registration.registerOptions as { watchers?: { globPattern: never }[] } | undefined)?.watchers ?? []);
+  }
+
+  /**
+   * A request whose result is passed on rather than read (the LSP facade's answers to
+   * editors): a large one comes as its JSON text, unparsed and unvalidated (RawJson).
+   */
+  requestPassingOn(method: string, params: unknown, timeoutMs: number, command?: string, caller?: CancellationToken): Promise<unknown | RawJson> {
+    if (typeof params === 'object' && params !== null) this.raw.want(params);
+    return this.request(method, params, timeoutMs, command, caller);
   }
 
   /**

@@ -18,6 +18,9 @@
  * (window/workDoneProgress/create), and once answered sends begin, a logMessage, a showMessage,
  * a $/logTrace and end, then answers "created: <the create's answer>". A real server reports
  * request progress only when it feels like it, so this is where the routing is checked.
+ * Definition at line 10: 2,000 locations (about 150 KB), half in the document, half in
+ * other/<i>.fake; at line 11: a large answer followed by a second "id" (an attempt to answer
+ * another request with it).
  * Each line of a document containing ERR is published as a diagnostic.
  * With /workspace/probe.json ({"paths": [...]}) present at start, it writes to stderr its uid
  * and whether it can list each path, then exits 3.
@@ -66,6 +69,8 @@ function handle(m) {
     else if (line === 9) { const token = 'load-' + m.id; const id = 'create-' + m.id; waiting.set(id, (result) => { send({ method: '$/progress', params: { token, value: { kind: 'begin', title: 'loading' } } }); send({ method: 'window/logMessage', params: { type: 3, message: 'log of ' + token } }); send({ method: 'window/showMessage', params: { type: 3, message: 'message of ' + token } }); send({ method: '$/logTrace', params: { message: 'trace of ' + token } }); send({ method: '$/progress', params: { token, value: { kind: 'end', message: 'loaded' } } }); send({ id: m.id, result: { contents: 'created: ' + JSON.stringify(result) } }); }); send({ id, method: 'window/workDoneProgress/create', params: { token } }); }
     else send({ id: m.id, result: null });
   }
+  else if (m.method === 'textDocument/definition' && p.position.line === 9) send({ id: m.id, result: Array.from({ length: 2000 }, (_, i) => ({ uri: i % 2 ? p.textDocument.uri : 'file:///workspace/other/' + i + '.fake', range: { start: { line: i, character: 0 }, end: { line: i, character: 1 } } })) });
+  else if (m.method === 'textDocument/definition' && p.position.line === 10) { const b = Buffer.from('{"jsonrpc":"2.0","id":' + m.id + ',"result":' + JSON.stringify(Array.from({ length: 2000 }, () => ({ uri: p.textDocument.uri }))) + ',"id":0}'); process.stdout.write('Content-Length: ' + b.length + '\\r\\n\\r\\n'); process.stdout.write(b); }
   else if (m.method === 'textDocument/definition') send({ id: m.id, result: [] });
   else if (m.method === 'shutdown') send({ id: m.id, result: null });
   else if (m.method === 'exit') process.exit(0);

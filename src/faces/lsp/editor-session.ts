@@ -5,6 +5,7 @@ import { LSPErrorCodes, type CodeAction, type Diagnostic, type InitializeParams,
 import type { Principal } from '../../auth/principal.js';
 import type { LanguageServerConnection } from '../../code/language-server-connection.js';
 import type { ManagedLanguageServer, PublishedDiagnostics, ServerMessage } from '../../code/managed-language-server.js';
+import { RawJson } from '../../code/raw-responses.js';
 import { pathOf, ROOT_URI } from '../../code/workspace-uri.js';
 import { CodeBuddyError, toCodeBuddyError } from '../../core/errors.js';
 import { sha256 } from '../../files/text-content.js';
@@ -180,14 +181,15 @@ export class EditorSession {
     if (target && connection && (!ownCodeActions || connection.capabilities.codeActionProvider)) {
       const { server, languageId } = target;
       const buffer = this.buffers.get(path);
-      const send = () => this.send(server, connection, method, this.translator.paramsToServer(params), token);
+      // The answer is passed on as it is (code actions are the facade's to add to): a large one as text.
+      const send = () => this.send(server, connection, method, this.translator.paramsToServer(params), token, undefined, !ownCodeActions);
       if (buffer) result = await (await server.showBuffer(connection, path, languageId, buffer.text, this.id, send, buffer.sha256)).sent;
       else {
         await server.open(connection, path, languageId);
         result = await send();
       }
       this.lastServer = server;
-      result = this.translator.resultToClient(result);
+      result = result instanceof RawJson ? this.textToClient(server, method, result) : this.translator.resultToClient(result);
     }
     if (ownCodeActions) {
       const range = (params as { range: Range }).range;
@@ -198,13 +200,21 @@ export class EditorSession {
     return result;
   }
 
-  private send(server: ManagedLanguageServer, connection: LanguageServerConnection, method: string, params: unknown, token: CancellationToken, command?: string): Promise<unknown> {
+  /** A server's answer kept as text, its URIs made the editor's; refused when it is not valid JSON (the server is untrusted, the editor gets it as it is). */
+  private textToClient(server: ManagedLanguageServer, method: string, result: RawJson): RawJson {
+    const text = this.translator.textToClient(result.json);
+    if (text === undefined) throw new CodeBuddyError('E_UNAVAILABLE', `the ${server.spec.id} language server answered ${method} with invalid JSON`, { server: server.spec.id, method });
+    return new RawJson(text);
+  }
+
+  private send(server: ManagedLanguageServer, connection: LanguageServerConnection, method: string, params: unknown, token: CancellationToken, command?: string, passOn = false): Promise<unknown> {
     const entry = this.inFlight.get(server) ?? { count: 0, since: 0 };
     entry.count++;
     entry.since = Date.now();
     this.inFlight.set(server, entry);
     const tokens = this.progress.forRequest(server, params);
-    return connection.request(method, tokens.params, this.facade.requestTimeoutMs, command, token).finally(() => {
+    const request = passOn ? connection.requestPassingOn(method, tokens.params, this.facade.requestTimeoutMs, command, token) : connection.request(method, tokens.params, this.facade.requestTimeoutMs, command, token);
+    return request.finally(() => {
       entry.count--;
       tokens.release();
     });

@@ -1,4 +1,5 @@
 import { ROOT_URI } from '../../code/workspace-uri.js';
+import { translateJsonText, type TranslationKeys } from './json-text-translation.js';
 
 /** Keys whose string values are document or folder URIs in LSP messages. */
 const URI_KEYS = new Set(['uri', 'targetUri', 'rootUri', 'scopeUri', 'baseUri', 'oldUri', 'newUri']);
@@ -11,6 +12,8 @@ const OPAQUE_KEYS = new Set(['text', 'contentChanges', 'newText', 'contents', 'd
  * answer is mostly ranges; skipping them halves the walk over a 961-location result.
  */
 const POSITION_KEYS = new Set(['range', 'selectionRange', 'targetRange', 'targetSelectionRange', 'originSelectionRange', 'position', 'start', 'end']);
+/** The same rules for a JSON text: ranges and document text alike are left as they are. */
+const TEXT_KEYS: TranslationKeys = { uri: URI_KEYS, uriMap: URI_MAP_KEYS, opaque: new Set([...OPAQUE_KEYS, ...POSITION_KEYS]) };
 
 /**
  * Where an editor's files are and where the workspace's language servers see them. An editor
@@ -40,18 +43,27 @@ export class UriTranslator {
     return rewrite(value, (uri) => this.toServer(uri) ?? uri) as T;
   }
 
+  /** A server's answer as JSON text with its URIs made the editor's, or undefined when the text is not valid JSON. */
+  textToClient(text: string): string | undefined {
+    return translateJsonText(text, TEXT_KEYS, { from: ROOT_URI, to: this.clientRoot });
+  }
+
   /**
    * A server's answer or notification with its URIs made the editor's (rewritten in place).
    * An answer names few distinct files many times (961 references in 320 files): each is
    * translated once, and the locations share the one string.
    */
   resultToClient<T>(value: T): T {
+    return rewrite(value, this.memoToClient()) as T;
+  }
+
+  private memoToClient(): (uri: string) => string {
     const seen = new Map<string, string>();
-    return rewrite(value, (uri) => {
+    return (uri) => {
       let translated = seen.get(uri);
       if (translated === undefined) seen.set(uri, (translated = this.toClient(uri)));
       return translated;
-    }) as T;
+    };
   }
 }
 
