@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
 import type { Workspace } from '../../src/workspaces/workspace.js';
 import { FAKE_SERVER, RENAME_SERVER } from '../helpers/fake-language-server.js';
+import { copyFixture, FIXTURES } from '../helpers/fixtures.js';
 import { inProcessClient, type LspClient } from '../helpers/lsp-clients.js';
 import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -85,4 +88,47 @@ describe('capabilities of a server that starts late', () => {
     expect(registrations(later)).toEqual([]);
     await later.close();
   }, 60_000);
+});
+
+describe('pyright starting in a TypeScript workspace (real servers)', () => {
+  let server: TestServer;
+  let agent: McpClient;
+
+  beforeAll(async () => {
+    server = await startTestServer({ codeRequestTimeoutSeconds: 60, codeReadyTimeoutSeconds: 90 });
+    agent = await connectModernHttp(server.url, server.token('acme', 'bot'));
+    await agent.call('workspace_create', { name: 'mixed' });
+    // The TypeScript fixture at the root (tsconfig.json: typescript runs at initialize), the Python one below (no Python marker at the root).
+    await copyFixture(agent, 'typescript', 'mixed');
+    await copyFixture(agent, 'python', 'mixed', 'py');
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent?.close();
+    await server?.close();
+  });
+
+  it('the first Python file opened registers what pyright adds, and requests for it are answered by pyright', async () => {
+    const principal: Principal = { tenantId: 'acme', userId: 'ana', role: 'approver' };
+    const workspace = server.app.workspaces.resolve(principal, 'mixed');
+    const client = inProcessClient((reader, writer) => server.app.lsp.connect(createMessageConnection(new StreamMessageReader(reader), new StreamMessageWriter(writer)), principal, workspace));
+    const dynamic = { dynamicRegistration: true };
+    const told = await client.initialize('codebuddy://acme/mixed', { textDocument: { declaration: dynamic, hover: dynamic, definition: dynamic }, workspace: { executeCommand: dynamic } });
+    expect(server.app.languageServers.of(workspace.id).map((s) => s.spec.id)).toEqual(['typescript']);
+    expect(told.capabilities).not.toHaveProperty('declarationProvider');
+    const main = 'codebuddy://acme/mixed/py/main.py';
+    await client.open(main, readFileSync(join(FIXTURES, 'python/main.py'), 'utf8'), 1, 'python');
+    const registered = (await client.notification('client/registerCapability', undefined, 90_000)) as { registrations: { id: string; method: string; registerOptions: Record<string, unknown> }[] };
+    const pyright = server.app.languageServers.of(workspace.id).find((s) => s.spec.id === 'python')!.capabilities!;
+    // pyright adds declarations (typescript-language-server has none); it advertises no commands at initialize: nothing for executeCommand.
+    expect(pyright.executeCommandProvider?.commands ?? []).toEqual([]);
+    expect(registered.registrations).toEqual([
+      { id: 'codebuddy/python/1', method: 'textDocument/declaration', registerOptions: { ...(pyright.declarationProvider as object), documentSelector: [{ pattern: '**/*.py' }, { pattern: '**/*.pyi' }] } },
+    ]);
+    // Hover was announced at initialize (typescript has it): not registered again, yet routed to pyright for a Python file.
+    await client.diagnosticsFor(main, undefined, 90_000);
+    const declaration = (await client.connection.sendRequest('textDocument/declaration', { textDocument: { uri: main }, position: { line: 2, character: 8 } })) as { uri: string }[];
+    expect(declaration.map((location) => location.uri)).toEqual(['codebuddy://acme/mixed/py/shop/cart.py']);
+    await client.close();
+  }, 180_000);
 });
