@@ -4,7 +4,7 @@ import { applyChanges } from '../../src/faces/lsp/editor-session.js';
 import { changedRanges, pendingCodeActions } from '../../src/faces/lsp/pending-actions.js';
 import { UriTranslator } from '../../src/faces/lsp/uri-translation.js';
 import { RawJson, RawResponses } from '../../src/code/raw-responses.js';
-import { messageText } from '../../src/faces/lsp/message-text.js';
+import { messageEncoder, messageText } from '../../src/faces/lsp/message-text.js';
 import { ProgressTokens } from '../../src/faces/lsp/progress-tokens.js';
 import { LateCapabilities } from '../../src/faces/lsp/late-capabilities.js';
 
@@ -73,6 +73,8 @@ describe('the LSP facade, pure parts', () => {
     // Written to an editor under its own id, as it is; anything else that serializes it gets the value.
     expect(messageText({ jsonrpc: '2.0', id: 'editor-3', result: new RawJson('[1,2]') } as never)).toBe('{"jsonrpc":"2.0","id":"editor-3","result":[1,2]}');
     expect(JSON.stringify({ result: new RawJson('[1,2]') })).toBe('{"result":[1,2]}');
+    // The stdio writer's encoder (codebuddy lsp) writes it the same way.
+    expect((await messageEncoder.encode({ jsonrpc: '2.0', id: 4, result: new RawJson('{"uri":"é"}') } as never, { charset: 'utf-8' })).toString()).toBe('{"jsonrpc":"2.0","id":4,"result":{"uri":"é"}}');
   });
 
   it('gives each editor\'s request tokens of their own on the server, and tells server-created tokens apart by server', () => {
