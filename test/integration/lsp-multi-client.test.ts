@@ -185,6 +185,30 @@ describe('many editors on one language server', () => {
     await c.close();
   }, 60_000);
 
+  it("a server flooding its log does not flood the editors: at most 100 messages a second reach each, the rest are counted and reported", async () => {
+    const c = editor();
+    await c.initialize(ROOT);
+    const logs = () => c.notifications.filter((n) => ['window/logMessage', 'window/showMessage', '$/logTrace'].includes(n.method)).map((n) => (n.params as { message: string }).message);
+    // Line 4 (the fake server): 5,000 log messages of 2 KB, then the answer.
+    expect(contents(await c.connection.sendRequest('textDocument/hover', hoverAt(A_FAKE, 3)))).toBe('flooded');
+    // Each later hover at line 9 makes 3 more messages; the drop count is reported with the first message of a later second.
+    let sent = 5000;
+    const accounted = () => {
+      const received = logs().filter((message) => !message.startsWith('CodeBuddy dropped'));
+      const dropped = logs().flatMap((message) => /^CodeBuddy dropped (\d+) /.exec(message)?.[1] ?? []).reduce((sum, n) => sum + Number(n), 0);
+      return received.length + dropped;
+    };
+    await eventually(async () => {
+      if (accounted() === sent) return true;
+      await c.connection.sendRequest('textDocument/hover', hoverAt(A_FAKE, 8));
+      sent += 3;
+      return false;
+    }, 'every flooded message received or counted as dropped', 60_000);
+    expect(logs().filter((message) => message === 'x'.repeat(2048)).length).toBeLessThan(5000);
+    expect(logs().some((message) => /^CodeBuddy dropped \d+ log messages of the language servers \(more than 100 a second\)$/.test(message))).toBe(true);
+    await c.close();
+  }, 120_000);
+
   it('one editor cannot fill a server with held documents: past 500 it is told, and the document stays its own', async () => {
     const c = editor();
     await c.initialize(ROOT);
