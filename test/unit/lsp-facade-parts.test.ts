@@ -45,7 +45,7 @@ describe('the LSP facade, pure parts', () => {
     // An editor root that needs escaping in JSON is escaped.
     expect(JSON.parse(new UriTranslator('file:///ho"me').textToClient('[{"uri":"file:///workspace/a"}]')!)).toEqual([{ uri: 'file:///ho"me/a' }]);
     // Not one JSON value: a second value or member after it (an attempt to answer another request), broken strings, numbers, literals, brackets.
-    for (const bad of ['[1],"id":0', '[1] [2]', '', ' ', '[1,]', '{"a":1,}', '{"a" 1}', '{a:1}', '["\\u12"]', '["\\x"]', '["a\u0001"]', '"open', '[01]', '[1.]', '[-]', '[1e]', '[tru]', '[nul]', '[1}', '{"a":[}', '[[[]]']) {
+    for (const bad of ['[1],"id":0', '[1] [2]', '', ' ', '[1,]', '{"a":1,}', '{"a" 1}', '{a:1}', '["\\u12"]', '["\\x"]', '["a\u0001"]', '"open', '[01]', '[1.]', '[-]', '[1e]', '[tru]', '[nul]', '[1}', '{"a":[}', '[[[]]', '[{"range":{"start":{"line":01,"character":0},"end":{"line":0,"character":0}}}]', '[{"range":{"line":1,"character":2}]']) {
       expect(translator.textToClient(bad), bad).toBeUndefined();
     }
     // An escaped control character is fine; a raw one is not (above).

@@ -32,6 +32,12 @@ const OBJECT = 4;
 
 class Invalid extends Error {}
 
+/** A non-negative JSON integer, as positions are. */
+const UINT = '(?:0|[1-9][0-9]*)';
+const POSITION = `\\{"line":${UINT},"character":${UINT}\\}`;
+/** Most of a references answer: its ranges, matched whole (only ever valid JSON). */
+const COMPACT_RANGE = new RegExp(`\\{"start":${POSITION},"end":${POSITION}\\}|${POSITION}`, 'y');
+
 /** A URI prefix swap: `from` itself or `from/…` becomes `to`, `to/…`. */
 export interface RootSwap {
   from: string;
@@ -89,7 +95,9 @@ class Scanner {
       this.skipSpace();
       // A value.
       const c = text.charCodeAt(this.at);
-      if (c === 0x7b || c === 0x5b) {
+      if (c === 0x7b && mode === OPAQUE && this.compactRange()) {
+        // A range or position as servers write it: checked by one native match, not token by token.
+      } else if (c === 0x7b || c === 0x5b) {
         this.at++;
         const object = c === 0x7b;
         // Only an object's keys are URIs under `changes`; an array there is walked as any other.
@@ -130,6 +138,14 @@ class Scanner {
         stack.pop();
       }
     }
+  }
+
+  /** Skips a Range or Position written compactly (`{"start":{"line":1,"character":2},…}`) at this point, if that is what is here. */
+  private compactRange(): boolean {
+    COMPACT_RANGE.lastIndex = this.at;
+    if (!COMPACT_RANGE.test(this.text)) return false;
+    this.at = COMPACT_RANGE.lastIndex;
+    return true;
   }
 
   /** A member's key and colon, in an object `frame`: how its value is treated. */
