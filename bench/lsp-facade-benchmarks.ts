@@ -153,7 +153,7 @@ export function lspFacadeSection(figures: LspFacadeFigures): string {
     row(`through the facade, ${EDITORS} editors at once (${CONCURRENT_ROUNDS} rounds)`, figures.fiveConcurrent),
     '',
     `- p50 overhead of the facade: ${figures.overheadMs.toFixed(3)} ms (${(figures.overheadShare * 100).toFixed(1)} %); target ≤ 5 % or ≤ 2 ms.`,
-    '- Both paths in one process and one run, alternating which goes first; the server answers from its warm project. The facade path includes the editor side (JSON over a loopback WebSocket), the URI translation of 961 locations and the check that the editor\'s buffer is what the server has.',
+    '- Both paths in one process and one run, alternating which goes first; the server answers from its warm project. The facade path includes the editor side (JSON over a loopback WebSocket, parsed by the editor\'s client), the URI translation of 961 locations (on the answer\'s text, which the facade checks as one JSON value and does not parse) and the check that the editor\'s buffer is what the server has; the direct path parses the answer in the pool\'s connection.',
     '- With 5 editors at once, the server answers one request at a time: the latency is mostly queueing behind the others.',
   ].join('\n');
 }

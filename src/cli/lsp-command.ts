@@ -3,6 +3,7 @@ import { createMessageConnection, StreamMessageReader, StreamMessageWriter } fro
 import type { App } from '../app.js';
 import type { Principal } from '../auth/principal.js';
 import type { Workspace } from '../workspaces/workspace.js';
+import { messageEncoder } from '../faces/lsp/message-text.js';
 import { keepServingOnStrayRejections, localPrincipal, startUpkeep } from './serve-command.js';
 
 /**
@@ -32,7 +33,7 @@ export async function lspStdioCommand(app: App, reference: string | undefined): 
   await startUpkeep(app);
   const principal = localApprover();
   const workspace = await workspaceOf(app, principal, reference);
-  const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout, { contentTypeEncoder: messageEncoder }));
   app.logger.info({ workspace: workspace.name, root: workspace.root }, 'codebuddy serving LSP on stdio');
   let closing = false;
   const close = async () => {

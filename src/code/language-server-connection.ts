@@ -15,6 +15,7 @@ import type {
 import { CodeBuddyError } from '../core/errors.js';
 import type { StdioProcess } from '../workspaces/runtimes/runtime.js';
 import { MessageSizeGuard } from './message-size-guard.js';
+import { RawResponses, type RawJson } from './raw-responses.js';
 import type { ServerSpec } from './server-registry.js';
 import { ROOT_URI } from './workspace-uri.js';
 
@@ -44,7 +45,16 @@ export interface ConnectionListener {
    * `window/showDocument`): the answer, or undefined for the read-only client's own answer.
    */
   serverRequest?(method: string, params: unknown): Promise<unknown> | undefined;
+  /**
+   * What a server tells the human at an editor (FORWARDED_SERVER_MESSAGES): its progress, its
+   * logs and messages. `window/workDoneProgress/create` is answered here at once (a server
+   * never waits on an editor) and reported as a notification of the token.
+   */
+  serverMessage?(method: (typeof FORWARDED_SERVER_MESSAGES)[number], params: unknown): void;
 }
+
+/** Server messages an editor may want: progress (and the creation of its token), logs, messages, traces. */
+export const FORWARDED_SERVER_MESSAGES = ['window/workDoneProgress/create', '$/progress', 'window/logMessage', 'window/showMessage', '$/logTrace'] as const;
 
 /** Server requests that concern the human at an editor: routed to one when an editor caused them. */
 export const ROUTABLE_SERVER_REQUESTS = ['workspace/applyEdit', 'window/showMessageRequest', 'window/showDocument'] as const;
@@ -112,6 +122,7 @@ export class LanguageServerConnection {
   private readonly stderr: string[] = [];
   private stderrPartial = '';
   private readonly connection: MessageConnection;
+  private readonly raw = new RawResponses();
   private readonly activeProgress = new Set<string | number>();
   private readonly pending = new Set<(error: CodeBuddyError) => void>();
   private closedWith: string | undefined;
@@ -133,7 +144,7 @@ export class LanguageServerConnection {
     child.stdout.pipe(guard);
     child.stderr.on('data', (chunk: Buffer) => this.keepStderr(chunk.toString('utf8')));
     child.stdin.on('error', () => undefined);
-    this.connection = createMessageConnection(new StreamMessageReader(guard), new StreamMessageWriter(child.stdin));
+    this.connection = createMessageConnection(new StreamMessageReader(guard, { contentTypeDecoder: this.raw.decoder }), this.raw.writer(new StreamMessageWriter(child.stdin)));
     this.answerServerRequests();
     this.closed = new Promise<string>((resolve) => {
       const close = (why: string) => {
@@ -185,7 +196,10 @@ export class LanguageServerConnection {
     routed('window/showDocument', () => ({ success: false }));
     connection.onRequest('workspace/configuration', (params: ConfigurationParams) => params.items.map((item) => section(spec.settings, item.section)));
     connection.onRequest('workspace/workspaceFolders', () => [{ uri: ROOT_URI, name: 'workspace' }]);
-    connection.onRequest('window/workDoneProgress/create', () => null);
+    connection.onRequest('window/workDoneProgress/create', (params: unknown) => {
+      this.listener.serverMessage?.('window/workDoneProgress/create', params);
+      return null;
+    });
     connection.onRequest('client/registerCapability', (params: RegistrationParams) => {
       for (const registration of params.registrations.slice(0, 100)) this.registrations.set(registration.id, registration);
       return null;
@@ -200,13 +214,15 @@ export class LanguageServerConnection {
     connection.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => this.listener.diagnostics(params));
     connection.onNotification('$/progress', (params: { token: string | number; value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd }) => {
       const kind = (params.value as { kind?: string } | null)?.kind;
+      this.listener.serverMessage?.('$/progress', params);
       if (kind === 'begin' && this.activeProgress.size < 1000) this.activeProgress.add(params.token);
       else if (kind === 'end') this.activeProgress.delete(params.token);
       else return;
       this.listener.progress(this.activeProgress.size > 0);
     });
-    // Logs, messages and telemetry are not the agent's business; they are read and dropped.
-    for (const ignored of ['window/logMessage', 'window/showMessage', 'telemetry/event', '$/logTrace']) connection.onNotification(ignored, () => undefined);
+    // Logs and messages are not the agent's business: they reach editors, if any; telemetry is dropped.
+    for (const method of ['window/logMessage', 'window/showMessage', '$/logTrace'] as const) connection.onNotification(method, (params: unknown) => this.listener.serverMessage?.(method, params));
+    connection.onNotification('telemetry/event', () => undefined);
   }
 
   /** `initialize` then `initialized`, bounded in time; the capabilities are kept. */
@@ -241,6 +257,15 @@ export class LanguageServerConnection {
     return [...this.registrations.values()]
       .filter((registration) => registration.method === 'workspace/didChangeWatchedFiles')
       .flatMap((registration) => (registration.registerOptions as { watchers?: { globPattern: never }[] } | undefined)?.watchers ?? []);
+  }
+
+  /**
+   * A request whose result is passed on rather than read (the LSP facade's answers to
+   * editors): a large one comes as its JSON text, unparsed and unvalidated (RawJson).
+   */
+  requestPassingOn(method: string, params: unknown, timeoutMs: number, command?: string, caller?: CancellationToken): Promise<unknown | RawJson> {
+    if (typeof params === 'object' && params !== null) this.raw.want(params);
+    return this.request(method, params, timeoutMs, command, caller);
   }
 
   /**

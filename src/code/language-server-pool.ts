@@ -23,6 +23,7 @@ export class LanguageServerPool {
   private readonly watching = new Map<string, WatchLease>();
   private readonly sweep: NodeJS.Timeout;
   private readonly unsubscribe: (() => void)[];
+  private readonly startListeners = new Set<(server: ManagedLanguageServer) => void>();
 
   constructor(
     readonly registry: ServerRegistry,
@@ -52,13 +53,27 @@ export class LanguageServerPool {
     const key = `${workspace.id}\0${spec.id}`;
     let server = this.servers.get(key);
     if (!server) {
-      server = new ManagedLanguageServer(workspace, spec, this.registry, this.runtimeFor, this.files, this.options, this.logger);
+      server = new ManagedLanguageServer(workspace, spec, this.registry, this.runtimeFor, this.files, this.options, this.logger, (started) => {
+        for (const listener of this.startListeners) {
+          try {
+            listener(started);
+          } catch (error) {
+            this.logger.warn({ err: error, server: spec.id }, 'a server start listener failed');
+          }
+        }
+      });
       this.servers.set(key, server);
     }
     // The latest record: a Docker workspace's container may have been restarted since.
     server.workspace = workspace;
     if (!this.watching.has(workspace.id)) this.watching.set(workspace.id, this.watchers.watch(workspace));
     return server;
+  }
+
+  /** Every run of any server that has initialized (a lazy start, a restart), whoever started it; returns the unsubscribe function. */
+  watchStarts(listener: (server: ManagedLanguageServer) => void): () => void {
+    this.startListeners.add(listener);
+    return () => this.startListeners.delete(listener);
   }
 
   /** Servers made for a workspace so far, started or not. */

@@ -1,4 +1,4 @@
-import type { Diagnostic, DocumentDiagnosticReport, Position, PrepareRenameResult, PublishDiagnosticsParams, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { Diagnostic, DocumentDiagnosticReport, Position, PrepareRenameResult, PublishDiagnosticsParams, ServerCapabilities, WorkspaceEdit } from 'vscode-languageserver-protocol';
 import { CodeBuddyError } from '../core/errors.js';
 import type { FileChange } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
@@ -6,13 +6,15 @@ import type { FileService } from '../files/file-service.js';
 import { decodeText, sha256 } from '../files/text-content.js';
 import type { Runtime } from '../workspaces/runtimes/runtime.js';
 import type { Workspace } from '../workspaces/workspace.js';
-import { LanguageServerConnection, unavailable } from './language-server-connection.js';
+import { LanguageServerConnection, unavailable, type FORWARDED_SERVER_MESSAGES } from './language-server-connection.js';
 import type { ServerRegistry, ServerSpec } from './server-registry.js';
 import { LineIndex } from './document-offsets.js';
 import { tsserverDiagnostics } from './tsserver-diagnostics.js';
 import { pathGlob } from '../core/path-glob.js';
 import { WORKSPACE_MOUNT } from '../workspaces/workspace.js';
 import { pathOf, ROOT_URI, uriOf } from './workspace-uri.js';
+
+export type ServerMessage = (typeof FORWARDED_SERVER_MESSAGES)[number];
 
 export type ServerState = 'stopped' | 'starting' | 'indexing' | 'ready' | 'crashed';
 
@@ -123,6 +125,7 @@ export class ManagedLanguageServer {
   private settling: Promise<void> = Promise.resolve();
   private readonly diagnosticListeners = new Set<(published: PublishedDiagnostics) => void>();
   private readonly requestRouters = new Set<(method: string, params: unknown) => Promise<unknown> | undefined>();
+  private readonly messageListeners = new Set<(method: ServerMessage, params: unknown) => void>();
 
   constructor(
     public workspace: Workspace,
@@ -132,6 +135,8 @@ export class ManagedLanguageServer {
     private readonly files: FileService,
     private readonly options: PoolOptions,
     private readonly logger: Logger,
+    /** Called each time a run of the server has initialized (first start and restarts): editors learn what it offers. */
+    private readonly onStarted: (server: ManagedLanguageServer) => void = () => undefined,
   ) {}
 
   get pid(): number | undefined {
@@ -189,6 +194,17 @@ export class ManagedLanguageServer {
     return () => this.requestRouters.delete(router);
   }
 
+  /** The server's progress, logs and messages (FORWARDED_SERVER_MESSAGES), as they arrive; returns the unsubscribe function. */
+  watchMessages(listener: (method: ServerMessage, params: unknown) => void): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
+  /** What the running server advertised at initialize, or undefined while it is not running. */
+  get capabilities(): ServerCapabilities | undefined {
+    return this.connection && !this.connection.isClosed ? this.connection.capabilities : undefined;
+  }
+
   get lastStderr(): string[] {
     return this.connection?.lastStderr ?? this.lastCrash?.stderr ?? [];
   }
@@ -231,6 +247,9 @@ export class ManagedLanguageServer {
           }
           return undefined;
         },
+        serverMessage: (method, params) => {
+          for (const listener of this.messageListeners) listener(method, params);
+        },
       });
     } catch (error) {
       this.crashed(error instanceof CodeBuddyError ? error.message : (error as Error).message, []);
@@ -266,6 +285,7 @@ export class ManagedLanguageServer {
       connection.notify('textDocument/didOpen', { textDocument: { uri: document.uri, languageId: document.languageId, version: document.version, text: document.text } });
       document.sentAt = ++this.arrivals;
     }
+    this.onStarted(this);
     return connection;
   }
 
@@ -396,10 +416,11 @@ export class ManagedLanguageServer {
    * version when the text differs from what the server has), and `send` runs under the
    * document's lock right after: a request it sends reaches the server before any other
    * text of the document can. `path` must be a canonical workspace path (the caller confines
-   * it). The document stays the editor's until every holder has released it.
+   * it). The document stays the editor's until every holder has released it. `hash` is the
+   * text's sha256 when the caller keeps it (an editor's buffer is hashed once per change, not
+   * once per request).
    */
-  async showBuffer<T>(connection: LanguageServerConnection, path: string, languageId: string, text: string, holder: string, send: (shown: ShownDocument) => T): Promise<{ shown: ShownDocument; sent: T }> {
-    const hash = sha256(text);
+  async showBuffer<T>(connection: LanguageServerConnection, path: string, languageId: string, text: string, holder: string, send: (shown: ShownDocument) => T, hash = sha256(text)): Promise<{ shown: ShownDocument; sent: T }> {
     return this.withDocument(path, async () => {
       let document = this.documents.get(path);
       if (!document) {

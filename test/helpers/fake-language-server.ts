@@ -12,6 +12,15 @@
  * line 3: starts a 50 MB message; line 4: 5,000 log notifications of 2 KB, then "flooded";
  * line 5: asks the client to apply an edit to the document (workspace/applyEdit) and answers
  * "applied: <its answer>" (line 7: the same for an edit to file:///etc/passwd); line 6: "cancelled: N", the $/cancelRequest notifications it received.
+ * Line 8: reports progress on the hover's own workDoneToken (begin titled "hover at <path>:<column>",
+ * end) and a partial result (a location of the document) on its partialResultToken, then answers
+ * "tokens: <the tokens it was given>"; line 9: creates a progress token of its own
+ * (window/workDoneProgress/create), and once answered sends begin, a logMessage, a showMessage,
+ * a $/logTrace and end, then answers "created: <the create's answer>". A real server reports
+ * request progress only when it feels like it, so this is where the routing is checked.
+ * Definition at line 10: 2,000 locations (about 150 KB), half in the document, half in
+ * other/<i>.fake; at line 11: a large answer followed by a second "id" (an attempt to answer
+ * another request with it).
  * Each line of a document containing ERR is published as a diagnostic.
  * With /workspace/probe.json ({"paths": [...]}) present at start, it writes to stderr its uid
  * and whether it can list each path, then exits 3.
@@ -56,8 +65,12 @@ function handle(m) {
     else if (line === 4) { const text = 'x'.repeat(2048); for (let i = 0; i < 5000; i++) send({ method: 'window/logMessage', params: { type: 4, message: text } }); send({ id: m.id, result: { contents: 'flooded' } }); }
     else if (line === 5 || line === 7) { const id = 'edit-' + m.id; const target = line === 5 ? p.textDocument.uri : 'file:///etc/passwd'; waiting.set(id, (result) => send({ id: m.id, result: { contents: 'applied: ' + (result && result.applied) } })); send({ id, method: 'workspace/applyEdit', params: { label: 'fake', edit: { changes: { [target]: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: '// ' }] } } } }); }
     else if (line === 6) send({ id: m.id, result: { contents: 'cancelled: ' + cancelled.length } });
+    else if (line === 8) { if (p.workDoneToken !== undefined) send({ method: '$/progress', params: { token: p.workDoneToken, value: { kind: 'begin', title: 'hover at ' + p.textDocument.uri.replace('file:///workspace/', '') + ':' + p.position.character } } }); if (p.partialResultToken !== undefined) send({ method: '$/progress', params: { token: p.partialResultToken, value: [{ uri: p.textDocument.uri, range: { start: p.position, end: p.position } }] } }); if (p.workDoneToken !== undefined) send({ method: '$/progress', params: { token: p.workDoneToken, value: { kind: 'end' } } }); send({ id: m.id, result: { contents: 'tokens: ' + [p.workDoneToken, p.partialResultToken].join(' ') } }); }
+    else if (line === 9) { const token = 'load-' + m.id; const id = 'create-' + m.id; waiting.set(id, (result) => { send({ method: '$/progress', params: { token, value: { kind: 'begin', title: 'loading' } } }); send({ method: 'window/logMessage', params: { type: 3, message: 'log of ' + token } }); send({ method: 'window/showMessage', params: { type: 3, message: 'message of ' + token } }); send({ method: '$/logTrace', params: { message: 'trace of ' + token } }); send({ method: '$/progress', params: { token, value: { kind: 'end', message: 'loaded' } } }); send({ id: m.id, result: { contents: 'created: ' + JSON.stringify(result) } }); }); send({ id, method: 'window/workDoneProgress/create', params: { token } }); }
     else send({ id: m.id, result: null });
   }
+  else if (m.method === 'textDocument/definition' && p.position.line === 9) send({ id: m.id, result: Array.from({ length: 2000 }, (_, i) => ({ uri: i % 2 ? p.textDocument.uri : 'file:///workspace/other/' + i + '.fake', range: { start: { line: i, character: 0 }, end: { line: i, character: 1 } } })) });
+  else if (m.method === 'textDocument/definition' && p.position.line === 10) { const b = Buffer.from('{"jsonrpc":"2.0","id":' + m.id + ',"result":' + JSON.stringify(Array.from({ length: 2000 }, () => ({ uri: p.textDocument.uri }))) + ',"id":0}'); process.stdout.write('Content-Length: ' + b.length + '\\r\\n\\r\\n'); process.stdout.write(b); }
   else if (m.method === 'textDocument/definition') send({ id: m.id, result: [] });
   else if (m.method === 'shutdown') send({ id: m.id, result: null });
   else if (m.method === 'exit') process.exit(0);

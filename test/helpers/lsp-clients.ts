@@ -16,7 +16,8 @@ export interface LspClient {
   diagnosticsFor(uri: string, accept?: (params: PublishDiagnosticsParams) => boolean, timeoutMs?: number): Promise<PublishDiagnosticsParams>;
   /** Resolves with the first notification of `method` (received from now on, or already) that satisfies `accept`. */
   notification(method: string, accept?: (params: unknown) => boolean, timeoutMs?: number): Promise<unknown>;
-  initialize(rootUri: string): Promise<{ capabilities: Record<string, unknown> }>;
+  /** `initialize` then `initialized`; `more` capabilities added to each section (by default none for `window`: no progress, and no dynamic registration). */
+  initialize(rootUri: string, more?: { window?: Record<string, unknown>; textDocument?: Record<string, unknown>; workspace?: Record<string, unknown> }): Promise<{ capabilities: Record<string, unknown> }>;
   open(uri: string, text: string, version?: number, languageId?: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -59,11 +60,26 @@ function lspClientOn(connection: MessageConnection, onClose: () => Promise<void>
     notifications.push({ method, params });
     wake();
   });
+  // vscode-jsonrpc keeps these two for itself unless a handler is named for them.
+  for (const method of ['$/progress', '$/logTrace']) {
+    connection.onNotification(method, (params: unknown) => {
+      notifications.push({ method, params });
+      wake();
+    });
+  }
   // An editor applies the edits a server asks for (recorded, like notifications).
   connection.onRequest('workspace/applyEdit', (params: unknown) => {
     notifications.push({ method: 'workspace/applyEdit', params });
     return { applied: true };
   });
+  // And creates the progress tokens a server asks for, and takes the capabilities it registers (recorded too).
+  for (const method of ['window/workDoneProgress/create', 'client/registerCapability']) {
+    connection.onRequest(method, (params: unknown) => {
+      notifications.push({ method, params });
+      wake();
+      return null;
+    });
+  }
   connection.listen();
   const waitFor = <T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
     new Promise((resolve, reject) => {
@@ -88,12 +104,16 @@ function lspClientOn(connection: MessageConnection, onClose: () => Promise<void>
     diagnosticsFor: (uri, accept = () => true, timeoutMs = 90_000) =>
       waitFor(() => notifications.map((n) => n.params as PublishDiagnosticsParams).find((p, i) => notifications[i]!.method === 'textDocument/publishDiagnostics' && p.uri === uri && accept(p)), timeoutMs, `diagnostics of ${uri}`),
     notification: (method, accept = () => true, timeoutMs = 30_000) => waitFor(() => notifications.find((n) => n.method === method && accept(n.params))?.params, timeoutMs, method),
-    async initialize(rootUri) {
+    async initialize(rootUri, more = {}) {
       const result = (await connection.sendRequest('initialize', {
         processId: process.pid,
         rootUri,
         workspaceFolders: [{ uri: rootUri, name: 'root' }],
-        capabilities: { textDocument: { publishDiagnostics: { versionSupport: true }, hover: { contentFormat: ['markdown', 'plaintext'] } }, workspace: { applyEdit: true } },
+        capabilities: {
+          textDocument: { publishDiagnostics: { versionSupport: true }, hover: { contentFormat: ['markdown', 'plaintext'] }, ...more.textDocument },
+          workspace: { applyEdit: true, ...more.workspace },
+          ...(more.window ? { window: more.window } : {}),
+        },
       })) as { capabilities: Record<string, unknown> };
       await connection.sendNotification('initialized', {});
       return result;

@@ -132,6 +132,83 @@ describe('many editors on one language server', () => {
     expect(viaMcp.text).toContain('applied: false');
   }, 60_000);
 
+  it('progress of a request goes to the editor that made it, under its own token even when another editor uses the same one; partial results are translated', async () => {
+    // Line 8 (the fake server): progress on the hover's own tokens. Both editors use tokens 1 and 2.
+    const [answerA, answerB] = await Promise.all([
+      a.connection.sendRequest('textDocument/hover', { ...hoverAt(A_FAKE, 7), workDoneToken: 1, partialResultToken: 2 }),
+      b.connection.sendRequest('textDocument/hover', { textDocument: { uri: A_FAKE }, position: { line: 7, character: 3 }, workDoneToken: 1, partialResultToken: 2 }),
+    ]);
+    // The server saw tokens unique per editor and request, never the editors' own.
+    const [tokensA, tokensB] = [contents(answerA), contents(answerB)];
+    expect(tokensA).toMatch(/^tokens: \S+\/\d+ \S+\/\d+$/);
+    expect(new Set([...tokensA.split(' ').slice(1), ...tokensB.split(' ').slice(1)]).size).toBe(4);
+    const progressOf = (client: LspClient) => client.notifications.filter((n) => n.method === '$/progress').map((n) => n.params);
+    expect(progressOf(a)).toEqual([
+      { token: 1, value: { kind: 'begin', title: 'hover at a.fake:0' } },
+      { token: 2, value: [{ uri: A_FAKE, range: { start: { line: 7, character: 0 }, end: { line: 7, character: 0 } } }] },
+      { token: 1, value: { kind: 'end' } },
+    ]);
+    expect(progressOf(b)).toEqual([
+      { token: 1, value: { kind: 'begin', title: 'hover at a.fake:3' } },
+      { token: 2, value: [{ uri: A_FAKE, range: { start: { line: 7, character: 3 }, end: { line: 7, character: 3 } } }] },
+      { token: 1, value: { kind: 'end' } },
+    ]);
+  }, 60_000);
+
+  it("a server's own progress reaches every editor that takes progress (token created first, the server never waiting on it); its logs and messages reach every editor", async () => {
+    // (The fake server, because a real one reports its own progress only while loading a project.)
+    const c = editor();
+    await c.initialize(ROOT, { window: { workDoneProgress: true } });
+    // Line 9: the server creates a token, waits for the answer, then reports, logs and ends.
+    expect(contents(await a.connection.sendRequest('textDocument/hover', hoverAt(A_FAKE, 8)))).toBe('created: null');
+    const end = (params: unknown) => (params as { value?: { kind?: string } }).value?.kind === 'end';
+    await c.notification('$/progress', end);
+    const sequence = c.notifications.filter((n) => n.method !== 'textDocument/publishDiagnostics');
+    const token = (sequence[0]?.params as { token: string }).token;
+    expect(token).toMatch(/^fake\/load-/);
+    expect(sequence).toEqual([
+      { method: 'window/workDoneProgress/create', params: { token } },
+      { method: '$/progress', params: { token, value: { kind: 'begin', title: 'loading' } } },
+      { method: 'window/logMessage', params: { type: 3, message: `log of ${token.slice('fake/'.length)}` } },
+      { method: 'window/showMessage', params: { type: 3, message: `message of ${token.slice('fake/'.length)}` } },
+      { method: '$/logTrace', params: { message: `trace of ${token.slice('fake/'.length)}` } },
+      { method: '$/progress', params: { token, value: { kind: 'end', message: 'loaded' } } },
+    ]);
+    // A and B did not say they take progress: the logs and messages only.
+    for (const client of [a, b]) {
+      await client.notification('$/logTrace');
+      const theirs = client.notifications.filter((n) => ['window/workDoneProgress/create', '$/progress', 'window/logMessage', '$/logTrace'].includes(n.method) && !(n.params as { token?: unknown }).token);
+      expect(theirs.map((n) => n.method)).toEqual(['window/logMessage', '$/logTrace']);
+      expect(client.notifications.filter((n) => n.method === 'window/workDoneProgress/create')).toEqual([]);
+      expect(client.notifications.filter((n) => n.method === '$/progress').map((n) => (n.params as { token: unknown }).token)).not.toContain(token);
+    }
+    await c.close();
+  }, 60_000);
+
+  it("a server flooding its log does not flood the editors: at most 100 messages a second reach each, the rest are counted and reported", async () => {
+    const c = editor();
+    await c.initialize(ROOT);
+    const logs = () => c.notifications.filter((n) => ['window/logMessage', 'window/showMessage', '$/logTrace'].includes(n.method)).map((n) => (n.params as { message: string }).message);
+    // Line 4 (the fake server): 5,000 log messages of 2 KB, then the answer.
+    expect(contents(await c.connection.sendRequest('textDocument/hover', hoverAt(A_FAKE, 3)))).toBe('flooded');
+    // Each later hover at line 9 makes 3 more messages; the drop count is reported with the first message of a later second.
+    let sent = 5000;
+    const accounted = () => {
+      const received = logs().filter((message) => !message.startsWith('CodeBuddy dropped'));
+      const dropped = logs().flatMap((message) => /^CodeBuddy dropped (\d+) /.exec(message)?.[1] ?? []).reduce((sum, n) => sum + Number(n), 0);
+      return received.length + dropped;
+    };
+    await eventually(async () => {
+      if (accounted() === sent) return true;
+      await c.connection.sendRequest('textDocument/hover', hoverAt(A_FAKE, 8));
+      sent += 3;
+      return false;
+    }, 'every flooded message received or counted as dropped', 60_000);
+    expect(logs().filter((message) => message === 'x'.repeat(2048)).length).toBeLessThan(5000);
+    expect(logs().some((message) => /^CodeBuddy dropped \d+ log messages of the language servers \(more than 100 a second\)$/.test(message))).toBe(true);
+    await c.close();
+  }, 120_000);
+
   it('one editor cannot fill a server with held documents: past 500 it is told, and the document stays its own', async () => {
     const c = editor();
     await c.initialize(ROOT);

@@ -77,6 +77,24 @@ describe('the LSP facade over a WebSocket', () => {
     expect(await upgrade({ host: 'evil.example' })).toBe(403);
   }, 60_000);
 
+  it('a large answer is passed on as the server wrote it (not parsed and written again), URIs translated, the editor\'s id on it; one that is not a single JSON value is refused', async () => {
+    const client = await socketClient(url('main', approverToken));
+    await client.initialize(ROOT);
+    await client.open(APP, 'one\ntwo\nthree\n', 1, 'fake');
+    // Line 10 (the fake server): 2,000 locations, about 150 KB, above the size kept as text.
+    const locations = (await client.connection.sendRequest('textDocument/definition', hoverAt(APP, 9))) as { uri: string; range: unknown }[];
+    expect(locations).toHaveLength(2000);
+    expect(locations.slice(0, 2)).toEqual([
+      { uri: `${ROOT}/other/0.fake`, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } },
+      { uri: APP, range: { start: { line: 1, character: 0 }, end: { line: 1, character: 1 } } },
+    ]);
+    expect(locations.every((location, i) => location.uri === (i % 2 ? APP : `${ROOT}/other/${i}.fake`))).toBe(true);
+    // Line 11: a large answer followed by a second "id", to answer another request: refused, and the next request is answered as usual.
+    await expect(client.connection.sendRequest('textDocument/definition', hoverAt(APP, 10))).rejects.toMatchObject({ code: -32803, message: 'E_UNAVAILABLE: the fake language server answered textDocument/definition with invalid JSON' });
+    expect(await client.connection.sendRequest('textDocument/hover', hoverAt(APP, 0))).toMatchObject({ contents: expect.stringMatching(/^open: app\.fake v1/) });
+    await client.close();
+  }, 60_000);
+
   describe('held agent actions', () => {
     let editor: LspClient;
     let agentEditor: LspClient;

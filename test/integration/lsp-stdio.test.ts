@@ -140,7 +140,8 @@ describe('codebuddy lsp over stdio', () => {
   it('a vscode-jsonrpc client: initialize, diagnostics, definition, references, hover, refusals, shutdown', async () => {
     const { client, child, stderr } = processClient(process.execPath, [CLI, '--data-dir', dataDir, 'lsp', '--workspace', project], { CODEBUDDY_LOG_LEVEL: 'warn' });
     try {
-      const init = await client.initialize(fileUri(project));
+      // It takes progress: the server's own (loading the project) reaches it.
+      const init = await client.initialize(fileUri(project), { window: { workDoneProgress: true } });
       expect(init.capabilities).toMatchObject({
         textDocumentSync: { openClose: true, change: 1 },
         definitionProvider: true,
@@ -152,6 +153,13 @@ describe('codebuddy lsp over stdio', () => {
       const broken = fileUri(join(project, 'src/broken.ts'));
       await client.open(broken, readFileSync(join(project, 'src/broken.ts'), 'utf8'));
       expect((await client.diagnosticsFor(broken, (p) => p.diagnostics.length > 0)).diagnostics).toEqual(reference.brokenDiagnostics);
+      // typescript-language-server reported loading the project: a token it created (told to the editor first, under the server's id), begun and ended.
+      const created = (await client.notification('window/workDoneProgress/create')) as { token: string };
+      expect(created.token).toMatch(/^typescript\//);
+      const loading = client.notifications.filter((n) => n.method === '$/progress' && (n.params as { token: unknown }).token === created.token).map((n) => n.params);
+      expect(loading[0]).toEqual({ token: created.token, value: { kind: 'begin', title: 'Initializing JS/TS language features…' } });
+      await client.notification('$/progress', (p) => (p as { token: unknown; value: { kind: string } }).token === created.token && (p as { value: { kind: string } }).value.kind === 'end');
+      expect(client.notifications.findIndex((n) => n.method === 'window/workDoneProgress/create')).toBeLessThan(client.notifications.findIndex((n) => n.method === '$/progress'));
 
       const main = fileUri(join(project, 'src/main.ts'));
       await client.open(main, readFileSync(join(project, 'src/main.ts'), 'utf8'), 7);

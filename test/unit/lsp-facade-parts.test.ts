@@ -3,6 +3,10 @@ import { unionCapabilities } from '../../src/faces/lsp/capability-union.js';
 import { applyChanges } from '../../src/faces/lsp/editor-session.js';
 import { changedRanges, pendingCodeActions } from '../../src/faces/lsp/pending-actions.js';
 import { UriTranslator } from '../../src/faces/lsp/uri-translation.js';
+import { RawJson, RawResponses } from '../../src/code/raw-responses.js';
+import { messageEncoder, messageText } from '../../src/faces/lsp/message-text.js';
+import { ProgressTokens } from '../../src/faces/lsp/progress-tokens.js';
+import { LateCapabilities } from '../../src/faces/lsp/late-capabilities.js';
 
 describe('the LSP facade, pure parts', () => {
   it('translates URIs on the fields LSP defines as URIs, and nothing else', () => {
@@ -18,6 +22,94 @@ describe('the LSP facade, pure parts', () => {
     // Document text is never rewritten, and URIs outside the workspace (libraries) pass unchanged.
     expect(translator.paramsToServer({ textDocument: { uri: 'file:///home/ana/shop/a.ts', text: 'file:///home/ana/shop/x' } })).toEqual({ textDocument: { uri: 'file:///workspace/a.ts', text: 'file:///home/ana/shop/x' } });
     expect(translator.resultToClient([{ uri: 'file:///usr/lib/node_modules/typescript/lib/lib.d.ts' }])).toEqual([{ uri: 'file:///usr/lib/node_modules/typescript/lib/lib.d.ts' }]);
+  });
+
+  it('translates a JSON text exactly as it translates the parsed value, and refuses text that is not one JSON value', () => {
+    const translator = new UriTranslator('file:///home/ana/shop');
+    const samples: unknown[] = [
+      [{ uri: 'file:///workspace/a.ts', range: { start: { line: 1, character: 2 }, end: { line: 1, character: 9 } } }, { uri: 'file:///workspace', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }],
+      { changes: { 'file:///workspace/a.ts': [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }, newText: 'file:///workspace/b.ts' }] }, documentChanges: [{ textDocument: { uri: 'file:///workspace/c.ts', version: 1 } }, { kind: 'rename', oldUri: 'file:///workspace/d.ts', newUri: 'file:///workspace/e.ts' }] },
+      { contents: { kind: 'markdown', value: '"uri":"file:///workspace/x"' }, range: { uri: 'file:///workspace/not-a-uri-field' } },
+      [{ targetUri: 'file:///workspace/a.ts', targetRange: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }, { uri: 'file:///workspaces/other.ts' }, { uri: 'file:///usr/lib/x.d.ts' }, { uri: 'ü ☃ \u0001 "quoted"' }],
+      { uri: 'file:\/\/\/workspace\/escaped.ts', n: [-1.5e3, 0, 12, true, false, null], nested: [[[]], {}] },
+      null,
+    ];
+    for (const sample of samples) {
+      const text = JSON.stringify(sample);
+      expect(JSON.parse(translator.textToClient(text)!)).toEqual(translator.resultToClient(JSON.parse(text)));
+      // Whitespace between tokens changes nothing.
+      expect(JSON.parse(translator.textToClient(JSON.stringify(sample, null, 2))!)).toEqual(translator.resultToClient(JSON.parse(text)));
+    }
+    // A server escaping its slashes still has its URIs translated.
+    expect(translator.textToClient('{"uri":"file:\\/\\/\\/workspace\\/a.ts"}')).toBe('{"uri":"file:///home/ana/shop/a.ts"}');
+    // An editor root that needs escaping in JSON is escaped.
+    expect(JSON.parse(new UriTranslator('file:///ho"me').textToClient('[{"uri":"file:///workspace/a"}]')!)).toEqual([{ uri: 'file:///ho"me/a' }]);
+    // Not one JSON value: a second value or member after it (an attempt to answer another request), broken strings, numbers, literals, brackets.
+    for (const bad of ['[1],"id":0', '[1] [2]', '', ' ', '[1,]', '{"a":1,}', '{"a" 1}', '{a:1}', '["\\u12"]', '["\\x"]', '["a\u0001"]', '"open', '[01]', '[1.]', '[-]', '[1e]', '[tru]', '[nul]', '[1}', '{"a":[}', '[[[]]', '[{"range":{"start":{"line":01,"character":0},"end":{"line":0,"character":0}}}]', '[{"range":{"line":1,"character":2}]']) {
+      expect(translator.textToClient(bad), bad).toBeUndefined();
+    }
+    // An escaped control character is fine; a raw one is not (above).
+    expect(translator.textToClient('["a\\u0001"]')).toBe('["a\\u0001"]');
+  });
+
+  it('keeps a large result of a marked request as text, parses everything else, and writes it back with the editor\'s id', async () => {
+    const raw = new RawResponses();
+    const written: unknown[] = [];
+    const writer = raw.writer({ onError: () => ({ dispose: () => undefined }), onClose: () => ({ dispose: () => undefined }), write: async (message: unknown) => void written.push(message), end: () => undefined, dispose: () => undefined } as never);
+    const params = { textDocument: { uri: 'file:///workspace/a.ts' } };
+    raw.want(params);
+    await writer.write({ jsonrpc: '2.0', id: 7, method: 'textDocument/references', params } as never);
+    await writer.write({ jsonrpc: '2.0', id: 8, method: 'textDocument/references', params: { other: true } } as never);
+    const big = JSON.stringify(Array.from({ length: 500 }, (_, i) => ({ uri: `file:///workspace/${i}.ts` })));
+    const decode = (text: string) => raw.decoder.decode(Buffer.from(text), { charset: 'utf-8' });
+    // Not marked (8), or small: parsed.
+    expect(await decode(`{"jsonrpc":"2.0","id":8,"result":${big}}`)).toEqual({ jsonrpc: '2.0', id: 8, result: JSON.parse(big) });
+    const kept = (await decode(`{"jsonrpc":"2.0","id":7,"result":${big}}\n`)) as unknown as { id: number; result: RawJson };
+    expect(kept.id).toBe(7);
+    expect(kept.result).toBeInstanceOf(RawJson);
+    expect(kept.result.json).toBe(big);
+    // Once answered, the id is no longer kept as text.
+    expect(await decode(`{"jsonrpc":"2.0","id":7,"result":${big}}`)).toEqual({ jsonrpc: '2.0', id: 7, result: JSON.parse(big) });
+    // Written to an editor under its own id, as it is; anything else that serializes it gets the value.
+    expect(messageText({ jsonrpc: '2.0', id: 'editor-3', result: new RawJson('[1,2]') } as never)).toBe('{"jsonrpc":"2.0","id":"editor-3","result":[1,2]}');
+    expect(JSON.stringify({ result: new RawJson('[1,2]') })).toBe('{"result":[1,2]}');
+    // The stdio writer's encoder (codebuddy lsp) writes it the same way.
+    expect((await messageEncoder.encode({ jsonrpc: '2.0', id: 4, result: new RawJson('{"uri":"é"}') } as never, { charset: 'utf-8' })).toString()).toBe('{"jsonrpc":"2.0","id":4,"result":{"uri":"é"}}');
+  });
+
+  it('gives each editor\'s request tokens of their own on the server, and tells server-created tokens apart by server', () => {
+    const [ts, py] = [{}, {}];
+    const a = new ProgressTokens('a');
+    const b = new ProgressTokens('b');
+    const params = { textDocument: { uri: 'x' }, workDoneToken: 1, partialResultToken: 'p' };
+    const sentA = a.forRequest(ts, params);
+    const sentB = b.forRequest(ts, params);
+    expect(params).toEqual({ textDocument: { uri: 'x' }, workDoneToken: 1, partialResultToken: 'p' });
+    expect(sentA.params).toEqual({ textDocument: { uri: 'x' }, workDoneToken: 'a/1', partialResultToken: 'a/2' });
+    expect(sentB.params.workDoneToken).toBe('b/1');
+    expect([a.ofRequest(ts, 'a/1'), a.ofRequest(ts, 'a/2'), a.ofRequest(ts, 'b/1'), a.ofRequest(py, 'a/1')]).toEqual([1, 'p', undefined, undefined]);
+    expect(a.toServer(1)).toEqual({ server: ts, token: 'a/1' });
+    sentA.release();
+    expect(a.ofRequest(ts, 'a/1')).toBeUndefined();
+    expect(a.forRequest(ts, { textDocument: { uri: 'x' } }).params).toEqual({ textDocument: { uri: 'x' } });
+    expect([a.created(ts, 'typescript', 1), a.created(py, 'python', 1)]).toEqual(['typescript/1', 'python/1']);
+    expect([a.ofServer(ts, 'typescript', 1), a.ofServer(py, 'typescript', 1), b.ofServer(ts, 'typescript', 1)]).toEqual(['typescript/1', undefined, undefined]);
+    expect(a.toServer('python/1')).toEqual({ server: py, token: 1 });
+    a.ended('typescript/1');
+    expect(a.ofServer(ts, 'typescript', 1)).toBeUndefined();
+  });
+
+  it('registers what a late server adds, only for providers not announced and editors that take it, once per server', () => {
+    const announced = unionCapabilities([{ hoverProvider: true, executeCommandProvider: { commands: ['ts.a'] } }]);
+    const late = new LateCapabilities(announced, { textDocument: { hover: { dynamicRegistration: true }, rename: { dynamicRegistration: true }, references: { dynamicRegistration: false } }, workspace: { executeCommand: { dynamicRegistration: true } } });
+    const python = { hoverProvider: true, renameProvider: { prepareProvider: true }, referencesProvider: true, executeCommandProvider: { commands: ['ts.a', 'py.b'] } };
+    expect(late.registrationsFor('python', python, ['**/*.py'])).toEqual([
+      { id: 'codebuddy/python/1', method: 'textDocument/rename', registerOptions: { prepareProvider: true, documentSelector: [{ pattern: '**/*.py' }] } },
+      { id: 'codebuddy/python/2', method: 'workspace/executeCommand', registerOptions: { commands: ['py.b'] } },
+    ]);
+    expect(late.registrationsFor('python', python, ['**/*.py'])).toEqual([]);
+    expect(late.registrationsFor('go', { renameProvider: true }, ['**/*.go'])).toEqual([{ id: 'codebuddy/go/3', method: 'textDocument/rename', registerOptions: { documentSelector: [{ pattern: '**/*.go' }] } }]);
+    expect(new LateCapabilities(announced, {}).registrationsFor('python', python, ['**/*.py'])).toEqual([]);
   });
 
   it('reads the lines a held change would touch from its unified diff', () => {

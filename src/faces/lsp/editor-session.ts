@@ -4,14 +4,17 @@ import { ErrorCodes as RpcErrors, ResponseError, type CancellationToken, type Me
 import { LSPErrorCodes, type CodeAction, type Diagnostic, type InitializeParams, type InitializeResult, type Range, type ServerCapabilities, type TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol';
 import type { Principal } from '../../auth/principal.js';
 import type { LanguageServerConnection } from '../../code/language-server-connection.js';
-import type { ManagedLanguageServer, PublishedDiagnostics } from '../../code/managed-language-server.js';
+import type { ManagedLanguageServer, PublishedDiagnostics, ServerMessage } from '../../code/managed-language-server.js';
+import { RawJson } from '../../code/raw-responses.js';
 import { pathOf, ROOT_URI } from '../../code/workspace-uri.js';
 import { CodeBuddyError, toCodeBuddyError } from '../../core/errors.js';
 import { sha256 } from '../../files/text-content.js';
 import type { Workspace } from '../../workspaces/workspace.js';
 import { FACADE_COMMANDS, unionCapabilities } from './capability-union.js';
+import { LateCapabilities } from './late-capabilities.js';
 import type { LspFacade } from './lsp-facade.js';
 import { pendingCodeActions, pendingDiagnostics } from './pending-actions.js';
+import { ProgressTokens } from './progress-tokens.js';
 import { UriTranslator } from './uri-translation.js';
 
 /** An editor's open document: its own URI and version, and the text of its buffer. */
@@ -26,6 +29,9 @@ interface EditorBuffer {
 
 /** Most documents one editor may hold open on the servers. */
 const MAX_BUFFERS = 500;
+
+/** Logs and messages one editor is sent per second at most: a server flooding its log does not flood the editor. */
+const MESSAGES_PER_SECOND = 100;
 
 /** Requests resolved against the item they came with: routed to the server that gave the item. */
 const RESOLVE_METHODS = new Set(['completionItem/resolve', 'codeAction/resolve', 'codeLens/resolve', 'documentLink/resolve', 'inlayHint/resolve', 'workspaceSymbol/resolve']);
@@ -49,6 +55,12 @@ export class EditorSession {
   private readonly inFlight = new Map<ManagedLanguageServer, { count: number; since: number }>();
   private lastServer: ManagedLanguageServer | undefined;
   private closed = false;
+  private readonly progress = new ProgressTokens(this.id);
+  /** The editor takes server-created progress (`window.workDoneProgress`). */
+  private showsProgress = false;
+  private readonly messageBudget = { second: 0, sent: 0, dropped: 0 };
+  /** What the editor was told at initialize; what servers starting later add is registered with it. */
+  private late: LateCapabilities | undefined;
 
   constructor(
     private readonly connection: MessageConnection,
@@ -123,6 +135,7 @@ export class EditorSession {
     if (this.initialized) throw new ResponseError(RpcErrors.InvalidRequest, 'already initialized');
     const root = params.rootUri ?? params.workspaceFolders?.[0]?.uri ?? (this.workspace.runtime === 'local' ? pathToFileURL(this.workspace.root).href : ROOT_URI);
     this.translator = new UriTranslator(root);
+    this.showsProgress = params.capabilities?.window?.workDoneProgress === true;
     const capabilities: ServerCapabilities[] = [];
     for (const spec of await this.facade.pool.relevant(this.workspace)) {
       const server = this.facade.server(this.workspace, spec);
@@ -134,8 +147,10 @@ export class EditorSession {
         setImmediate(() => this.notify('window/showMessage', { type: 2, message: `the ${spec.id} language server did not start: ${toCodeBuddyError(error).message}` }));
       }
     }
+    const union = unionCapabilities(capabilities);
+    this.late = new LateCapabilities(union, params.capabilities ?? {});
     this.initialized = true;
-    return { capabilities: unionCapabilities(capabilities), serverInfo: { name: 'codebuddy', version: this.facade.version } };
+    return { capabilities: union, serverInfo: { name: 'codebuddy', version: this.facade.version } };
   }
 
   /** The canonical workspace path of an editor's URI; refused when it lies outside the editor's root. */
@@ -166,14 +181,15 @@ export class EditorSession {
     if (target && connection && (!ownCodeActions || connection.capabilities.codeActionProvider)) {
       const { server, languageId } = target;
       const buffer = this.buffers.get(path);
-      const send = () => this.send(server, connection, method, this.translator.paramsToServer(params), token);
-      if (buffer) result = await (await server.showBuffer(connection, path, languageId, buffer.text, this.id, send)).sent;
+      // The answer is passed on as it is (code actions are the facade's to add to): a large one as text.
+      const send = () => this.send(server, connection, method, this.translator.paramsToServer(params), token, undefined, !ownCodeActions);
+      if (buffer) result = await (await server.showBuffer(connection, path, languageId, buffer.text, this.id, send, buffer.sha256)).sent;
       else {
         await server.open(connection, path, languageId);
         result = await send();
       }
       this.lastServer = server;
-      result = this.translator.resultToClient(result);
+      result = result instanceof RawJson ? this.textToClient(server, method, result) : this.translator.resultToClient(result);
     }
     if (ownCodeActions) {
       const range = (params as { range: Range }).range;
@@ -184,12 +200,82 @@ export class EditorSession {
     return result;
   }
 
-  private send(server: ManagedLanguageServer, connection: LanguageServerConnection, method: string, params: unknown, token: CancellationToken, command?: string): Promise<unknown> {
+  /** A server's answer kept as text, its URIs made the editor's; refused when it is not valid JSON (the server is untrusted, the editor gets it as it is). */
+  private textToClient(server: ManagedLanguageServer, method: string, result: RawJson): RawJson {
+    const text = this.translator.textToClient(result.json);
+    if (text === undefined) throw new CodeBuddyError('E_UNAVAILABLE', `the ${server.spec.id} language server answered ${method} with invalid JSON`, { server: server.spec.id, method });
+    return new RawJson(text);
+  }
+
+  private send(server: ManagedLanguageServer, connection: LanguageServerConnection, method: string, params: unknown, token: CancellationToken, command?: string, passOn = false): Promise<unknown> {
     const entry = this.inFlight.get(server) ?? { count: 0, since: 0 };
     entry.count++;
     entry.since = Date.now();
     this.inFlight.set(server, entry);
-    return connection.request(method, params, this.facade.requestTimeoutMs, command, token).finally(() => entry.count--);
+    const tokens = this.progress.forRequest(server, params);
+    const request = passOn ? connection.requestPassingOn(method, tokens.params, this.facade.requestTimeoutMs, command, token) : connection.request(method, tokens.params, this.facade.requestTimeoutMs, command, token);
+    return request.finally(() => {
+      entry.count--;
+      tokens.release();
+    });
+  }
+
+  /**
+   * A server's progress, log or message. Progress of this editor's requests comes back under
+   * its own tokens (partial results with their URIs translated); progress the server started
+   * itself reaches every editor that takes progress, each told of the token first; logs and
+   * messages reach every editor, within a per-second budget.
+   */
+  serverMessage(server: ManagedLanguageServer, method: ServerMessage, params: unknown): void {
+    if (!this.initialized || this.closed) return;
+    const token = (params as { token?: unknown } | null)?.token;
+    if (method === 'window/workDoneProgress/create') {
+      const editorToken = this.showsProgress && isToken(token) ? this.progress.created(server, server.spec.id, token) : undefined;
+      if (editorToken !== undefined) void this.connection.sendRequest('window/workDoneProgress/create', { token: editorToken }).catch(() => undefined);
+      return;
+    }
+    if (method === '$/progress') {
+      if (!isToken(token)) return;
+      const value = (params as { value?: unknown }).value;
+      const ofRequest = this.progress.ofRequest(server, token);
+      // Only this editor holds the token: its value is translated in place.
+      if (ofRequest !== undefined) return this.notify('$/progress', { token: ofRequest, value: this.translator.resultToClient(value) });
+      const ofServer = this.progress.ofServer(server, server.spec.id, token);
+      if (ofServer === undefined) return;
+      if ((value as { kind?: unknown } | null)?.kind === 'end') this.progress.ended(ofServer);
+      return this.notify('$/progress', { token: ofServer, value });
+    }
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.messageBudget.second) {
+      if (this.messageBudget.dropped > 0) this.notify('window/logMessage', { type: 2, message: `CodeBuddy dropped ${this.messageBudget.dropped} log messages of the language servers (more than ${MESSAGES_PER_SECOND} a second)` });
+      Object.assign(this.messageBudget, { second, sent: 0, dropped: 0 });
+    }
+    if (this.messageBudget.sent++ < MESSAGES_PER_SECOND) this.notify(method, params);
+    else this.messageBudget.dropped++;
+  }
+
+  /**
+   * A server of the workspace started (lazily, after this editor initialized: the first file of
+   * its language opened, by this editor, another or an agent): what it offers that the editor
+   * was not told is registered with the editor, for the server's documents, where the editor
+   * takes dynamic registration. Otherwise the facade still routes such requests when they come.
+   */
+  serverStarted(server: ManagedLanguageServer): void {
+    const capabilities = server.capabilities;
+    if (!this.initialized || this.closed || !this.late || !capabilities) return;
+    // Editors match these against their own paths: a workspace-relative glob is made to match at any depth.
+    const patterns = server.spec.languages.flatMap((language) => language.patterns.map((pattern) => (pattern.startsWith('**/') ? pattern : `**/${pattern}`)));
+    const registrations = this.late.registrationsFor(server.spec.id, capabilities, patterns);
+    if (registrations.length === 0) return;
+    void this.connection.sendRequest('client/registerCapability', { registrations }).catch((error: unknown) => this.facade.logger.debug({ err: error, server: server.spec.id }, 'an editor refused a capability registration'));
+  }
+
+  /** An editor cancels a progress shown to it: the server that reports it is told, under its own token. */
+  private async cancelProgress(editorToken: unknown): Promise<void> {
+    const target = isToken(editorToken) ? this.progress.toServer(editorToken) : undefined;
+    if (!target) return;
+    const server = target.server as ManagedLanguageServer;
+    (await server.connect()).notify('window/workDoneProgress/cancel', { token: target.token });
   }
 
   private async forward(server: ManagedLanguageServer, method: string, params: unknown, token: CancellationToken, command?: string): Promise<unknown> {
@@ -216,6 +302,7 @@ export class EditorSession {
   private async onNotification(method: string, params: unknown): Promise<void> {
     if (method === 'exit') return this.close();
     if (!this.initialized) return;
+    if (method === 'window/workDoneProgress/cancel') return this.cancelProgress((params as { token?: unknown } | null)?.token);
     const document = (params as { textDocument?: { uri?: string; version?: number; text?: string } }).textDocument;
     if (typeof document?.uri !== 'string') return;
     const path = this.pathOf(document.uri);
@@ -255,7 +342,7 @@ export class EditorSession {
     const buffer = this.buffers.get(path);
     if (!target || !buffer) return;
     const connection = await target.server.connect();
-    await target.server.showBuffer(connection, path, target.languageId, buffer.text, this.id, () => undefined);
+    await target.server.showBuffer(connection, path, target.languageId, buffer.text, this.id, () => undefined, buffer.sha256);
     const latest = target.server.latestDiagnostics(path);
     if (latest) this.serverPublished(target.server, latest);
   }
@@ -305,6 +392,10 @@ export class EditorSession {
   get openPaths(): string[] {
     return [...this.buffers.keys()];
   }
+}
+
+function isToken(token: unknown): token is string | number {
+  return typeof token === 'string' || typeof token === 'number';
 }
 
 /** Every URI a workspace edit names: its `changes` keys, and its document changes' and resource operations' URIs. */

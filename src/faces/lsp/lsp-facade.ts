@@ -73,6 +73,13 @@ export class LspFacade {
       events.subscribe('workspace.deleted', (event) => {
         for (const session of [...(this.sessions.get(event.workspaceId) ?? [])]) session.close();
       }),
+      // A server started after editors initialized (lazily, by whoever): its diagnostics and messages wired, its capabilities announced.
+      pool.watchStarts((server) => {
+        const sessions = this.sessions.get(server.workspace.id);
+        if (!sessions || sessions.size === 0) return;
+        this.server(server.workspace, server.spec);
+        for (const session of sessions) session.serverStarted(server);
+      }),
     ];
     this.poll = setInterval(() => this.pollPending(), options.pendingPollMs);
     this.poll.unref();
@@ -127,9 +134,14 @@ export class LspFacade {
         }
         return cause?.serverRequest(method, params);
       });
+      // Progress, logs and messages: each editor takes what concerns it (its requests' progress, the server's own).
+      const stopMessages = server.watchMessages((method, params) => {
+        for (const session of editors()) session.serverMessage(server, method, params);
+      });
       this.attached.set(server, () => {
         stopDiagnostics();
         stopRouting();
+        stopMessages();
       });
     }
     return server;

@@ -1,4 +1,5 @@
 import { AbstractMessageReader, AbstractMessageWriter, Disposable, type DataCallback, type Message, type MessageReader, type MessageWriter } from 'vscode-jsonrpc';
+import { messageText } from './message-text.js';
 
 /** What the transport needs of a WebSocket: `ws`'s, on the server (fastify) and in a client alike. */
 export interface JsonSocket {
@@ -57,7 +58,7 @@ export class SocketMessageWriter extends AbstractMessageWriter implements Messag
     // 1: OPEN. A message to a socket going away is dropped, as a closed pipe's would be.
     if (this.socket.readyState !== 1) return;
     try {
-      this.socket.send(JSON.stringify(message));
+      this.socket.send(messageText(message));
     } catch (error) {
       this.fireError(error, message, ++this.errors);
     }
