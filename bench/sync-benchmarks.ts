@@ -47,8 +47,8 @@ export interface SyncFigures {
 interface ServerProcess {
   label: string;
   child: ChildProcess;
-  /** Opens one client of one document. */
-  open(index: number, doc: Y.Doc): { synced: Promise<void>; destroy(): void };
+  /** Opens client `client` of document `index`. */
+  open(index: number, doc: Y.Doc, client: number): { synced: Promise<void>; destroy(): void };
 }
 
 interface Session {
@@ -91,14 +91,18 @@ const stockClient = (url: string, room: string, doc: Y.Doc, params: Record<strin
   };
 };
 
-async function startCodeBuddy(workDir: string, docs: number): Promise<ServerProcess> {
+async function startCodeBuddy(workDir: string, docs: number, clients: number, nodeArgs: string[]): Promise<ServerProcess> {
   const dataDir = join(workDir, 'sync-data');
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const cli = join(repoRoot, 'dist/cli/main.js');
-  const token = (await run(process.execPath, [cli, '--data-dir', dataDir, 'token', 'create', '--tenant', 'bench', '--user', 'human'])).stdout.trim();
+  // One person per client slot, each with their own token (as five people editing the same
+  // documents have): 200 connections each, within the per-credential cap of sync connections.
+  const tokens: string[] = [];
+  for (let c = 0; c < clients; c++) tokens.push((await run(process.execPath, [cli, '--data-dir', dataDir, 'token', 'create', '--tenant', 'bench', '--user', `human-${c}`])).stdout.trim());
+  const token = tokens[0]!;
   const env = { CODEBUDDY_LOG_LEVEL: 'warn', CODEBUDDY_WORKSPACE_DISK_BYTES: '0', CODEBUDDY_REQUESTS_PER_MINUTE: '1000000' };
-  const { child, match } = await spawnUntil(process.execPath, [cli, '--data-dir', dataDir, 'serve', '--port', '0'], env, /serving MCP at (\S+)/);
+  const { child, match } = await spawnUntil(process.execPath, [...nodeArgs, cli, '--data-dir', dataDir, 'serve', '--port', '0'], env, /serving MCP at (\S+)/);
   const mcpUrl = new URL(match[1]!);
   const mcp = new Client({ name: 'sync-bench', version: '1' });
   await mcp.connect(new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
@@ -107,7 +111,7 @@ async function startCodeBuddy(workDir: string, docs: number): Promise<ServerProc
   if (!root) throw new Error('workspace_create answered no root');
   await mcp.close();
   for (let i = 0; i < docs; i++) writeFileSync(join(root, `doc-${i}.txt`), `document ${i}\n`);
-  return { label: 'CodeBuddy /sync (SQLite, file bridge)', child, open: (i, doc) => stockClient(`ws://${mcpUrl.host}/sync`, `bench/file/doc-${i}.txt`, doc, { token }) };
+  return { label: 'CodeBuddy /sync (SQLite, file bridge)', child, open: (i, doc, c) => stockClient(`ws://${mcpUrl.host}/sync`, `bench/file/doc-${i}.txt`, doc, { token: tokens[c]! }) };
 }
 
 async function startYWebsocketServer(): Promise<ServerProcess> {
@@ -150,7 +154,7 @@ async function connectAll(server: ServerProcess, docs: number, clients: number):
     for (let c = 0; c < clients; c++) {
       const doc = new Y.Doc();
       texts[d * clients + c] = doc.getText('content');
-      const handle = server.open(d, doc);
+      const handle = server.open(d, doc, c);
       handles.push(handle);
       pending.push(handle.synced);
       if (pending.length >= 50) await Promise.all(pending.splice(0));
@@ -184,7 +188,16 @@ function rssMiB(child: ChildProcess): number {
   return kib / 1024;
 }
 
-export async function benchSync(workDir: string, options: { docs?: number; clients?: number; rounds?: number; warmup?: number } = {}): Promise<SyncFigures> {
+export interface SyncBenchOptions {
+  docs?: number;
+  clients?: number;
+  rounds?: number;
+  warmup?: number;
+  /** Node flags for the CodeBuddy server alone (a profile: `--cpu-prof`), never a tuning the others lack. */
+  codeBuddyNodeArgs?: string[];
+}
+
+export async function benchSync(workDir: string, options: SyncBenchOptions = {}): Promise<SyncFigures> {
   const docs = options.docs ?? 200;
   const clients = options.clients ?? 5;
   const rounds = options.rounds ?? 2000;
@@ -195,7 +208,7 @@ export async function benchSync(workDir: string, options: { docs?: number; clien
   const listenerLimit = process.getMaxListeners();
   process.setMaxListeners(0);
   try {
-    servers.push(await startCodeBuddy(workDir, docs), await startYWebsocketServer(), await startHocuspocus());
+    servers.push(await startCodeBuddy(workDir, docs, clients, options.codeBuddyNodeArgs ?? []), await startYWebsocketServer(), await startHocuspocus());
     const connectSeconds: number[] = [];
     const idle = servers.map((server) => rssMiB(server.child));
     for (const server of servers) {

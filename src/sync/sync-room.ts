@@ -48,6 +48,7 @@ export const CloseCodes = {
   notFound: 4404,
   tooLarge: 4413,
   unsupported: 4415,
+  tooManyConnections: 4429,
   malformed: 4400,
   serverError: 1011,
   goingAway: 1001,

@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import type { Authenticated } from '../auth/credential.js';
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../core/clock.js';
 import type { EventBus, FileChange } from '../core/event-bus.js';
@@ -15,7 +16,8 @@ import type { Workspace } from '../workspaces/workspace.js';
 import { DocumentBridge, type DocumentSource } from './document-bridge.js';
 import { FileSource } from './file-source.js';
 import { NoteSource } from './note-source.js';
-import { noSuchRoom } from './room-refusal.js';
+import { ConnectionQuota } from './connection-quota.js';
+import { noSuchRoom, RoomRefusal } from './room-refusal.js';
 import { parseRoomName } from './room-name.js';
 import { writeAsPrincipal, type WriteAsPrincipal } from './write-as-principal.js';
 import { SyncConnection, type FlowLimits, type PeerSocket } from './sync-connection.js';
@@ -31,6 +33,8 @@ export interface SyncLimits extends RoomLimits, FlowLimits {
   compactAfterUpdates: number;
   /** A room nobody is in is unloaded after this long. */
   unloadAfterMs: number;
+  /** Open connections one credential may hold. */
+  maxConnectionsPerCredential: number;
 }
 
 /** Keystrokes of one author this close together are one history entry once compacted. */
@@ -72,6 +76,7 @@ export class SyncService {
   private readonly rooms = new Map<string, LoadedRoom>();
   private readonly loading = new Map<string, Promise<LoadedRoom>>();
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly quota: ConnectionQuota;
   /** How the bridges write a human's edit: as that principal's own call through the registry. */
   private readonly writeAs: WriteAsPrincipal = (principal, operation, args) => writeAsPrincipal(this.registry(), this.logger, principal, operation, args);
 
@@ -88,6 +93,7 @@ export class SyncService {
     private readonly logger: Logger,
     private readonly limits: SyncLimits,
   ) {
+    this.quota = new ConnectionQuota(limits.maxConnectionsPerCredential);
     this.unsubscribe.push(
       events.subscribe('files.changed', (event) => this.filesChanged(event.workspaceId, event.changes, event.actionId)),
       events.subscribe('files.moved', (event) => this.filesChanged(event.workspaceId, [{ path: event.from, kind: 'deleted', directory: true }], event.actionId)),
@@ -97,10 +103,24 @@ export class SyncService {
   }
 
   /**
-   * Opens a connection to a room for an authenticated principal. Throws a RoomRefusal: the
-   * same one for a missing room, another tenant's workspace and a path leading out.
+   * Opens a connection to a room for an authenticated caller. Throws a RoomRefusal: the
+   * same one for a missing room, another tenant's workspace and a path leading out; 4429
+   * when the caller's credential already holds its share of connections.
    */
-  async connect(principal: Principal, name: string, socket: PeerSocket): Promise<SyncSession> {
+  async connect(caller: Authenticated, name: string, socket: PeerSocket): Promise<SyncSession> {
+    const release = this.quota.acquire(caller.credential.key);
+    if (!release) {
+      throw new RoomRefusal(CloseCodes.tooManyConnections, `at most ${this.quota.limit} sync connections per credential are open at once; close one first`);
+    }
+    try {
+      return await this.open(caller.principal, name, socket, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  private async open(principal: Principal, name: string, socket: PeerSocket, release: () => void): Promise<SyncSession> {
     const parsed = parseRoomName(name);
     if (!parsed) throw noSuchRoom();
     let workspace: Workspace;
@@ -133,6 +153,7 @@ export class SyncService {
         if (this.rooms.get(loaded.key) === loaded) loaded.room.receive(connection, message);
       },
       leave: () => {
+        release();
         loaded.room.leave(connection);
         connection.closed = true;
         if (loaded.room.connections.size === 0 && !loaded.unloading) {
