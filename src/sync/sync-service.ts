@@ -19,6 +19,7 @@ import { NoteSource } from './note-source.js';
 import { ConnectionQuota } from './connection-quota.js';
 import { noSuchRoom, RoomRefusal } from './room-refusal.js';
 import { parseRoomName } from './room-name.js';
+import { TurnBatch } from './turn-batch.js';
 import { writeAsPrincipal, type WriteAsPrincipal } from './write-as-principal.js';
 import { SyncConnection, type FlowLimits, type PeerSocket } from './sync-connection.js';
 import { CloseCodes, SyncRoom, type ChangeOrigin, type RoomLimits } from './sync-room.js';
@@ -56,6 +57,8 @@ interface LoadedRoom {
   noteId?: string;
   /** Sequence number of the last compaction. */
   snapshotSeq: number;
+  /** The last sequence number stored: this room assigns the next (one room per document in a process). */
+  lastSeq: number;
   unloadTimer?: NodeJS.Timeout;
   /** Set while the room is being unloaded: a newcomer waits for it, then loads it afresh. */
   unloading?: Promise<void>;
@@ -77,6 +80,8 @@ export class SyncService {
   private readonly loading = new Map<string, Promise<LoadedRoom>>();
   private readonly unsubscribe: Array<() => void> = [];
   private readonly quota: ConnectionQuota;
+  /** Client updates of one event-loop turn, every room's, stored in one transaction. */
+  private readonly batch: TurnBatch;
   /** How the bridges write a human's edit: as that principal's own call through the registry. */
   private readonly writeAs: WriteAsPrincipal = (principal, operation, args) => writeAsPrincipal(this.registry(), this.logger, principal, operation, args);
 
@@ -94,6 +99,7 @@ export class SyncService {
     private readonly limits: SyncLimits,
   ) {
     this.quota = new ConnectionQuota(limits.maxConnectionsPerCredential);
+    this.batch = new TurnBatch((work) => repo.inTransaction(work));
     this.unsubscribe.push(
       events.subscribe('files.changed', (event) => this.filesChanged(event.workspaceId, event.changes, event.actionId)),
       events.subscribe('files.moved', (event) => this.filesChanged(event.workspaceId, [{ path: event.from, kind: 'deleted', directory: true }], event.actionId)),
@@ -199,7 +205,7 @@ export class SyncService {
     const key = `${workspace.tenantId}/${workspace.id}/state`;
     const ref = { tenantId: workspace.tenantId, workspaceId: workspace.id, docKey: 'state' };
     const room = new SyncRoom(key, [], { persist: () => 0, failed: () => undefined }, this.limits, true);
-    const loaded: LoadedRoom = { key, ref, workspace, room, kind: 'state', snapshotSeq: 0 };
+    const loaded: LoadedRoom = { key, ref, workspace, room, kind: 'state', snapshotSeq: 0, lastSeq: 0 };
     this.rooms.set(key, loaded);
     return loaded;
   }
@@ -243,7 +249,7 @@ export class SyncService {
     const ref: DocRef = { tenantId: workspace.tenantId, workspaceId: workspace.id, docKey };
     const row = this.repo.open(ref, this.clock.now());
     const initial = [...(row.snapshot ? [row.snapshot] : []), ...this.repo.updatesAfter(ref, row.snapshot_seq).map((update) => update.data)];
-    const loaded: LoadedRoom = { key, ref, workspace, room: undefined as unknown as SyncRoom, ...what, snapshotSeq: row.snapshot_seq };
+    const loaded: LoadedRoom = { key, ref, workspace, room: undefined as unknown as SyncRoom, ...what, snapshotSeq: row.snapshot_seq, lastSeq: row.last_seq };
     loaded.room = new SyncRoom(
       key,
       initial,
@@ -251,6 +257,7 @@ export class SyncService {
         persist: (update, origin) => this.persist(loaded, update, origin),
         beforeClientChange: (connection) => loaded.bridge?.beforeClientChange(connection),
         clientChanged: (connection, seq) => loaded.bridge?.clientChanged(connection, seq),
+        defer: (room) => this.batch.add(room),
         failed: (error) => {
           this.logger.error({ err: error, room: key }, 'storing a sync update failed; the room is closed');
           void this.unload(loaded, CloseCodes.serverError, 'the document could not be stored');
@@ -271,7 +278,9 @@ export class SyncService {
   private persist(loaded: LoadedRoom, update: Uint8Array, origin: ChangeOrigin): number {
     const author = origin.kind === 'client' ? origin.connection.author : null;
     const actionId = origin.kind === 'disk' ? (origin.actionId ?? null) : null;
-    const seq = this.repo.append(loaded.ref, { at: this.clock.now(), author, action_id: actionId, origin: origin.kind, data: Buffer.from(update) });
+    const seq = loaded.lastSeq + 1;
+    this.repo.append(loaded.ref, { seq, at: this.clock.now(), author, action_id: actionId, origin: origin.kind, data: Buffer.from(update.buffer, update.byteOffset, update.byteLength) });
+    loaded.lastSeq = seq;
     if (seq - loaded.snapshotSeq >= this.limits.compactAfterUpdates) this.compact(loaded, seq);
     return seq;
   }
