@@ -276,6 +276,7 @@ export class SyncService {
   }
 
   private persist(loaded: LoadedRoom, update: Uint8Array, origin: ChangeOrigin): number {
+    if (origin.kind === 'client') loaded.bridge?.clientStored(origin.connection);
     const author = origin.kind === 'client' ? origin.connection.author : null;
     const actionId = origin.kind === 'disk' ? (origin.actionId ?? null) : null;
     const seq = loaded.lastSeq + 1;
