@@ -8,7 +8,9 @@
  *     relayed; the file bridge writing each document back to its file), stock y-websocket clients;
  *   - `@y/websocket-server@0.1.1` (in memory, no persistence), stock y-websocket clients;
  *   - `@hocuspocus/server@3.4.4` (in memory), its own provider.
- * Rounds alternate between contenders' documents in the same order, one at a time.
+ * Rounds alternate between contenders' documents, one at a time, each round starting with
+ * the next contender (a fixed order would always give the same one the moment right after
+ * another server's round).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -220,7 +222,8 @@ export async function benchSync(workDir: string, options: SyncBenchOptions = {})
     for (let r = 0; r < warmup + rounds; r++) {
       const doc = (r * 7919) % docs;
       const writer = r % clients;
-      for (let s = 0; s < servers.length; s++) {
+      for (let k = 0; k < servers.length; k++) {
+        const s = (r + k) % servers.length;
         const elapsed = await round(sessions[s]!, clients, doc, writer, `<${r}>`);
         if (r >= warmup) samples[s]!.push(elapsed);
       }
