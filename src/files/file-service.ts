@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { EventBus, FileChange } from '../core/event-bus.js';
@@ -400,7 +401,9 @@ export class FileService {
       } finally {
         closeSync(fd);
       }
-      renameSync(temporaryPath, at(target.dir, target.name));
+      // Off the event loop: a rename on a busy disk (a journal commit, a watcher's inotify)
+      // can take milliseconds, which every other client would wait for. The path lock is held.
+      await rename(temporaryPath, at(target.dir, target.name));
     } catch (error) {
       try {
         unlinkSync(temporaryPath);
