@@ -93,6 +93,8 @@ export class DocumentBridge {
   private closed = false;
   /** Whose pending edits the document row names now (`tenant/user`), so that it is written once per run, not per keystroke. */
   private pendingOnRecord: string | undefined;
+  /** The action of this bridge's last write of the source: its `files.changed`/`notes.changed` event needs no read. */
+  private lastWrite: string | undefined;
 
   constructor(
     private readonly room: SyncRoom,
@@ -161,6 +163,8 @@ export class DocumentBridge {
   /** The source may have changed (an event on the bus), by the action named when an operation did it. */
   sourceChanged(actionId: string | undefined): void {
     this.run(async () => {
+      // Our own write announcing itself (the step runs after the write's): nothing to read.
+      if (actionId !== undefined && actionId === this.lastWrite) return;
       const current = await this.source.read();
       if (current.kind !== 'text') return this.lost(current.kind);
       // Our own write coming back, or nothing new.
@@ -207,6 +211,7 @@ export class DocumentBridge {
       if (written.held) {
         return this.refused(author, `your edit to ${label} is held for approval as action ${written.actionId}; the document shows ${stored} until it is approved`);
       }
+      this.lastWrite = written.actionId;
       this.setBase(text, written.stamp, state);
       if (dirty.upToSeq > 0) this.repo.attribute(this.ref, authorOf(author), dirty.afterSeq, dirty.upToSeq, written.actionId);
     } catch (error) {
