@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
-import { rename } from 'node:fs/promises';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { EventBus, FileChange } from '../core/event-bus.js';
@@ -401,13 +400,7 @@ export class FileService {
       } finally {
         closeSync(fd);
       }
-      // The rename runs off the event loop: on a busy disk (a journal commit, a watcher's
-      // inotify) it can take milliseconds, which every other client would wait for; the path
-      // lock is held across it. The temporary file is created, written and closed in one
-      // synchronous step (for a small file): made asynchronous too, it stood long enough for
-      // the workspace watcher to see it come and go, and chokidar answered each with a rescan
-      // of the directory (an lstat of every entry: 3.6 s of a 10 s sync benchmark).
-      await rename(temporaryPath, at(target.dir, target.name));
+      renameSync(temporaryPath, at(target.dir, target.name));
     } catch (error) {
       try {
         unlinkSync(temporaryPath);
