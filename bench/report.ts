@@ -348,7 +348,8 @@ function syncSummaryRows(sync: SyncFigures): string[][] {
   ];
 }
 
-function syncSection(sync: SyncFigures): string {
+/** Section 11 of RESULTS.md (also printed by bench/run-sync.ts). */
+export function syncSection(sync: SyncFigures): string {
   const ours = sync.contenders[0]!;
   const peers = sync.contenders.slice(1);
   const added = (c: SyncFigures['contenders'][number]) => c.rssMiB - c.idleRssMiB;

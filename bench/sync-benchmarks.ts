@@ -8,7 +8,9 @@
  *     relayed; the file bridge writing each document back to its file), stock y-websocket clients;
  *   - `@y/websocket-server@0.1.1` (in memory, no persistence), stock y-websocket clients;
  *   - `@hocuspocus/server@3.4.4` (in memory), its own provider.
- * Rounds alternate between contenders' documents in the same order, one at a time.
+ * Rounds alternate between contenders' documents, one at a time, each round starting with
+ * the next contender (a fixed order would always give the same one the moment right after
+ * another server's round).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -47,8 +49,8 @@ export interface SyncFigures {
 interface ServerProcess {
   label: string;
   child: ChildProcess;
-  /** Opens one client of one document. */
-  open(index: number, doc: Y.Doc): { synced: Promise<void>; destroy(): void };
+  /** Opens client `client` of document `index`. */
+  open(index: number, doc: Y.Doc, client: number): { synced: Promise<void>; destroy(): void };
 }
 
 interface Session {
@@ -91,14 +93,18 @@ const stockClient = (url: string, room: string, doc: Y.Doc, params: Record<strin
   };
 };
 
-async function startCodeBuddy(workDir: string, docs: number): Promise<ServerProcess> {
+async function startCodeBuddy(workDir: string, docs: number, clients: number, nodeArgs: string[]): Promise<ServerProcess> {
   const dataDir = join(workDir, 'sync-data');
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const cli = join(repoRoot, 'dist/cli/main.js');
+  // One person (one token) behind every client, as since the benchmark began: five people
+  // taking turns keystroke by keystroke would make each turn write the previous person's
+  // edits as their own action (attribution), a different load. The cap on one credential's
+  // connections is raised to fit them, as the request rate is.
   const token = (await run(process.execPath, [cli, '--data-dir', dataDir, 'token', 'create', '--tenant', 'bench', '--user', 'human'])).stdout.trim();
-  const env = { CODEBUDDY_LOG_LEVEL: 'warn', CODEBUDDY_WORKSPACE_DISK_BYTES: '0', CODEBUDDY_REQUESTS_PER_MINUTE: '1000000' };
-  const { child, match } = await spawnUntil(process.execPath, [cli, '--data-dir', dataDir, 'serve', '--port', '0'], env, /serving MCP at (\S+)/);
+  const env = { CODEBUDDY_LOG_LEVEL: 'warn', CODEBUDDY_WORKSPACE_DISK_BYTES: '0', CODEBUDDY_REQUESTS_PER_MINUTE: '1000000', CODEBUDDY_SYNC_MAX_CONNECTIONS_PER_CREDENTIAL: String(docs * clients) };
+  const { child, match } = await spawnUntil(process.execPath, [...nodeArgs, cli, '--data-dir', dataDir, 'serve', '--port', '0'], env, /serving MCP at (\S+)/);
   const mcpUrl = new URL(match[1]!);
   const mcp = new Client({ name: 'sync-bench', version: '1' });
   await mcp.connect(new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
@@ -150,7 +156,7 @@ async function connectAll(server: ServerProcess, docs: number, clients: number):
     for (let c = 0; c < clients; c++) {
       const doc = new Y.Doc();
       texts[d * clients + c] = doc.getText('content');
-      const handle = server.open(d, doc);
+      const handle = server.open(d, doc, c);
       handles.push(handle);
       pending.push(handle.synced);
       if (pending.length >= 50) await Promise.all(pending.splice(0));
@@ -184,7 +190,16 @@ function rssMiB(child: ChildProcess): number {
   return kib / 1024;
 }
 
-export async function benchSync(workDir: string, options: { docs?: number; clients?: number; rounds?: number; warmup?: number } = {}): Promise<SyncFigures> {
+export interface SyncBenchOptions {
+  docs?: number;
+  clients?: number;
+  rounds?: number;
+  warmup?: number;
+  /** Node flags for the CodeBuddy server alone (a profile: `--cpu-prof`), never a tuning the others lack. */
+  codeBuddyNodeArgs?: string[];
+}
+
+export async function benchSync(workDir: string, options: SyncBenchOptions = {}): Promise<SyncFigures> {
   const docs = options.docs ?? 200;
   const clients = options.clients ?? 5;
   const rounds = options.rounds ?? 2000;
@@ -195,7 +210,7 @@ export async function benchSync(workDir: string, options: { docs?: number; clien
   const listenerLimit = process.getMaxListeners();
   process.setMaxListeners(0);
   try {
-    servers.push(await startCodeBuddy(workDir, docs), await startYWebsocketServer(), await startHocuspocus());
+    servers.push(await startCodeBuddy(workDir, docs, clients, options.codeBuddyNodeArgs ?? []), await startYWebsocketServer(), await startHocuspocus());
     const connectSeconds: number[] = [];
     const idle = servers.map((server) => rssMiB(server.child));
     for (const server of servers) {
@@ -207,7 +222,8 @@ export async function benchSync(workDir: string, options: { docs?: number; clien
     for (let r = 0; r < warmup + rounds; r++) {
       const doc = (r * 7919) % docs;
       const writer = r % clients;
-      for (let s = 0; s < servers.length; s++) {
+      for (let k = 0; k < servers.length; k++) {
+        const s = (r + k) % servers.length;
         const elapsed = await round(sessions[s]!, clients, doc, writer, `<${r}>`);
         if (r >= warmup) samples[s]!.push(elapsed);
       }

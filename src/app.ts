@@ -226,6 +226,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     writeMaxDelayMs: config.syncWriteMaxDelayMs,
     compactAfterUpdates: config.syncCompactAfterUpdates,
     unloadAfterMs: config.syncUnloadAfterMs,
+    maxConnectionsPerCredential: config.syncMaxConnectionsPerCredential,
   });
   // Links follow file moves; a deleted workspace takes its notes, tasks, artifacts and blobs along.
   const unfollowNotes = notes.follow();

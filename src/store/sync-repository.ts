@@ -12,6 +12,7 @@ export interface DocRef {
 export interface SyncDocumentRow {
   snapshot: Buffer | null;
   snapshot_seq: number;
+  /** The last sequence number used (the log's own maximum). */
   last_seq: number;
   base_state: Buffer | null;
   /** The stamp of the source version the base equals: a file's sha256, a note's `v<version>` (the column is named for files). */
@@ -36,7 +37,6 @@ export class SyncRepository {
   private readonly findStmt;
   private readonly createStmt;
   private readonly appendStmt;
-  private readonly bumpStmt;
   private readonly sinceStmt;
   private readonly upToStmt;
   private readonly betweenStmt;
@@ -51,20 +51,20 @@ export class SyncRepository {
   private readonly replaceStmt;
   private readonly forgetDocsStmt;
   private readonly forgetUpdatesStmt;
-  readonly append: (ref: DocRef, update: Omit<SyncUpdateRow, 'seq'>) => number;
-
   constructor(private readonly db: Db) {
-    this.findStmt = db.prepare('SELECT snapshot, snapshot_seq, last_seq, base_state, base_sha256, pending_author FROM sync_documents WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ?');
+    // last_seq was bumped per update before the sequence moved into the loaded room; the log's own maximum is the truth.
+    this.findStmt = db.prepare(
+      'SELECT snapshot, snapshot_seq, max(last_seq, coalesce((SELECT max(seq) FROM sync_updates u WHERE u.tenant_id = d.tenant_id AND u.workspace_id = d.workspace_id AND u.doc_key = d.doc_key), 0)) AS last_seq, base_state, base_sha256, pending_author FROM sync_documents d WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ?',
+    );
     this.createStmt = db.prepare('INSERT OR IGNORE INTO sync_documents (tenant_id, workspace_id, doc_key, updated_at) VALUES (?, ?, ?, ?)');
     this.appendStmt = db.prepare('INSERT INTO sync_updates (tenant_id, workspace_id, doc_key, seq, at, author, action_id, origin, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.bumpStmt = db.prepare('UPDATE sync_documents SET last_seq = last_seq + 1, updated_at = ? WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? RETURNING last_seq');
     this.sinceStmt = db.prepare('SELECT seq, at, author, action_id, origin, data FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq > ? ORDER BY seq');
     this.upToStmt = db.prepare('SELECT data FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq <= ? ORDER BY seq');
     this.betweenStmt = db.prepare('SELECT seq, at, author, action_id, origin, data FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq > ? AND seq <= ? ORDER BY seq');
     this.pageStmt = db.prepare('SELECT seq, at, author, action_id, origin, length(data) AS bytes FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq > ? ORDER BY seq LIMIT ?');
     this.countStmt = db.prepare('SELECT count(*) FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq > ?').pluck();
     this.seqAtStmt = db.prepare('SELECT coalesce(max(seq), 0) FROM sync_updates WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND at <= ?').pluck();
-    this.snapshotStmt = db.prepare('UPDATE sync_documents SET snapshot = ?, snapshot_seq = ? WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ?');
+    this.snapshotStmt = db.prepare('UPDATE sync_documents SET snapshot = ?, snapshot_seq = ?, last_seq = ? WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ?');
     this.baseStmt = db.prepare('UPDATE sync_documents SET base_state = ?, base_sha256 = ?, pending_author = NULL WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ?');
     this.pendingStmt = db.prepare('UPDATE sync_documents SET pending_author = ? WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ?');
     this.attributeStmt = db.prepare(
@@ -74,12 +74,21 @@ export class SyncRepository {
     this.replaceStmt = db.prepare('UPDATE sync_updates SET data = ? WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ? AND seq = ?');
     this.forgetDocsStmt = db.prepare('DELETE FROM sync_documents WHERE tenant_id = ? AND workspace_id = ?');
     this.forgetUpdatesStmt = db.prepare('DELETE FROM sync_updates WHERE tenant_id = ? AND workspace_id = ?');
-    // The sequence number and the row in one transaction: two updates never share a seq.
-    this.append = db.transaction((ref: DocRef, update: Omit<SyncUpdateRow, 'seq'>) => {
-      const seq = this.bumpStmt.pluck().get(update.at, ref.tenantId, ref.workspaceId, ref.docKey) as number;
-      this.appendStmt.run(ref.tenantId, ref.workspaceId, ref.docKey, seq, update.at, update.author, update.action_id, update.origin, update.data);
-      return seq;
-    });
+  }
+
+  /**
+   * Stores one update under the sequence number its loaded room assigned (one room per
+   * document per process, so no other writer takes it: the primary key would refuse a
+   * second). One INSERT, never an UPDATE of the document row: that row holds the snapshot
+   * and the merge base, and rewriting them on every keystroke cost milliseconds for a large file.
+   */
+  append(ref: DocRef, update: SyncUpdateRow): void {
+    this.appendStmt.run(ref.tenantId, ref.workspaceId, ref.docKey, update.seq, update.at, update.author, update.action_id, update.origin, update.data);
+  }
+
+  /** Runs `work` in one transaction (a turn's updates of every room: one commit). */
+  inTransaction(work: () => void): void {
+    this.db.transaction(work)();
   }
 
   /** The document's row, made if it is new. */
@@ -121,7 +130,7 @@ export class SyncRepository {
   }
 
   saveSnapshot(ref: DocRef, snapshot: Uint8Array, seq: number): void {
-    this.snapshotStmt.run(snapshot, seq, ref.tenantId, ref.workspaceId, ref.docKey);
+    this.snapshotStmt.run(snapshot, seq, seq, ref.tenantId, ref.workspaceId, ref.docKey);
   }
 
   /** The document now equals its source, whose stamp (a file's sha256, a note's version) this is. */

@@ -91,6 +91,10 @@ export class DocumentBridge {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Whose pending edits the document row names now (`tenant/user`), so that it is written once per run, not per keystroke. */
+  private pendingOnRecord: string | undefined;
+  /** The action of this bridge's last write of the source: its `files.changed`/`notes.changed` event needs no read. */
+  private lastWrite: string | undefined;
 
   constructor(
     private readonly room: SyncRoom,
@@ -108,6 +112,7 @@ export class DocumentBridge {
    * nobody had it open is merged in; edits stored but not written before a restart are written now.
    */
   start(current: { text: string; stamp: string }, stored: { baseState: Uint8Array | null; baseStamp: string | null; pendingAuthor: Principal | null }): void {
+    this.pendingOnRecord = stored.pendingAuthor ? authorOf(stored.pendingAuthor) : undefined;
     if (stored.baseState === null || stored.baseStamp === null) {
       // A document seen for the first time (or never written): the source is the truth.
       this.room.change({ kind: 'disk' }, (target) => applyTextDiff(target, this.room.content, current.text));
@@ -131,12 +136,22 @@ export class DocumentBridge {
     if (this.dirty && authorOf(this.dirty.principal) !== connection.author) this.flushNow();
   }
 
-  /** A client's update was stored: schedule its write. */
+  /**
+   * A client's update is being stored (inside its transaction): the document row names its
+   * author as the one with edits not yet written, in the same commit, so a crash right after
+   * still knows whose edit to write.
+   */
+  clientStored(connection: SyncConnection): void {
+    if (this.pendingOnRecord === connection.author) return;
+    this.repo.markPending(this.ref, connection.principal);
+    this.pendingOnRecord = connection.author;
+  }
+
+  /** A client's update was stored and relayed: schedule its write. */
   clientChanged(connection: SyncConnection, seq: number): void {
     if (this.closed) return;
     if (!this.dirty) {
       this.dirty = { principal: connection.principal, afterSeq: seq - 1, upToSeq: seq, since: performance.now() };
-      this.repo.markPending(this.ref, connection.principal);
     } else {
       this.dirty.upToSeq = seq;
     }
@@ -148,6 +163,8 @@ export class DocumentBridge {
   /** The source may have changed (an event on the bus), by the action named when an operation did it. */
   sourceChanged(actionId: string | undefined): void {
     this.run(async () => {
+      // Our own write announcing itself (the step runs after the write's): nothing to read.
+      if (actionId !== undefined && actionId === this.lastWrite) return;
       const current = await this.source.read();
       if (current.kind !== 'text') return this.lost(current.kind);
       // Our own write coming back, or nothing new.
@@ -194,6 +211,7 @@ export class DocumentBridge {
       if (written.held) {
         return this.refused(author, `your edit to ${label} is held for approval as action ${written.actionId}; the document shows ${stored} until it is approved`);
       }
+      this.lastWrite = written.actionId;
       this.setBase(text, written.stamp, state);
       if (dirty.upToSeq > 0) this.repo.attribute(this.ref, authorOf(author), dirty.afterSeq, dirty.upToSeq, written.actionId);
     } catch (error) {
@@ -242,8 +260,12 @@ export class DocumentBridge {
   private setBase(text: string, stamp: string, state: Uint8Array): void {
     this.base = { text, stamp, state };
     this.repo.saveBase(this.ref, state, stamp);
+    this.pendingOnRecord = undefined;
     // Edits made after this state are still pending: they stay on record as such.
-    if (this.dirty) this.repo.markPending(this.ref, this.dirty.principal);
+    if (this.dirty) {
+      this.repo.markPending(this.ref, this.dirty.principal);
+      this.pendingOnRecord = authorOf(this.dirty.principal);
+    }
   }
 
   private run(step: () => Promise<void>): void {

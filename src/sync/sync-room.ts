@@ -32,6 +32,11 @@ export interface RoomHooks {
   clientChanged?(connection: SyncConnection, seq: number): void;
   /** The room can no longer keep its promise (a store failure): the service unloads it. */
   failed(error: unknown): void;
+  /**
+   * Has the room's pending client updates stored at the end of the turn, with every other
+   * room's, in one transaction (turn-batch.ts), then relayed. Without it, each is stored and relayed at once.
+   */
+  defer?(room: SyncRoom): void;
 }
 
 export interface RoomLimits {
@@ -48,6 +53,7 @@ export const CloseCodes = {
   notFound: 4404,
   tooLarge: 4413,
   unsupported: 4415,
+  tooManyConnections: 4429,
   malformed: 4400,
   serverError: 1011,
   goingAway: 1001,
@@ -69,7 +75,10 @@ export class SyncRoom {
   readonly text: Y.Text;
   readonly awareness: awarenessProtocol.Awareness;
   readonly connections = new Set<SyncConnection>();
+  /** Changes Yjs emitted, not stored yet. */
   private readonly outbox: Array<{ update: Uint8Array; origin: ChangeOrigin }> = [];
+  /** Changes stored, not relayed yet (relayed once their transaction committed). */
+  private readonly stored: Array<{ update: Uint8Array; origin: ChangeOrigin; seq: number }> = [];
   /** The document's stored size at load plus what arrived since: the bound on its growth. */
   private bytes: number;
   private broken = false;
@@ -169,6 +178,8 @@ export class SyncRoom {
   }
 
   close(code: number, reason: string): void {
+    // Updates received this turn are kept (and seen by those still here) before the room goes.
+    if (!this.broken) this.flush();
     for (const connection of [...this.connections]) connection.close(code, reason);
     this.connections.clear();
     this.awareness.destroy();
@@ -193,29 +204,53 @@ export class SyncRoom {
       return connection.close(CloseCodes.tooLarge, `the document would exceed ${this.limits.maxDocumentBytes} bytes`);
     }
     this.bytes += update.length;
+    // The bridge may write the document now (another author's pending edits): what it
+    // writes must be stored first.
+    if (this.outbox.some((pending) => pending.origin?.kind !== 'client' || pending.origin.connection.author !== connection.author)) this.flush();
     this.hooks.beforeClientChange?.(connection);
     Y.applyUpdate(this.doc, update, { kind: 'client', connection } satisfies ChangeOrigin);
-    this.flush();
+    if (this.hooks.defer) this.hooks.defer(this);
+    else this.flush();
   }
 
   /** Stores, then relays, every change Yjs emitted; a store failure relays nothing and ends the room. */
   private flush(): void {
-    while (this.outbox.length > 0) {
-      const { update, origin } = this.outbox.shift()!;
+    this.store();
+    this.relay();
+  }
+
+  /** Stores every pending change, in order (inside the turn's transaction when batched). */
+  store(): void {
+    while (this.outbox.length > 0 && !this.broken) {
+      const { update, origin } = this.outbox[0]!;
       let seq: number;
       try {
         seq = this.hooks.persist(update, origin);
       } catch (error) {
-        this.broken = true;
-        this.outbox.length = 0;
-        this.hooks.failed(error);
-        return;
+        return this.fail(error);
       }
+      this.outbox.shift();
+      this.stored.push({ update, origin, seq });
+    }
+  }
+
+  /** Relays what is stored (and durable): each update encoded once for all its receivers. */
+  relay(): void {
+    for (const { update, origin, seq } of this.stored.splice(0)) {
       const sender = origin?.kind === 'client' ? origin.connection : undefined;
       const message = this.message(messageSync, (encoder) => syncProtocol.writeUpdate(encoder, update));
       for (const peer of this.connections) if (peer !== sender) peer.send(message);
       if (sender) this.hooks.clientChanged?.(sender, seq);
     }
+  }
+
+  /** The room can no longer promise that what it relays is stored: nothing pending is relayed, the service closes it. */
+  fail(error: unknown): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.outbox.length = 0;
+    this.stored.length = 0;
+    this.hooks.failed(error);
   }
 
   /** Tells a client its change was refused (the protocol's auth message), at most once a second. */

@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import type { Authenticated } from '../auth/credential.js';
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../core/clock.js';
 import type { EventBus, FileChange } from '../core/event-bus.js';
@@ -15,8 +16,10 @@ import type { Workspace } from '../workspaces/workspace.js';
 import { DocumentBridge, type DocumentSource } from './document-bridge.js';
 import { FileSource } from './file-source.js';
 import { NoteSource } from './note-source.js';
-import { noSuchRoom } from './room-refusal.js';
+import { ConnectionQuota } from './connection-quota.js';
+import { noSuchRoom, RoomRefusal } from './room-refusal.js';
 import { parseRoomName } from './room-name.js';
+import { TurnBatch } from './turn-batch.js';
 import { writeAsPrincipal, type WriteAsPrincipal } from './write-as-principal.js';
 import { SyncConnection, type FlowLimits, type PeerSocket } from './sync-connection.js';
 import { CloseCodes, SyncRoom, type ChangeOrigin, type RoomLimits } from './sync-room.js';
@@ -31,6 +34,8 @@ export interface SyncLimits extends RoomLimits, FlowLimits {
   compactAfterUpdates: number;
   /** A room nobody is in is unloaded after this long. */
   unloadAfterMs: number;
+  /** Open connections one credential may hold. */
+  maxConnectionsPerCredential: number;
 }
 
 /** Keystrokes of one author this close together are one history entry once compacted. */
@@ -52,6 +57,8 @@ interface LoadedRoom {
   noteId?: string;
   /** Sequence number of the last compaction. */
   snapshotSeq: number;
+  /** The last sequence number stored: this room assigns the next (one room per document in a process). */
+  lastSeq: number;
   unloadTimer?: NodeJS.Timeout;
   /** Set while the room is being unloaded: a newcomer waits for it, then loads it afresh. */
   unloading?: Promise<void>;
@@ -72,6 +79,9 @@ export class SyncService {
   private readonly rooms = new Map<string, LoadedRoom>();
   private readonly loading = new Map<string, Promise<LoadedRoom>>();
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly quota: ConnectionQuota;
+  /** Client updates of one event-loop turn, every room's, stored in one transaction. */
+  private readonly batch: TurnBatch;
   /** How the bridges write a human's edit: as that principal's own call through the registry. */
   private readonly writeAs: WriteAsPrincipal = (principal, operation, args) => writeAsPrincipal(this.registry(), this.logger, principal, operation, args);
 
@@ -88,6 +98,8 @@ export class SyncService {
     private readonly logger: Logger,
     private readonly limits: SyncLimits,
   ) {
+    this.quota = new ConnectionQuota(limits.maxConnectionsPerCredential);
+    this.batch = new TurnBatch((work) => repo.inTransaction(work));
     this.unsubscribe.push(
       events.subscribe('files.changed', (event) => this.filesChanged(event.workspaceId, event.changes, event.actionId)),
       events.subscribe('files.moved', (event) => this.filesChanged(event.workspaceId, [{ path: event.from, kind: 'deleted', directory: true }], event.actionId)),
@@ -97,10 +109,24 @@ export class SyncService {
   }
 
   /**
-   * Opens a connection to a room for an authenticated principal. Throws a RoomRefusal: the
-   * same one for a missing room, another tenant's workspace and a path leading out.
+   * Opens a connection to a room for an authenticated caller. Throws a RoomRefusal: the
+   * same one for a missing room, another tenant's workspace and a path leading out; 4429
+   * when the caller's credential already holds its share of connections.
    */
-  async connect(principal: Principal, name: string, socket: PeerSocket): Promise<SyncSession> {
+  async connect(caller: Authenticated, name: string, socket: PeerSocket): Promise<SyncSession> {
+    const release = this.quota.acquire(caller.credential.key);
+    if (!release) {
+      throw new RoomRefusal(CloseCodes.tooManyConnections, `at most ${this.quota.limit} sync connections per credential are open at once; close one first`);
+    }
+    try {
+      return await this.open(caller.principal, name, socket, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  private async open(principal: Principal, name: string, socket: PeerSocket, release: () => void): Promise<SyncSession> {
     const parsed = parseRoomName(name);
     if (!parsed) throw noSuchRoom();
     let workspace: Workspace;
@@ -133,6 +159,7 @@ export class SyncService {
         if (this.rooms.get(loaded.key) === loaded) loaded.room.receive(connection, message);
       },
       leave: () => {
+        release();
         loaded.room.leave(connection);
         connection.closed = true;
         if (loaded.room.connections.size === 0 && !loaded.unloading) {
@@ -178,7 +205,7 @@ export class SyncService {
     const key = `${workspace.tenantId}/${workspace.id}/state`;
     const ref = { tenantId: workspace.tenantId, workspaceId: workspace.id, docKey: 'state' };
     const room = new SyncRoom(key, [], { persist: () => 0, failed: () => undefined }, this.limits, true);
-    const loaded: LoadedRoom = { key, ref, workspace, room, kind: 'state', snapshotSeq: 0 };
+    const loaded: LoadedRoom = { key, ref, workspace, room, kind: 'state', snapshotSeq: 0, lastSeq: 0 };
     this.rooms.set(key, loaded);
     return loaded;
   }
@@ -222,7 +249,7 @@ export class SyncService {
     const ref: DocRef = { tenantId: workspace.tenantId, workspaceId: workspace.id, docKey };
     const row = this.repo.open(ref, this.clock.now());
     const initial = [...(row.snapshot ? [row.snapshot] : []), ...this.repo.updatesAfter(ref, row.snapshot_seq).map((update) => update.data)];
-    const loaded: LoadedRoom = { key, ref, workspace, room: undefined as unknown as SyncRoom, ...what, snapshotSeq: row.snapshot_seq };
+    const loaded: LoadedRoom = { key, ref, workspace, room: undefined as unknown as SyncRoom, ...what, snapshotSeq: row.snapshot_seq, lastSeq: row.last_seq };
     loaded.room = new SyncRoom(
       key,
       initial,
@@ -230,6 +257,7 @@ export class SyncService {
         persist: (update, origin) => this.persist(loaded, update, origin),
         beforeClientChange: (connection) => loaded.bridge?.beforeClientChange(connection),
         clientChanged: (connection, seq) => loaded.bridge?.clientChanged(connection, seq),
+        defer: (room) => this.batch.add(room),
         failed: (error) => {
           this.logger.error({ err: error, room: key }, 'storing a sync update failed; the room is closed');
           void this.unload(loaded, CloseCodes.serverError, 'the document could not be stored');
@@ -248,9 +276,12 @@ export class SyncService {
   }
 
   private persist(loaded: LoadedRoom, update: Uint8Array, origin: ChangeOrigin): number {
+    if (origin.kind === 'client') loaded.bridge?.clientStored(origin.connection);
     const author = origin.kind === 'client' ? origin.connection.author : null;
     const actionId = origin.kind === 'disk' ? (origin.actionId ?? null) : null;
-    const seq = this.repo.append(loaded.ref, { at: this.clock.now(), author, action_id: actionId, origin: origin.kind, data: Buffer.from(update) });
+    const seq = loaded.lastSeq + 1;
+    this.repo.append(loaded.ref, { seq, at: this.clock.now(), author, action_id: actionId, origin: origin.kind, data: Buffer.from(update.buffer, update.byteOffset, update.byteLength) });
+    loaded.lastSeq = seq;
     if (seq - loaded.snapshotSeq >= this.limits.compactAfterUpdates) this.compact(loaded, seq);
     return seq;
   }

@@ -1,4 +1,5 @@
-import headless from '@xterm/headless';
+import type HeadlessModule from '@xterm/headless';
+import { createRequire } from 'node:module';
 import { stripVTControlCharacters } from 'node:util';
 import type { Clock } from '../core/clock.js';
 import { CodeBuddyError } from '../core/errors.js';
@@ -11,7 +12,13 @@ import type { PtyProcess, Runtime } from '../workspaces/runtimes/runtime.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import { Scrollback } from './scrollback.js';
 
-const { Terminal: ScreenEmulator } = headless;
+type ScreenEmulator = InstanceType<typeof HeadlessModule.Terminal>;
+/**
+ * The screen emulator, loaded with the first terminal (a CommonJS package, required
+ * synchronously): a server whose agents open no terminal never holds it in memory (~2.5 MiB).
+ */
+let emulator: typeof HeadlessModule.Terminal | undefined;
+const screenEmulator = () => (emulator ??= (createRequire(import.meta.url)('@xterm/headless') as typeof HeadlessModule).Terminal);
 
 /**
  * How much of the newest output a `wait_for` check scans. The pattern runs in linear time,
@@ -41,7 +48,7 @@ export interface TerminalOptions {
 interface LiveTerminal {
   row: TerminalRow;
   pty: PtyProcess;
-  screen: InstanceType<typeof ScreenEmulator>;
+  screen: ScreenEmulator;
   output: Scrollback;
   exit?: { exitCode: number; signal: number | null };
   /** Woken on new output or exit: readers waiting for a pattern. */
@@ -98,7 +105,7 @@ export class TerminalService {
     const terminal: LiveTerminal = {
       row: this.repository.find(principal.tenantId, id)!,
       pty,
-      screen: new ScreenEmulator({ cols: input.cols, rows: input.rows, allowProposedApi: true, scrollback: 0 }),
+      screen: new (screenEmulator())({ cols: input.cols, rows: input.rows, allowProposedApi: true, scrollback: 0 }),
       output: new Scrollback(this.options.scrollbackChars),
       wakers: new Set(),
       viewers: new Set(),

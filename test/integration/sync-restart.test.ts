@@ -49,12 +49,23 @@ describe('a sync server killed with SIGKILL mid-session', () => {
       expect(a.received() - before).toBeLessThan(1_000);
       expect(a.text.toString()).toBe(`EDIT BY ALICE\n${body}`);
 
+      // The log goes on after the crash: the room numbers new updates after the stored ones
+      // (a reused number would be refused by the primary key and close the room).
+      b.text.insert(0, 'AFTER THE CRASH\n');
+      await a.until((text) => text === `AFTER THE CRASH\nEDIT BY ALICE\n${body}`, 30_000);
+      const historian = await connectModernHttp(server.url, alice);
+      const history = await historian.call('doc_history', { workspace: 'live', path: 'big.txt' });
+      const seqs = ((history.structured as { entries: Array<{ seq: number }> }).entries ?? []).map((entry) => entry.seq);
+      expect(seqs.length).toBeGreaterThanOrEqual(3);
+      expect(seqs).toEqual([...new Set(seqs)].sort((x, y) => x - y));
+      await historian.close();
+
       // A newcomer gets everything; and the edit stored before the crash is written to disk as alice's.
       const c = syncClient(`127.0.0.1:${port}`, 'live/file/big.txt', bob);
       await c.synced();
-      expect(c.text.toString()).toBe(`EDIT BY ALICE\n${body}`);
+      expect(c.text.toString()).toBe(`AFTER THE CRASH\nEDIT BY ALICE\n${body}`);
       c.destroy();
-      await eventually(() => readFileSync(join(root, 'big.txt'), 'utf8').startsWith('EDIT BY ALICE\n'), 'the recovered edit on disk');
+      await eventually(() => readFileSync(join(root, 'big.txt'), 'utf8').startsWith('AFTER THE CRASH\nEDIT BY ALICE\n'), 'the recovered edit on disk');
       const checker = await connectModernHttp(server.url, alice);
       const audit = await checker.call('audit_query', { actor: 'acme/alice', operation: 'file_write' });
       const events = (audit.structured as { events: Array<{ correlation_id: string }> }).events;

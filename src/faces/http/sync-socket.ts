@@ -11,7 +11,8 @@ import type { SyncSession } from '../../sync/sync-service.js';
  * the server's hooks like every route (a bearer header, or `?token=`); a failed
  * authentication is answered on the socket as close code 4401, a refused room as 4404 (the
  * same for a missing room, another tenant's and a path leading out), an unsyncable file as
- * 4413/4415. Codes 4400-4499 tell the stock client not to retry.
+ * 4413/4415, a credential past its share of connections (syncMaxConnectionsPerCredential)
+ * as 4429. Codes 4400-4499 tell the stock client not to retry.
  */
 export function registerSyncSocket(fastify: FastifyInstance, app: App): void {
   fastify.get('/sync/*', { websocket: true, config: { socketAuth: true } }, async (socket, request) => {
@@ -34,7 +35,7 @@ export function registerSyncSocket(fastify: FastifyInstance, app: App): void {
       session?.leave();
     });
     try {
-      const opened = await app.sync.connect(request.caller.principal, room, {
+      const opened = await app.sync.connect(request.caller, room, {
         send: (data) => socket.send(data),
         close: (code, reason) => socket.close(code, reason),
         pause: () => socket.pause(),

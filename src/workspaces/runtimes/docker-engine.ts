@@ -1,4 +1,5 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { createRequire } from 'node:module';
 import { CodeBuddyError } from '../../core/errors.js';
 import { WORKSPACE_MOUNT } from '../workspace.js';
 
@@ -33,10 +34,21 @@ export type ContainerState = 'running' | 'stopped' | 'missing';
  * The workspace's files stay on the host, bind-mounted at /workspace.
  */
 export class DockerEngine {
-  readonly docker: Docker;
+  private client: Docker | undefined;
 
-  constructor(socketPath?: string) {
-    this.docker = socketPath ? new Docker({ socketPath }) : new Docker();
+  constructor(private readonly socketPath?: string) {}
+
+  /**
+   * The engine's API client, made on first use: dockerode and its dependencies (~10 MiB
+   * resident) are loaded only by a server that has Docker workspaces (a CommonJS package,
+   * required synchronously so that callers stay as they are).
+   */
+  get docker(): Docker {
+    if (!this.client) {
+      const DockerClient = createRequire(import.meta.url)('dockerode') as typeof Docker;
+      this.client = this.socketPath ? new DockerClient({ socketPath: this.socketPath }) : new DockerClient();
+    }
+    return this.client;
   }
 
   async available(): Promise<boolean> {
