@@ -3,6 +3,7 @@
  * symbol used in 100 files — cold (the project loaded through the handle walk first) and
  * warm — against the same rename asked of typescript-language-server (`textDocument/rename`,
  * driven directly: bench/direct-language-server.ts), and the atomic apply of that plan.
+ * Warm plans alternate with the server's renames, so on a loaded machine both meet the same load.
  * Measured in process on dist/ (the engine, not MCP): what a refactor call spends besides
  * the few milliseconds of any call. The plans are made in the refactoring worker, so the
  * figures include its hop (the plan cloned across threads); the event loop's longest stall
@@ -29,7 +30,7 @@ const fromDist = <T>(path: string): Promise<T> => import(new URL(`../dist/${path
 
 const FEATURES = 499;
 const FORMATTERS = 100;
-const WARM_RUNS = 20;
+const WARM_RUNS = 40;
 const WARMUP = 2;
 const APPLY_RUNS = 6;
 
