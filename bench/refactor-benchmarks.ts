@@ -3,6 +3,7 @@
  * symbol used in 100 files — cold (the project loaded through the handle walk first) and
  * warm — against the same rename asked of typescript-language-server (`textDocument/rename`,
  * driven directly: bench/direct-language-server.ts), and the atomic apply of that plan.
+ * Warm plans alternate with the server's renames, so on a loaded machine both meet the same load.
  * Measured in process on dist/ (the engine, not MCP): what a refactor call spends besides
  * the few milliseconds of any call. The plans are made in the refactoring worker, so the
  * figures include its hop (the plan cloned across threads); the event loop's longest stall
@@ -14,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { deserialize, serialize } from 'node:v8';
 import { startDirectLanguageServer } from './direct-language-server.js';
-import { measure, summarize, type Summary } from './stats.js';
+import { measure, measurePair, summarize, type Summary } from './stats.js';
 import { typescriptProject } from './typescript-project.js';
 
 type RefactorServiceModule = typeof import('../src/refactor/refactor-service.js');
@@ -29,7 +30,7 @@ const fromDist = <T>(path: string): Promise<T> => import(new URL(`../dist/${path
 
 const FEATURES = 499;
 const FORMATTERS = 100;
-const WARM_RUNS = 10;
+const WARM_RUNS = 40;
 const WARMUP = 2;
 const APPLY_RUNS = 6;
 
@@ -106,8 +107,6 @@ export async function benchRefactor(options: { workDir: string }): Promise<Refac
     };
     const render = summarize(await measure(async () => void renderPlan({ ...first, rendered: undefined }), { warmup: WARMUP, runs: WARM_RUNS }));
     const references = Number(/: (\d+) references/.exec(first.summary)?.[1] ?? 0);
-    // Each warm run asks for another name, so no plan is served from the one-plan cache.
-    const warm = await measure((index) => rename(`formatAmount${index}`), { warmup: WARMUP, runs: WARM_RUNS });
 
     // Apply back and forth (formatMoney ↔ formatAmount): each apply times the swap of 101 files, not the plan.
     const applySamples: number[] = [];
@@ -130,13 +129,20 @@ export async function benchRefactor(options: { workDir: string }): Promise<Refac
       started = performance.now();
       const answer = await server.rename(target.path, target.line, target.column, 'formatAmount');
       const firstRenameMs = performance.now() - started;
-      const samples = await measure((index) => server.rename(target.path, target.line, target.column, `formatAmount${index}`), { warmup: WARMUP, runs: WARM_RUNS });
+      // Warm plans, ours and the server's in alternation: on a loaded machine both meet the same load.
+      // Each of ours asks for another name, so no plan is served from the one-plan cache.
+      let names = 0;
+      const pair = await measurePair(
+        () => rename(`formatAmount${++names}`),
+        (index) => server.rename(target.path, target.line, target.column, `formatAmount${index}`),
+        { warmup: WARMUP, runs: WARM_RUNS },
+      );
       return {
         files: sourceFiles,
         references,
         filesTouched: first.steps.length,
-        ours: { coldPlanMs, coldStallMs, idleStallMs, warmPlan: summarize(warm), apply: summarize(applySamples), clone, render },
-        languageServer: { readyMs: server.readyMs, firstRenameMs, rename: summarize(samples), edits: answer.edits, files: answer.files },
+        ours: { coldPlanMs, coldStallMs, idleStallMs, warmPlan: summarize(pair.a), apply: summarize(applySamples), clone, render },
+        languageServer: { readyMs: server.readyMs, firstRenameMs, rename: summarize(pair.b), edits: answer.edits, files: answer.files },
       };
     } finally {
       await server.close();
@@ -164,7 +170,7 @@ export function refactorReport(figures: RefactorFigures): { summary: string[][];
     section: [
       '## 9. Refactoring: a rename planned and applied',
       '',
-      `A generated project of ${figures.files} TypeScript files; \`formatMoney\` has ${figures.references} references in ${figures.filesTouched} files. Ours: the ts-morph engine in process (dist/), the project read through the handle walk; a warm plan asks for a new name each run (no plan cache). The language server: typescript-language-server driven directly (\`textDocument/rename\`), ready after its first diagnostics (${ms(ls.readyMs)} ms), first rename ${ms(ls.firstRenameMs)} ms; it answered ${ls.edits} edits in ${ls.files} files. Apply: all ${figures.filesTouched} files checked against their planned sha256 and swapped atomically, renaming back and forth; the replaced files' old inodes are freed afterwards, off the call. Plans are made (and their diffs rendered) in the refactoring worker: the longest event-loop stall during the cold plan was ${ms(ours.coldStallMs)} ms (${ms(ours.idleStallMs)} ms over as long with nothing running: the machine's own scheduling); the plan (${(ours.clone.bytes / 1024).toFixed(0)} KiB cloned) costs ${ms(ours.clone.serialize.p50)} ms to serialize in the worker and ${ms(ours.clone.deserialize.p50)} ms to deserialize on the event loop (p50).`,
+      `A generated project of ${figures.files} TypeScript files; \`formatMoney\` has ${figures.references} references in ${figures.filesTouched} files. Ours: the ts-morph engine in process (dist/), the project read through the handle walk; a warm plan asks for a new name each run (no plan cache), alternating with the language server's rename so both meet the same machine load. The language server: typescript-language-server driven directly (\`textDocument/rename\`), ready after its first diagnostics (${ms(ls.readyMs)} ms), first rename ${ms(ls.firstRenameMs)} ms; it answered ${ls.edits} edits in ${ls.files} files. Apply: all ${figures.filesTouched} files checked against their planned sha256 and swapped atomically, renaming back and forth; the replaced files' old inodes are freed afterwards, off the call. Plans are made (and their diffs rendered) in the refactoring worker: the longest event-loop stall during the cold plan was ${ms(ours.coldStallMs)} ms (${ms(ours.idleStallMs)} ms over as long with nothing running: the machine's own scheduling); the plan (${(ours.clone.bytes / 1024).toFixed(0)} KiB cloned) costs ${ms(ours.clone.serialize.p50)} ms to serialize in the worker and ${ms(ours.clone.deserialize.p50)} ms to deserialize on the event loop (p50).`,
       '',
       '| Step | Runs | p50 ms | p95 ms | min ms | max ms |',
       '| --- | ---: | ---: | ---: | ---: | ---: |',

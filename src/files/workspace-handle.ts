@@ -323,19 +323,20 @@ export function canonicalInWorkspace(root: string, path: string): string {
  * open: consecutive entries of a depth-first walk mostly share it, so each costs one open.
  */
 export class ParentDirectories {
-  private current: { relative: string; fd: number } | undefined;
+  private current: { relative: string; fd: number; canonical: string } | undefined;
 
   constructor(private readonly root: string) {}
 
-  /** The open directory holding `path` and the entry's name in it. */
-  parentOf(path: string): { dir: number; name: string } {
+  /** The open directory holding `path`, the entry's name in it, and the directory's canonical path (symlinks on the way resolved). */
+  parentOf(path: string): { dir: number; name: string; canonicalParent: string } {
     const slash = path.lastIndexOf('/');
     const parent = slash < 0 ? '' : path.slice(0, slash);
     if (this.current?.relative !== parent) {
       this.close();
-      this.current = { relative: parent, fd: openWorkspaceDirectory(this.root, parent).fd };
+      const opened = openWorkspaceDirectory(this.root, parent);
+      this.current = { relative: parent, fd: opened.fd, canonical: opened.relative };
     }
-    return { dir: this.current.fd, name: path.slice(slash + 1) };
+    return { dir: this.current.fd, name: path.slice(slash + 1), canonicalParent: this.current.canonical };
   }
 
   close(): void {

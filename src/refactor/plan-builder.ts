@@ -2,15 +2,8 @@ import { ts, type SourceFile } from 'ts-morph';
 import { CodeBuddyError } from '../core/errors.js';
 import { normalizeRelative } from '../files/relative-path.js';
 import { sha256 } from '../files/text-content.js';
-import { applySpans, type FileStep, type RefactorPlan } from './refactor-plan.js';
+import { applySpans, type FileStep, type RefactorPlan, type TextEdit } from './refactor-plan.js';
 import type { WarmProject } from './compiler-projects.js';
-
-/** A span of a file's current text and what replaces it. */
-export interface TextSpanChange {
-  start: number;
-  length: number;
-  newText: string;
-}
 
 /** Thrown when a file the plan read differs on disk from the project's copy: the project is refreshed and the plan made again. */
 export class ProjectCopyOutdated extends Error {
@@ -28,7 +21,7 @@ const BOM = '\uFEFF';
  * stops the plan (ProjectCopyOutdated) rather than producing a diff of something else.
  */
 export class PlanBuilder {
-  private readonly spans = new Map<string, TextSpanChange[]>();
+  private readonly spans = new Map<string, TextEdit[]>();
   private readonly moves = new Map<string, string>();
   private readonly extraMoves: Array<{ from: string; to: string }> = [];
 
@@ -42,8 +35,13 @@ export class PlanBuilder {
     return this.warm.project.getLanguageService().compilerObject;
   }
 
+  /**
+   * The language service's program: the one its rename and references run on. ts-morph's
+   * own Program is a second program with a second type checker, rebuilt separately after
+   * every change; planning on one program checks each file once.
+   */
   get program(): ts.Program {
-    return this.warm.project.getProgram().compilerObject;
+    return this.languageService.getProgram()!;
   }
 
   /** A workspace-relative path for a project path (`/workspace/...`). */
@@ -88,7 +86,7 @@ export class PlanBuilder {
     return `${this.relative(fileName)}:${line + 1}:${character + 1}`;
   }
 
-  change(fileName: string, change: TextSpanChange): void {
+  change(fileName: string, change: TextEdit): void {
     let list = this.spans.get(fileName);
     if (!list) this.spans.set(fileName, (list = []));
     list.push(change);
@@ -128,23 +126,33 @@ export class PlanBuilder {
       if (seen.has(path)) throw new CodeBuddyError('E_CONFLICT', `the refactor reaches ${path} by two names (a symlink); refactor it where it lives`);
       seen.add(path);
     };
-    for (const fileName of [...this.touched()].sort()) {
-      const file = this.program.getSourceFile(fileName);
-      if (!file) throw new CodeBuddyError('E_CONFLICT', `${this.relative(fileName)} is not part of the project`);
-      const path = this.canonical(this.relative(fileName));
-      if (path.split('/').includes('node_modules') || file.isDeclarationFile && this.program.isSourceFileDefaultLibrary(file)) {
+    const refuseDependency = (path: string, file: ts.SourceFile) => {
+      if (path.split('/').includes('node_modules') || (file.isDeclarationFile && this.program.isSourceFileDefaultLibrary(file))) {
         throw new CodeBuddyError('E_CONFLICT', `the refactor would change ${path}, a dependency or library file; nothing was changed`, { path });
       }
-      const { base, bom } = this.baseOf(fileName, file.text);
-      const after = bom + applySpans(file.text, this.spans.get(fileName) ?? []);
-      const before = bom + file.text;
-      const to = this.moves.get(fileName);
-      claim(path);
-      if (to !== undefined) {
-        const target = this.canonical(this.relative(to));
-        claim(target);
-        steps.push({ kind: 'move', from: path, to: target, base, before, after });
-      } else if (after !== before) steps.push({ kind: 'edit', path, base, before, after });
+    };
+    // One reader for the whole plan: files sorted by path share their directory's handle.
+    const reader = this.warm.files.reader();
+    try {
+      for (const fileName of [...this.touched()].sort()) {
+        const file = this.program.getSourceFile(fileName);
+        if (!file) throw new CodeBuddyError('E_CONFLICT', `${this.relative(fileName)} is not part of the project`);
+        const { base, bom, path } = this.baseOf(reader, this.relative(fileName), file.text);
+        refuseDependency(path, file);
+        // Dependencies are judged where a file lives: a symlinked package of the workspace is its own code.
+        const spans = this.spans.get(fileName) ?? [];
+        const after = bom + applySpans(file.text, spans);
+        const before = bom + file.text;
+        const to = this.moves.get(fileName);
+        claim(path);
+        if (to !== undefined) {
+          const target = this.canonical(this.relative(to));
+          claim(target);
+          steps.push({ kind: 'move', from: path, to: target, base, before, after });
+        } else if (after !== before) steps.push({ kind: 'edit', path, base, before, after, ...(bom === '' ? { edits: spans } : {}) });
+      }
+    } finally {
+      reader.close();
     }
     for (const { from, to } of this.extraMoves) {
       const bytes = this.warm.files.readBytesSync(this.absolute(from));
@@ -164,16 +172,21 @@ export class PlanBuilder {
     }
   }
 
-  private baseOf(fileName: string, text: string): { base: string; bom: string } {
-    let bytes: Buffer;
+  /**
+   * The file's bytes on disk now and its canonical path, in one walk; refused
+   * (ProjectCopyOutdated) when they are not the text the compiler planned from.
+   */
+  private baseOf(reader: ReturnType<WarmProject['files']['reader']>, relative: string, text: string): { base: string; bom: string; path: string } {
+    let read: { bytes: Buffer; canonical: string };
     try {
-      bytes = this.warm.files.readBytesSync(fileName);
-    } catch {
-      throw new ProjectCopyOutdated(this.relative(fileName));
+      read = reader.read(relative);
+    } catch (error) {
+      if (error instanceof CodeBuddyError && error.code === 'E_TOO_LARGE') throw error;
+      throw new ProjectCopyOutdated(relative);
     }
-    const disk = bytes.toString('utf8');
+    const disk = read.bytes.toString('utf8');
     const bom = disk.startsWith(BOM) ? BOM : '';
-    if (disk.slice(bom.length) !== text) throw new ProjectCopyOutdated(this.relative(fileName));
-    return { base: sha256(bytes), bom };
+    if (disk.length !== text.length + bom.length || disk.slice(bom.length) !== text) throw new ProjectCopyOutdated(relative);
+    return { base: sha256(read.bytes), bom, path: read.canonical };
   }
 }

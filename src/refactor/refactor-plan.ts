@@ -1,6 +1,7 @@
 import { createTwoFilesPatch } from 'diff';
 import type { ChangeSetEntry } from '../files/change-set.js';
 import { sha256 } from '../files/text-content.js';
+import { diffFromEdits } from './edit-diff.js';
 
 /**
  * What a refactor will do, computed before anything changes: per file, the text it was
@@ -9,10 +10,20 @@ import { sha256 } from '../files/text-content.js';
  * (its own imports). Non-text files carried by a directory move have no text, only bytes.
  */
 export type FileStep =
-  | { kind: 'edit'; path: string; base: string; before: string; after: string }
+  | { kind: 'edit'; path: string; base: string; before: string; after: string; edits?: TextEdit[] }
   | { kind: 'create'; path: string; after: string }
   | { kind: 'delete'; path: string; base: string; before: string }
   | { kind: 'move'; from: string; to: string; base: string; before: string | undefined; after: string | Buffer };
+
+/**
+ * A replacement in `before` (UTF-16 offsets). An edit step that knows its edits (those
+ * the compiler planned) has its diff written from them, without a diff search.
+ */
+export interface TextEdit {
+  start: number;
+  length: number;
+  newText: string;
+}
 
 export interface RefactorPlan {
   /** One line saying what the refactor does (e.g. `rename formatCents → formatMoney: 9 references in 4 files`). */
@@ -114,7 +125,7 @@ function stepDiff(step: FileStep, context: number): string {
       .join('\n');
   switch (step.kind) {
     case 'edit':
-      return patch(`a/${step.path}`, `b/${step.path}`, step.before, step.after);
+      return (step.edits && diffFromEdits(`a/${step.path}`, `b/${step.path}`, step.before, step.edits, context)) ?? patch(`a/${step.path}`, `b/${step.path}`, step.before, step.after);
     case 'create':
       return patch('/dev/null', `b/${step.path}`, '', step.after);
     case 'delete':

@@ -47,11 +47,18 @@ export function planRename(builder: PlanBuilder, input: RenameInput): RefactorPl
   });
   const start = located.find((entry) => entry.location.fileName === fileName && entry.location.textSpan.start <= position && position <= entry.location.textSpan.start + entry.location.textSpan.length);
   const targetSymbol = resolved(checker, start?.node && checker.getSymbolAtLocation(start.node));
-  const renamed = new Set<ts.Symbol>();
-  for (const { node } of located) {
-    const symbol = node && checker.getSymbolAtLocation(node);
-    if (symbol) renamed.add(symbol).add(resolved(checker, symbol)!);
-  }
+  // The symbols at every reference (aliases and what they stand for), asked of the checker
+  // only when a collision check meets the new name already bound: usually it never does.
+  let renamedSymbols: Set<ts.Symbol> | undefined;
+  const renamed = () => {
+    if (renamedSymbols) return renamedSymbols;
+    renamedSymbols = new Set<ts.Symbol>();
+    for (const { node } of located) {
+      const symbol = node && checker.getSymbolAtLocation(node);
+      if (symbol) renamedSymbols.add(symbol).add(resolved(checker, symbol)!);
+    }
+    return renamedSymbols;
+  };
 
   assertNoCollision(builder, located, renamed, targetSymbol, input.new_name);
 
@@ -93,7 +100,7 @@ function isPropertyName(node: ts.Node): boolean {
 
 type Located = { location: ts.RenameLocation; file: ts.SourceFile; node: ts.Node | undefined };
 
-function assertNoCollision(builder: PlanBuilder, located: Located[], renamed: Set<ts.Symbol>, target: ts.Symbol | undefined, newName: string): void {
+function assertNoCollision(builder: PlanBuilder, located: Located[], renamed: () => Set<ts.Symbol>, target: ts.Symbol | undefined, newName: string): void {
   const program = builder.program;
   const checker = program.getTypeChecker() as ts.TypeChecker & {
     resolveName?(name: string, location: ts.Node, meaning: ts.SymbolFlags, excludeGlobals: boolean): ts.Symbol | undefined;
@@ -111,7 +118,7 @@ function assertNoCollision(builder: PlanBuilder, located: Located[], renamed: Se
   for (const { node, file } of located) {
     if (!node || !ts.isIdentifier(node) || isPropertyName(node) || !checker.resolveName) continue;
     const existing = checker.resolveName(newName, node, meaning, false);
-    if (!existing || renamed.has(existing) || renamed.has(resolved(checker, existing)!)) continue;
+    if (!existing || renamed().has(existing) || renamed().has(resolved(checker, existing)!)) continue;
     // A global nobody in this file uses by that name is shadowed harmlessly.
     if (isLibrary(existing) && !wordPattern.test(file.text)) continue;
     throw collision(existing, 'is already declared where the symbol is used');
@@ -124,7 +131,7 @@ function assertNoCollision(builder: PlanBuilder, located: Located[], renamed: Se
     const ownerSymbol = ts.isTypeLiteralNode(owner) ? undefined : owner.name && checker.getSymbolAtLocation(owner.name);
     const type = ownerSymbol ? checker.getDeclaredTypeOfSymbol(ownerSymbol) : checker.getTypeAtLocation(owner);
     const existing = type.getProperty(newName);
-    if (existing && !renamed.has(existing)) throw collision(existing, 'is already a member there');
+    if (existing && !renamed().has(existing)) throw collision(existing, 'is already a member there');
   }
 
   // 3. Within the scope of each declaration, no use of the new name may come to mean the renamed symbol.
@@ -135,7 +142,7 @@ function assertNoCollision(builder: PlanBuilder, located: Located[], renamed: Se
     const visit = (node: ts.Node): void => {
       if (ts.isIdentifier(node) && node.text === newName && !isPropertyName(node)) {
         const symbol = checker.getSymbolAtLocation(node);
-        if (!symbol || !renamed.has(symbol)) throw collision(symbol ?? target!, symbol ? 'is already used in that scope, and would be captured' : 'is used unresolved in that scope');
+        if (!symbol || !renamed().has(symbol)) throw collision(symbol ?? target!, symbol ? 'is already used in that scope, and would be captured' : 'is used unresolved in that scope');
       }
       ts.forEachChild(node, visit);
     };

@@ -70,7 +70,8 @@ function symbolAt(builder: PlanBuilder, fileName: string, position: number): ts.
 export function nodeAt(file: ts.SourceFile, position: number): ts.Node | undefined {
   let found: ts.Node | undefined;
   const visit = (node: ts.Node): void => {
-    if (position < node.getStart(file) || position >= node.getEnd()) return;
+    // `pos` (leading trivia included) is free to read; the start past the trivia is scanned, so only for nodes that may hold the position.
+    if (position < node.pos || position >= node.end || position < node.getStart(file)) return;
     found = node;
     ts.forEachChild(node, visit);
   };

@@ -1,9 +1,9 @@
-import { closeSync, fstatSync, readdirSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
 import type { FileSystemHost, RuntimeDirEntry } from 'ts-morph';
 import picomatch from 'picomatch';
 import { CodeBuddyError } from '../core/errors.js';
 import { readOpenFileSync } from '../files/regular-file.js';
-import { at, canonicalInWorkspace, locateInWorkspace, openWorkspaceDirectory, openWorkspaceFile } from '../files/workspace-handle.js';
+import { at, canonicalInWorkspace, locateInWorkspace, openWorkspaceDirectory, openWorkspaceFile, ParentDirectories, READ_FILE } from '../files/workspace-handle.js';
 import { WORKSPACE_MOUNT } from '../workspaces/workspace.js';
 
 /** Directories a project never reads by listing (module resolution still probes node_modules by name). */
@@ -53,13 +53,51 @@ export class WorkspaceFileSystem implements FileSystemHost {
       throw asNotFound(error, filePath);
     }
     try {
-      const info = fstatSync(opened.fd);
-      if (!info.isFile()) throw notFound(filePath);
-      if (info.size > this.maxFileBytes) throw new CodeBuddyError('E_TOO_LARGE', `${relative} is ${info.size} bytes; refactors read files up to ${this.maxFileBytes}`);
-      return readOpenFileSync(opened.fd, info.size);
+      return this.readOpened(opened.fd, relative);
     } finally {
       closeSync(opened.fd);
     }
+  }
+
+  /**
+   * Reads many files one after another, as a plan reads its base versions: each opened
+   * from its directory's handle, kept open while the next path shares it (sorted paths
+   * mostly do), so a file costs one open instead of a walk from the root; a symlink as the
+   * last component is walked in full. Each answer carries the file's canonical path (what
+   * `canonical` says), found by the same walk. Close the reader after.
+   */
+  reader(): { read(relative: string): { bytes: Buffer; canonical: string }; close(): void } {
+    const parents = new ParentDirectories(this.root);
+    const read = (relative: string) => {
+      const filePath = this.absolute(relative);
+      let opened: { fd: number; relative: string };
+      try {
+        const { dir, name, canonicalParent } = parents.parentOf(relative);
+        // Only a plain name is opened from the handle; anything else takes the full walk, which refuses what leads out.
+        if (name === '' || name === '.' || name === '..') throw Object.assign(new Error('not a plain name'), { code: 'ELOOP' });
+        opened = { fd: openSync(at(dir, name), READ_FILE), relative: canonicalParent === '' ? name : `${canonicalParent}/${name}` };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw asNotFound(error, filePath);
+        try {
+          opened = openWorkspaceFile(this.root, relative);
+        } catch (walkError) {
+          throw asNotFound(walkError, filePath);
+        }
+      }
+      try {
+        return { bytes: this.readOpened(opened.fd, relative), canonical: opened.relative };
+      } finally {
+        closeSync(opened.fd);
+      }
+    };
+    return { read, close: () => parents.close() };
+  }
+
+  private readOpened(fd: number, relative: string): Buffer {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw notFound(this.absolute(relative));
+    if (info.size > this.maxFileBytes) throw new CodeBuddyError('E_TOO_LARGE', `${relative} is ${info.size} bytes; refactors read files up to ${this.maxFileBytes}`);
+    return readOpenFileSync(fd, info.size);
   }
 
   async readFile(filePath: string): Promise<string> {
