@@ -6,6 +6,7 @@ import { CodeBuddyError, isCodeBuddyError, toCodeBuddyError, type ErrorCode } fr
 import { isSchemaCurrent } from '../../store/database.js';
 import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
 import { registerCors, registerSecurityHeaders } from './browser-policy.js';
+import { ConnectionDrain, SHUTDOWN_GRACE_MS } from './connection-drain.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { OriginGuard } from './origin-guard.js';
 import { bearerChallenge, registerProtectedResourceMetadata } from './protected-resource.js';
@@ -54,7 +55,7 @@ export interface HttpServer {
  * authentication and rate limits. Routes find the caller on `request.caller`; the MCP layer
  * receives the principal and never reads credentials itself.
  */
-export async function startHttpServer(app: App, options: { host: string; port: number }): Promise<HttpServer> {
+export async function startHttpServer(app: App, options: { host: string; port: number; shutdownGraceMs?: number }): Promise<HttpServer> {
   // A body holds at most one file's content, JSON-escaped (which can double it), plus the envelope.
   // Only an authenticated request gets that far: authentication runs before the body is read.
   const fastify = Fastify({ bodyLimit: app.config.maxFileBytes * 2 + 1024 * 1024 });
@@ -63,6 +64,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     maxPerPrincipal: app.config.maxSessionsPerPrincipal,
     isCurrent: (credential) => app.authenticator.isCurrent(credential),
   });
+  const connections = new ConnectionDrain(fastify.server);
   const guard = new OriginGuard({ host: options.host, allowedHosts: app.config.allowedHosts, allowedOrigins: app.config.allowedOrigins });
 
   fastify.setErrorHandler((error, request, reply) => {
@@ -125,8 +127,21 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     async close() {
       // Pending human edits are written before the sockets go.
       await app.sync.close();
+      // Ends the sessions, and with them their GET streams and the POST streams of calls in flight.
       await mcp.close();
-      await fastify.close();
+      // fastify stops accepting, answers 503 to new requests on open sockets, and sends WebSockets
+      // a close frame; it resolves once every socket is gone, which the drain bounds: sockets
+      // without a request now, the rest (and WebSockets whose peer never answers the close
+      // frame, which ws would wait 30 s for) after the grace.
+      const closed = fastify.close();
+      const cancelDrain = connections.drain(options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS, () => {
+        for (const client of fastify.websocketServer.clients) client.terminate();
+      });
+      try {
+        await closed;
+      } finally {
+        cancelDrain();
+      }
     },
   };
 }
