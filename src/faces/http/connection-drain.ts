@@ -1,9 +1,6 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** How long calls in flight at shutdown get to finish their answers before their sockets are closed. */
-export const SHUTDOWN_GRACE_MS = 2_000;
-
 /**
  * The HTTP server's sockets, and which of them carry a request in flight, for a shutdown that
  * is graceful but bounded. `server.close()` waits for every socket to end, and Node's
@@ -11,8 +8,8 @@ export const SHUTDOWN_GRACE_MS = 2_000;
  * a socket that connected and sent nothing yet, or only part of its headers (a browser's
  * speculative connection, a client's pool, anyone on purpose), counts as busy and held
  * shutdown until the headers timeout, a minute or more. Here a socket is busy only from a
- * request's headers to its answer's end: the others are closed at once, the busy ones after
- * the grace. Upgraded sockets (WebSockets) leave this set at the upgrade: their server closes them.
+ * request's headers to its answer's end: the others are closed at once, the busy ones when
+ * the server's grace for calls in flight is over. Upgraded sockets (WebSockets) leave this set at the upgrade: their server closes them.
  */
 export class ConnectionDrain {
   private readonly sockets = new Set<Socket>();
@@ -46,18 +43,15 @@ export class ConnectionDrain {
     });
   }
 
-  /**
-   * Closes the sockets with no request in flight now, and when `graceMs` has passed, those a
-   * request still holds and whatever `atGraceEnd` closes (the WebSockets). Answers a cancel
-   * for the timer, once the server has closed.
-   */
-  drain(graceMs: number, atGraceEnd: () => void): () => void {
+  /** From now on, closes every socket as soon as no request is in flight on it, those idle now at once. */
+  closeIdle(): void {
     this.closing = true;
     for (const socket of this.sockets) if (!this.inFlight.has(socket)) socket.destroy();
-    const timer = setTimeout(() => {
-      for (const socket of this.sockets) socket.destroy();
-      atGraceEnd();
-    }, graceMs);
-    return () => clearTimeout(timer);
+  }
+
+  /** Closes every socket, requests in flight or not: the grace is over. */
+  closeAll(): void {
+    this.closing = true;
+    for (const socket of this.sockets) socket.destroy();
   }
 }

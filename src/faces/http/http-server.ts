@@ -6,7 +6,7 @@ import { CodeBuddyError, isCodeBuddyError, toCodeBuddyError, type ErrorCode } fr
 import { isSchemaCurrent } from '../../store/database.js';
 import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
 import { registerCors, registerSecurityHeaders } from './browser-policy.js';
-import { ConnectionDrain, SHUTDOWN_GRACE_MS } from './connection-drain.js';
+import { ConnectionDrain } from './connection-drain.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { OriginGuard } from './origin-guard.js';
 import { bearerChallenge, registerProtectedResourceMetadata } from './protected-resource.js';
@@ -40,6 +40,9 @@ const statusOf: Record<ErrorCode, number> = {
   E_TIMEOUT: 504,
   E_INTERNAL: 500,
 };
+
+/** How long calls in flight at shutdown get to finish and answer before they are cut off. */
+export const SHUTDOWN_GRACE_MS = 2_000;
 
 export interface HttpServer {
   mcp: HttpMcpEndpoint;
@@ -121,27 +124,32 @@ export async function startHttpServer(app: App, options: { host: string; port: n
   const address = await fastify.listen({ host: options.host, port: options.port });
   guard.listeningOn((fastify.server.address() as AddressInfo).port);
   const url = `${address.replace('[::1]', 'localhost')}/mcp`;
+  const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
+  /**
+   * Graceful but bounded: calls in flight get the grace to finish and answer; then whatever
+   * is left is cut off (its calls cancelled, and recorded so) and every socket closed.
+   */
+  const closeGracefully = async () => {
+    // Pending human edits are written, and the sync sockets closed, first.
+    await app.sync.close();
+    // fastify stops accepting, answers 503 to new requests on open sockets (a session's next
+    // call among them) and sends WebSockets a close frame; it resolves once every socket is gone.
+    const closed = fastify.close();
+    connections.closeIdle();
+    const finished = await app.registry.settled(graceMs);
+    // Ends the sessions: their GET streams, and the calls still running, which it cancels.
+    await mcp.close();
+    connections.closeAll();
+    // A peer that never answers the close frame would hold shutdown for ws's 30 s.
+    for (const client of fastify.websocketServer.clients) client.terminate();
+    await closed;
+    // The calls cut off were cancelled: let them record so before the database closes.
+    if (!finished && !(await app.registry.settled(graceMs))) app.logger.warn({ grace_ms: graceMs }, 'calls still running at shutdown');
+  };
+  let closing: Promise<void> | undefined;
   return {
     mcp,
     url,
-    async close() {
-      // Pending human edits are written before the sockets go.
-      await app.sync.close();
-      // Ends the sessions, and with them their GET streams and the POST streams of calls in flight.
-      await mcp.close();
-      // fastify stops accepting, answers 503 to new requests on open sockets, and sends WebSockets
-      // a close frame; it resolves once every socket is gone, which the drain bounds: sockets
-      // without a request now, the rest (and WebSockets whose peer never answers the close
-      // frame, which ws would wait 30 s for) after the grace.
-      const closed = fastify.close();
-      const cancelDrain = connections.drain(options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS, () => {
-        for (const client of fastify.websocketServer.clients) client.terminate();
-      });
-      try {
-        await closed;
-      } finally {
-        cancelDrain();
-      }
-    },
+    close: () => (closing ??= closeGracefully()),
   };
 }
