@@ -110,8 +110,9 @@ export class OperationRegistry {
 
   /**
    * Resolves once every call in flight has finished and been recorded (true), or when
-   * `timeoutMs` has passed (false). A shutdown cancels the calls first (their clients' sockets
-   * close), so a cancelled command is recorded as cancelled rather than left `running`.
+   * `timeoutMs` has passed (false). Shutdown waits on it twice: to give calls in flight a
+   * grace, and after cutting off the rest (which cancels them), so that they are recorded
+   * as cancelled before the database closes rather than left `running`.
    */
   async settled(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
