@@ -2,9 +2,9 @@
  * Shutdown is graceful but bounded (issue: `fastify.close()` hung after a cancelled call).
  * The cause: `server.close()` waits for every socket, and Node's `closeIdleConnections()`
  * closes only sockets that finished a request; a socket that connected and sent nothing (or
- * part of its headers) counted as busy and held shutdown for good (over 150 s measured). Undici's pool
- * left one such socket behind after an aborted REST call, so a SIGTERM'd `codebuddy serve`
- * did not exit. WebSocket peers that never answer the close frame held it for 30 s (ws's own
+ * part of its headers) counted as busy and held shutdown for good (over 150 s measured).
+ * Undici's pool left one such socket behind after an aborted call, so a SIGTERM'd
+ * `codebuddy serve` did not exit. WebSocket peers that never answer the close frame held it for 30 s (ws's own
  * close timeout). Every case here drives real clients against a real server.
  */
 import { execFile } from 'node:child_process';

@@ -7,9 +7,9 @@ import type { Socket } from 'node:net';
  * `closeIdleConnections()` (what fastify calls) closes only sockets that finished a request:
  * a socket that connected and sent nothing yet, or only part of its headers (a browser's
  * speculative connection, a client's pool, anyone on purpose), counts as busy and held
- * shutdown for good (over 150 s measured, plain fastify 5 on Node 20). Here a socket is busy only from a
- * request's headers to its answer's end: the others are closed at once, the busy ones when
- * the server's grace for calls in flight is over. Upgraded sockets (WebSockets) leave this
+ * shutdown for good (over 150 s measured, plain fastify 5 on Node 20). Here a socket is
+ * busy only from a request's headers to its answer's end: the others are closed at once, the
+ * busy ones when the server's grace for calls in flight is over. Upgraded sockets (WebSockets) leave this
  * set at the upgrade: the WebSocket server closes them.
  */
 export class ConnectionDrain {
