@@ -40,16 +40,34 @@ export async function startUpkeep(app: App): Promise<NodeJS.Timeout> {
   return setInterval(() => app.proposals.expireDue(), 30_000).unref();
 }
 
-function onShutdown(close: () => Promise<void> | void): void {
+/** How long a signalled server may take to close before it exits regardless (the HTTP face's own grace is shorter). */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/**
+ * SIGINT/SIGTERM close the server and exit: 0 when it closed, 1 when closing failed or
+ * overran the deadline (a service manager's stop must never hang on us). A second signal
+ * exits at once.
+ */
+function onShutdown(app: App, close: () => Promise<void> | void): void {
   let closing = false;
-  const stop = async () => {
-    if (closing) return;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (closing) process.exit(1);
     closing = true;
-    await close();
+    app.logger.info({ signal }, 'codebuddy shutting down');
+    setTimeout(() => {
+      app.logger.error({ deadline_ms: SHUTDOWN_DEADLINE_MS }, 'shutdown overran its deadline; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    try {
+      await close();
+    } catch (error) {
+      app.logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 export async function serveStdioCommand(app: App, workspacePath: string | undefined): Promise<void> {
@@ -65,7 +83,7 @@ export async function serveStdioCommand(app: App, workspacePath: string | undefi
   };
   // The host closing our stdin is the normal way a stdio session ends.
   process.stdin.once('end', () => void close().then(() => process.exit(0)));
-  onShutdown(close);
+  onShutdown(app, close);
 }
 
 export async function serveHttpCommand(app: App): Promise<void> {
@@ -86,7 +104,7 @@ export async function serveHttpCommand(app: App): Promise<void> {
   }
   lines.push('', `More tokens:  node ${process.argv[1]} token create --tenant local --user NAME --role agent|approver|admin`, '');
   process.stdout.write(lines.join('\n'));
-  onShutdown(async () => {
+  onShutdown(app, async () => {
     await server.close();
     app.close();
   });

@@ -75,6 +75,8 @@ function sameBases(a: Record<string, string | null>, b: Record<string, string | 
  */
 export class OperationRegistry {
   private readonly byName = new Map<string, OperationDescriptor>();
+  /** Calls not yet recorded as done: shutdown waits for them before the database closes. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     operations: readonly Operation[],
@@ -99,7 +101,30 @@ export class OperationRegistry {
     return [...this.byName.values()];
   }
 
-  async invoke(name: string, args: unknown, context: CallContext): Promise<OperationResult> {
+  invoke(name: string, args: unknown, context: CallContext): Promise<OperationResult> {
+    const call = this.invokeRecorded(name, args, context);
+    this.inFlight.add(call);
+    void call.finally(() => this.inFlight.delete(call)).catch(() => undefined);
+    return call;
+  }
+
+  /**
+   * Resolves once every call in flight has finished and been recorded (true), or when
+   * `timeoutMs` has passed (false). Shutdown waits on it twice: to give calls in flight a
+   * grace, and after cutting off the rest (which cancels them), so that they are recorded
+   * as cancelled before the database closes rather than left `running`.
+   */
+  async settled(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([Promise.allSettled([...this.inFlight]).then(() => true as const), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async invokeRecorded(name: string, args: unknown, context: CallContext): Promise<OperationResult> {
     // Before anything walks them recursively (recording, redaction, validation) and overflows the stack.
     if (nestedDeeperThan(args, MAX_ARGUMENT_DEPTH)) {
       const refusal = new CodeBuddyError('E_INVALID_ARGUMENT', `the arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels`, { field: '(arguments)' });

@@ -23,20 +23,20 @@ export function tempDir(prefix = 'codebuddy-test-'): string {
 }
 
 /** A real HTTP server on an ephemeral loopback port over a fresh SQLite file. */
-export async function startTestServer(settings: Partial<Record<keyof Config, unknown>> = {}): Promise<TestServer> {
+export async function startTestServer(settings: Partial<Record<keyof Config, unknown>> = {}, http: { shutdownGraceMs?: number } = {}): Promise<TestServer> {
   const dataDir = tempDir();
   // Workspace disks (loop mounts) only where a test asks for them: they need root and outlive the process.
   const config = loadConfig({ env: {}, overrides: { dataDir, port: 0, logLevel: 'silent', workspaceDiskBytes: 0, ...settings } });
   const app = createApp(config);
-  const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
+  const server = await startHttpServer(app, { host: '127.0.0.1', port: 0, ...http });
   return {
     app,
-    http,
-    url: new URL(http.url),
+    http: server,
+    url: new URL(server.url),
     dataDir: app.config.dataDir,
     token: (tenantId, userId = 'user', role = 'agent') => app.tokens.create({ tenantId, userId, role }).token,
     async close() {
-      await http.close();
+      await server.close();
       app.close();
       unmountUnder(app.config.dataDir);
       rmSync(dataDir, { recursive: true, force: true });

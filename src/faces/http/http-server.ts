@@ -6,6 +6,7 @@ import { CodeBuddyError, isCodeBuddyError, toCodeBuddyError, type ErrorCode } fr
 import { isSchemaCurrent } from '../../store/database.js';
 import { HttpMcpEndpoint } from '../mcp/http-mcp-endpoint.js';
 import { registerCors, registerSecurityHeaders } from './browser-policy.js';
+import { ConnectionDrain } from './connection-drain.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { OriginGuard } from './origin-guard.js';
 import { bearerChallenge, registerProtectedResourceMetadata } from './protected-resource.js';
@@ -40,6 +41,9 @@ const statusOf: Record<ErrorCode, number> = {
   E_INTERNAL: 500,
 };
 
+/** How long calls in flight at shutdown get to finish and answer before they are cut off. */
+export const SHUTDOWN_GRACE_MS = 2_000;
+
 export interface HttpServer {
   mcp: HttpMcpEndpoint;
   url: string;
@@ -54,7 +58,7 @@ export interface HttpServer {
  * authentication and rate limits. Routes find the caller on `request.caller`; the MCP layer
  * receives the principal and never reads credentials itself.
  */
-export async function startHttpServer(app: App, options: { host: string; port: number }): Promise<HttpServer> {
+export async function startHttpServer(app: App, options: { host: string; port: number; shutdownGraceMs?: number }): Promise<HttpServer> {
   // A body holds at most one file's content, JSON-escaped (which can double it), plus the envelope.
   // Only an authenticated request gets that far: authentication runs before the body is read.
   const fastify = Fastify({ bodyLimit: app.config.maxFileBytes * 2 + 1024 * 1024 });
@@ -63,6 +67,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     maxPerPrincipal: app.config.maxSessionsPerPrincipal,
     isCurrent: (credential) => app.authenticator.isCurrent(credential),
   });
+  const connections = new ConnectionDrain(fastify.server);
   const guard = new OriginGuard({ host: options.host, allowedHosts: app.config.allowedHosts, allowedOrigins: app.config.allowedOrigins });
 
   fastify.setErrorHandler((error, request, reply) => {
@@ -119,14 +124,32 @@ export async function startHttpServer(app: App, options: { host: string; port: n
   const address = await fastify.listen({ host: options.host, port: options.port });
   guard.listeningOn((fastify.server.address() as AddressInfo).port);
   const url = `${address.replace('[::1]', 'localhost')}/mcp`;
+  const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
+  /**
+   * Graceful but bounded: calls in flight get the grace to finish and answer; then whatever
+   * is left is cut off (its calls cancelled, and recorded so) and every socket closed.
+   */
+  const closeGracefully = async () => {
+    // Pending human edits are written, and the sync sockets closed, first.
+    await app.sync.close();
+    // fastify stops accepting, answers 503 to new requests on open sockets (a session's next
+    // call among them) and sends WebSockets a close frame; it resolves once every socket is gone.
+    const closed = fastify.close();
+    connections.closeIdle();
+    const finished = await app.registry.settled(graceMs);
+    // Ends the sessions: their GET streams, and the calls still running, which it cancels.
+    await mcp.close();
+    connections.closeAll();
+    // A peer that never answers the close frame would hold shutdown for ws's 30 s.
+    for (const client of fastify.websocketServer.clients) client.terminate();
+    await closed;
+    // The calls cut off were cancelled: let them record so before the database closes.
+    if (!finished && !(await app.registry.settled(graceMs))) app.logger.warn({ grace_ms: graceMs }, 'calls still running at shutdown');
+  };
+  let closing: Promise<void> | undefined;
   return {
     mcp,
     url,
-    async close() {
-      // Pending human edits are written before the sockets go.
-      await app.sync.close();
-      await mcp.close();
-      await fastify.close();
-    },
+    close: () => (closing ??= closeGracefully()),
   };
 }
