@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { startCodeBuddy } from './mcp-servers.js';
 import { ms, summarize, type Summary } from './stats.js';
+import { seededRandom } from '../test/helpers/seeded-random.js';
 
 type AppModule = typeof import('../src/app.js');
 type ConfigModule = typeof import('../src/config/load-config.js');
@@ -31,17 +32,6 @@ export interface NoteFigures {
   load: { start: number[]; end: number[] };
 }
 
-/** mulberry32: a small seeded generator, so every run builds the same corpus. */
-function generator(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const VOCABULARY = 20_000;
 const BODY_WORDS = 120;
 
@@ -51,7 +41,7 @@ const BODY_WORDS = 120;
  * one in a hundred.
  */
 function corpus(count: number): { title: string; body: string; tags: string[] }[] {
-  const next = generator(42);
+  const next = seededRandom(42);
   const cumulative: number[] = [];
   let total = 0;
   for (let rank = 1; rank <= VOCABULARY; rank++) cumulative.push((total += 1 / rank));

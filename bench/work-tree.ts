@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { seededRandom } from '../test/helpers/seeded-random.js';
 
 /**
  * The deterministic work tree every file benchmark runs against: 5,000 files in
@@ -54,18 +55,6 @@ export interface TreePlan {
   readTargets: string[];
 }
 
-/** mulberry32: tiny, fast, and the same sequence on every machine for a given seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function planTree(): TreePlan {
   const files: PlannedFile[] = [];
   let index = 0;
@@ -74,7 +63,7 @@ export function planTree(): TreePlan {
       for (const c of LEVEL3) {
         for (let k = 0; k < 10; k++, index++) {
           const kind = KIND_CYCLE[index % KIND_CYCLE.length]!;
-          const random = prng(index + 1);
+          const random = seededRandom(index + 1);
           // 10 read targets, all .ts (index % 25 === 23 is a ts slot), exactly 4 KiB.
           const readTarget = index % 500 === 123;
           const needle = index % 100 === 37; // 50 files, one needle line each
@@ -150,7 +139,7 @@ function needleLine(kind: Kind): string {
 
 /** The file's text; ASCII only, so characters are bytes. */
 export function renderFile(file: PlannedFile, seed: number): string {
-  const random = prng(seed * 7919 + 17);
+  const random = seededRandom(seed * 7919 + 17);
   const lines: string[] = file.kind === 'json' ? ['{'] : file.kind === 'md' ? [`# ${file.path}`, ''] : [];
   const closing = file.kind === 'json' ? ['  "version": 1', '}'] : [];
   // Leave room for the needle, the closing lines and (for exact-size files) a padding line.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UriTranslator } from '../../src/faces/lsp/uri-translation.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 /**
  * The facade passes a large answer to the editor as the server wrote it, after its own JSON
@@ -9,17 +10,6 @@ import { UriTranslator } from '../../src/faces/lsp/uri-translation.js';
  * generator, so a failure repeats) and require the scanner to agree with JSON.parse on every one,
  * and, where both accept, to translate exactly as the object walk does.
  */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SAMPLES = [
   [{ uri: 'file:///workspace/a.ts', range: { start: { line: 1, character: 2 }, end: { line: 10, character: 0 } } }],
   { changes: { 'file:///workspace/b.ts': [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }, newText: 'x\n"y"' }] } },
@@ -30,7 +20,7 @@ const ALPHABET = ['{', '}', '[', ']', ',', ':', '"', '\\', '0', '1', '-', '+', '
 
 describe('the facade\'s JSON text scanner', () => {
   it('accepts exactly the texts JSON.parse accepts, and translates them as the object walk does', () => {
-    const random = generator(20261123);
+    const random = seededRandom(20261123);
     const translator = new UriTranslator('file:///home/ana/shop');
     let accepted = 0;
     for (let round = 0; round < 20_000; round++) {
