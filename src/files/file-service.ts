@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchownSync, fstatSync, lstatSync, open, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
-import { rename } from 'node:fs/promises';
-import { promisify } from 'node:util';
+import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { base64ByteLength, decodeBase64 } from '../core/base64.js';
 import { CodeBuddyError } from '../core/errors.js';
@@ -20,8 +18,6 @@ import { at, locateInWorkspace, openWorkspaceFile, READ_FILE, type Located } fro
 export type { Edit };
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
-/** `open` answering a plain descriptor (fs/promises answers a FileHandle, which the rest of this file does not use). */
-const openAsync = promisify(open);
 
 export interface FileLimits {
   maxFileBytes: number;
@@ -433,18 +429,14 @@ export class FileService {
     const temporary = `.${target.name.slice(0, 64)}.${randomBytes(6).toString('hex')}.cb-tmp`;
     const temporaryPath = at(target.dir, temporary);
     try {
-      // Created in the thread pool too: a create in a directory the watcher is reading took 0.4 ms here.
-      const fd = await openAsync(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode === undefined ? 0o644 : mode & 0o7777);
+      const fd = openSync(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode === undefined ? 0o644 : mode & 0o7777);
       try {
         if (workspace.owner) fchownSync(fd, workspace.owner.uid, workspace.owner.gid);
         await writeOpenFile(fd, data);
       } finally {
         closeSync(fd);
       }
-      // In the thread pool, not on the event loop: ext4 (auto_da_alloc) starts writing the new
-      // data back when a rename replaces a file, 2.3 ms a rename measured here, which stalled
-      // every socket (sync rounds) for that long. The directory fd stays open until it is done.
-      await rename(temporaryPath, at(target.dir, target.name));
+      renameSync(temporaryPath, at(target.dir, target.name));
     } catch (error) {
       try {
         unlinkSync(temporaryPath);
