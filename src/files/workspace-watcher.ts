@@ -86,13 +86,11 @@ export class WorkspaceWatchers {
   }
 
   private start(workspace: Workspace): LiveWatcher {
-    const skipped = new Set(this.options.skippedDirectories);
     const watcher = watch(workspace.root, {
       ignoreInitial: true,
       followSymlinks: false,
       persistent: true,
-      // Skip by any path segment below the root, so `a/node_modules/b` is skipped too.
-      ignored: (path: string) => relative(workspace.root, path).split(sep).some((segment) => skipped.has(segment)),
+      ignored: skippedBelow(workspace.root, this.options.skippedDirectories),
     });
     const live: LiveWatcher = {
       watcher,
@@ -144,4 +142,27 @@ function merged(earlier: FileChange['kind'] | undefined, later: FileChange['kind
   if (earlier === 'created' && later === 'changed') return 'created';
   if (earlier === 'deleted' && later === 'created') return 'changed';
   return later;
+}
+
+/**
+ * Whether a path chokidar reports has a skipped directory name as any segment below the root,
+ * so `a/node_modules/b` is skipped too. Plain string tests: chokidar asks for every entry of
+ * a directory each time it reads it again, which it does after each change in it (a synced
+ * file written every second in a directory of 200 made path.relative a hot spot).
+ */
+function skippedBelow(root: string, names: readonly string[]): (path: string) => boolean {
+  const prefix = root.endsWith(sep) ? root : root + sep;
+  const inner = names.map((name) => `${sep}${name}${sep}`);
+  const leading = names.map((name) => `${name}${sep}`);
+  const trailing = names.map((name) => `${sep}${name}`);
+  const skipped = new Set(names);
+  return (path: string) => {
+    if (!path.startsWith(prefix)) return relative(root, path).split(sep).some((segment) => skipped.has(segment));
+    const below = path.slice(prefix.length);
+    if (skipped.has(below)) return true;
+    for (let i = 0; i < inner.length; i++) {
+      if (below.startsWith(leading[i]!) || below.endsWith(trailing[i]!) || below.includes(inner[i]!)) return true;
+    }
+    return false;
+  };
 }

@@ -51,7 +51,10 @@ export class SyncRepository {
   private readonly replaceStmt;
   private readonly forgetDocsStmt;
   private readonly forgetUpdatesStmt;
+  /** Built once: `db.transaction(fn)` makes four wrapper functions each call, on every turn with an update. */
+  private readonly transaction: (work: () => void) => void;
   constructor(private readonly db: Db) {
+    this.transaction = db.transaction((work: () => void) => work());
     // last_seq was bumped per update before the sequence moved into the loaded room; the log's own maximum is the truth.
     this.findStmt = db.prepare(
       'SELECT snapshot, snapshot_seq, max(last_seq, coalesce((SELECT max(seq) FROM sync_updates u WHERE u.tenant_id = d.tenant_id AND u.workspace_id = d.workspace_id AND u.doc_key = d.doc_key), 0)) AS last_seq, base_state, base_sha256, pending_author FROM sync_documents d WHERE tenant_id = ? AND workspace_id = ? AND doc_key = ?',
@@ -88,7 +91,7 @@ export class SyncRepository {
 
   /** Runs `work` in one transaction (a turn's updates of every room: one commit). */
   inTransaction(work: () => void): void {
-    this.db.transaction(work)();
+    this.transaction(work);
   }
 
   /** The document's row, made if it is new. */

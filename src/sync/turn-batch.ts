@@ -17,10 +17,10 @@ export class TurnBatch {
     this.due.add(room);
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.run());
+    setImmediate(this.run);
   }
 
-  private run(): void {
+  private readonly run = (): void => {
     this.scheduled = false;
     const rooms = [...this.due];
     this.due.clear();
@@ -33,5 +33,5 @@ export class TurnBatch {
       return;
     }
     for (const room of rooms) room.relay();
-  }
+  };
 }

@@ -104,9 +104,15 @@ describe('file changes on the event bus', () => {
       // Heavy trees are not watched.
       mkdirSync(join(root, 'node_modules', 'pkg'), { recursive: true });
       writeFileSync(join(root, 'node_modules', 'pkg', 'index.js'), '1');
+      // At any depth, and only a whole segment: `gen/node_modules_x` is an ordinary directory.
+      mkdirSync(join(root, 'gen', 'node_modules', 'pkg'), { recursive: true });
+      writeFileSync(join(root, 'gen', 'node_modules', 'pkg', 'index.js'), '1');
+      mkdirSync(join(root, 'gen', 'node_modules_x'));
+      writeFileSync(join(root, 'gen', 'node_modules_x', 'kept.txt'), '1');
+      await log.next(has('gen/node_modules_x/kept.txt'));
       writeFileSync(join(root, 'marker.txt'), 'after node_modules');
       await log.next(has('marker.txt'));
-      expect(log.seen.some((seen) => seen.changes.some((change) => change.path.startsWith('node_modules/')))).toBe(false);
+      expect(log.seen.some((seen) => seen.changes.some((change) => change.path.startsWith('node_modules/') || change.path.startsWith('gen/node_modules/')))).toBe(false);
       expect(server.app.watchers.state(workspaceId)).toEqual({ watching: true });
     } finally {
       lease.release();
