@@ -89,7 +89,11 @@ const stockClient = (url: string, room: string, doc: Y.Doc, params: Record<strin
   const provider = new WebsocketProvider(url, room, doc, { params, WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, disableBc: true });
   return {
     synced: new Promise<void>((resolve) => (provider.synced ? resolve() : provider.once('sync', () => resolve()))),
-    destroy: () => provider.destroy(),
+    // The provider's awareness (its 30 s timer) ends with the document, not with the provider.
+    destroy: () => {
+      provider.destroy();
+      doc.destroy();
+    },
   };
 };
 
@@ -140,6 +144,7 @@ async function startHocuspocus(): Promise<ServerProcess> {
         destroy: () => {
           provider.destroy();
           socket.destroy();
+          doc.destroy();
         },
       };
     },
