@@ -20,7 +20,8 @@ import { uriOf } from '../src/code/workspace-uri.js';
 import { measure, measurePair, summarize, type Summary } from './stats.js';
 import { typescriptProject } from './typescript-project.js';
 
-const RUNS = 30;
+/** p50s of ~50 ms requests drift by several ms between runs at 30 samples; the overhead is a difference of two of them. */
+const RUNS = 120;
 const WARMUP = 5;
 const EDITORS = 5;
 const CONCURRENT_ROUNDS = 10;
