@@ -1,7 +1,7 @@
 import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { measure, summarize, type Summary } from './stats.js';
+import { fromDist } from './from-dist.js';
 
 /**
  * Where a file_glob run spends its time, in process (the built dist/ code): the tree
@@ -17,8 +17,6 @@ export interface GlobBreakdownRow {
 type FinderModule = typeof import('../src/files/file-finder.js');
 type WalkerModule = typeof import('../src/files/tree-walker.js');
 type Workspace = import('../src/workspaces/workspace.js').Workspace;
-
-const fromDist = <T>(path: string): Promise<T> => import(pathToFileURL(join(import.meta.dirname, '..', 'dist', path)).href) as Promise<T>;
 
 async function bareWalk(directory: string): Promise<number> {
   let files = 0;

@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { summarize, type Summary } from './stats.js';
+import { fromDist } from './from-dist.js';
 
 type AppModule = typeof import('../src/app.js');
 type ConfigModule = typeof import('../src/config/load-config.js');
-
-const fromDist = <T>(path: string): Promise<T> => import(new URL(`../dist/${path}`, import.meta.url).href) as Promise<T>;
 
 export interface LedgerFigures {
   append: { events: number; seconds: number; eventsPerSecond: number; perEvent: Summary };

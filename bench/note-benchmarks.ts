@@ -11,11 +11,10 @@ import { performance } from 'node:perf_hooks';
 import { startCodeBuddy } from './mcp-servers.js';
 import { ms, summarize, type Summary } from './stats.js';
 import { seededRandom } from '../test/helpers/seeded-random.js';
+import { fromDist } from './from-dist.js';
 
 type AppModule = typeof import('../src/app.js');
 type ConfigModule = typeof import('../src/config/load-config.js');
-
-const fromDist = <T>(path: string): Promise<T> => import(new URL(`../dist/${path}`, import.meta.url).href) as Promise<T>;
 
 export const NOTE_COUNT = 10_000;
 const SEARCHES = 600;

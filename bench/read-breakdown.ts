@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { startCodeBuddy, type RunningServer } from './mcp-servers.js';
 import { measure, measurePair, summarize, type Summary } from './stats.js';
 import type { TreePlan } from './work-tree.js';
+import { fromDist } from './from-dist.js';
 
 /**
  * Where one file_read call spends its time. The same 4 KiB reads are timed step by step
@@ -33,9 +33,6 @@ type FileServiceModule = typeof import('../src/files/file-service.js');
 type ResolverModule = typeof import('../src/files/path-resolver.js');
 type TextModule = typeof import('../src/files/text-content.js');
 type RegistryModule = typeof import('../src/operations/registry.js');
-
-/** A variable specifier keeps tsc from resolving dist/ (no .d.ts there); the types come from src/. */
-const fromDist = <T>(path: string): Promise<T> => import(pathToFileURL(join(import.meta.dirname, '..', 'dist', path)).href) as Promise<T>;
 
 const WARMUP = 50;
 

@@ -17,6 +17,7 @@ import { deserialize, serialize } from 'node:v8';
 import { startDirectLanguageServer } from './direct-language-server.js';
 import { measure, measurePair, summarize, type Summary } from './stats.js';
 import { typescriptProject } from './typescript-project.js';
+import { fromDist } from './from-dist.js';
 
 type RefactorServiceModule = typeof import('../src/refactor/refactor-service.js');
 type ProjectsModule = typeof import('../src/refactor/typescript-projects.js');
@@ -25,8 +26,6 @@ type FileServiceModule = typeof import('../src/files/file-service.js');
 type BusModule = typeof import('../src/core/event-bus.js');
 type WatcherModule = typeof import('../src/files/workspace-watcher.js');
 type LoggerModule = typeof import('../src/core/logger.js');
-
-const fromDist = <T>(path: string): Promise<T> => import(new URL(`../dist/${path}`, import.meta.url).href) as Promise<T>;
 
 const FEATURES = 499;
 const FORMATTERS = 100;
