@@ -65,9 +65,10 @@ function inputOf(endpoint: RestEndpoint, request: FastifyRequest): unknown {
 export async function registerRestApi(fastify: FastifyInstance, app: App): Promise<void> {
   const endpoints = restEndpoints(app.registry);
   const byName = new Map(app.registry.list().map(({ operation }) => [operation.name, operation]));
-  // Built once: it changes only with the code. Served to any authenticated caller (it names
-  // operations, nothing of a tenant's), through the same Host, Origin and token checks as every route.
-  const document = JSON.stringify(openApiDocument(endpoints, app.version));
+  // Built on first request, then kept: it changes only with the code, and a server nobody asks
+  // for it need not spend start-up time and memory on it. Served to any authenticated caller (it
+  // names operations, nothing of a tenant's), through the same Host, Origin and token checks as every route.
+  let document: string | undefined;
 
   const invoke = async (name: string, input: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const correlationId = correlationIdOf(undefined, headersOf(request));
@@ -96,7 +97,7 @@ export async function registerRestApi(fastify: FastifyInstance, app: App): Promi
       parseJson(request, text as string, done);
     });
 
-    scope.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(document));
+    scope.get('/openapi.json', async (_request, reply) => reply.type('application/json').send((document ??= JSON.stringify(openApiDocument(endpoints, app.version)))));
     // One route for every name: the registry knows the operations, and refuses (and records) any other.
     scope.post(`${OPERATION_PREFIX}:operation`, async (request, reply) => invoke((request.params as { operation: string }).operation, bodyOf(request), request, reply));
     for (const endpoint of endpoints.filter((candidate) => !candidate.path.startsWith(OPERATION_PREFIX))) {
