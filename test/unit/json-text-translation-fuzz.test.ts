@@ -12,6 +12,12 @@ import { seededRandom } from '../helpers/seeded-random.js';
  */
 const SAMPLES = [
   [{ uri: 'file:///workspace/a.ts', range: { start: { line: 1, character: 2 }, end: { line: 10, character: 0 } } }],
+  // A references answer as servers write it: the facade's fast path.
+  [
+    { uri: 'file:///workspace', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } },
+    { uri: 'file:///workspaces/b.ts', range: { start: { line: 7, character: 12 }, end: { line: 7, character: 20 } } },
+    { uri: 'file:///workspace/c.ts', range: { start: { line: 30, character: 1 }, end: { line: 31, character: 0 } } },
+  ],
   { changes: { 'file:///workspace/b.ts': [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }, newText: 'x\n"y"' }] } },
   { contents: { kind: 'markdown', value: '`a` \u00e9 \\ \u2028' }, n: [-0.5, 1e-7, 3e21, true, false, null] },
 ];

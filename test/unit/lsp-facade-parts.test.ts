@@ -28,6 +28,8 @@ describe('the LSP facade, pure parts', () => {
     const translator = new UriTranslator('file:///home/ana/shop');
     const samples: unknown[] = [
       [{ uri: 'file:///workspace/a.ts', range: { start: { line: 1, character: 2 }, end: { line: 1, character: 9 } } }, { uri: 'file:///workspace', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }],
+      // The shape of a references answer (translated by one native replace): a sibling of the root and a library stay as they are.
+      [{ uri: 'file:///workspaces/b.ts', range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } }, { uri: 'file:///usr/lib/x.d.ts', range: { start: { line: 3, character: 0 }, end: { line: 4, character: 0 } } }, { uri: 'file:///workspace/c/d.ts', range: { start: { line: 10, character: 2 }, end: { line: 10, character: 12 } } }],
       { changes: { 'file:///workspace/a.ts': [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }, newText: 'file:///workspace/b.ts' }] }, documentChanges: [{ textDocument: { uri: 'file:///workspace/c.ts', version: 1 } }, { kind: 'rename', oldUri: 'file:///workspace/d.ts', newUri: 'file:///workspace/e.ts' }] },
       { contents: { kind: 'markdown', value: '"uri":"file:///workspace/x"' }, range: { uri: 'file:///workspace/not-a-uri-field' } },
       [{ targetUri: 'file:///workspace/a.ts', targetRange: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } }, { uri: 'file:///workspaces/other.ts' }, { uri: 'file:///usr/lib/x.d.ts' }, { uri: 'ü ☃ \u0001 "quoted"' }],
@@ -44,8 +46,10 @@ describe('the LSP facade, pure parts', () => {
     expect(translator.textToClient('{"uri":"file:\\/\\/\\/workspace\\/a.ts"}')).toBe('{"uri":"file:///home/ana/shop/a.ts"}');
     // An editor root that needs escaping in JSON is escaped.
     expect(JSON.parse(new UriTranslator('file:///ho"me').textToClient('[{"uri":"file:///workspace/a"}]')!)).toEqual([{ uri: 'file:///ho"me/a' }]);
+    const location = '{"uri":"file:///workspace/a","range":{"start":{"line":0,"character":0},"end":{"line":0,"character":1}}}';
+    expect(JSON.parse(new UriTranslator('file:///$&"$1').textToClient(`[${location},${location}]`)!).map((each: { uri: string }) => each.uri)).toEqual(['file:///$&"$1/a', 'file:///$&"$1/a']);
     // Not one JSON value: a second value or member after it (an attempt to answer another request), broken strings, numbers, literals, brackets.
-    for (const bad of ['[1],"id":0', '[1] [2]', '', ' ', '[1,]', '{"a":1,}', '{"a" 1}', '{a:1}', '["\\u12"]', '["\\x"]', '["a\u0001"]', '"open', '[01]', '[1.]', '[-]', '[1e]', '[tru]', '[nul]', '[1}', '{"a":[}', '[[[]]', '[{"range":{"start":{"line":01,"character":0},"end":{"line":0,"character":0}}}]', '[{"range":{"line":1,"character":2}]']) {
+    for (const bad of ['[1],"id":0', '[1] [2]', '', ' ', '[1,]', '{"a":1,}', '{"a" 1}', '{a:1}', '["\\u12"]', '["\\x"]', '["a\u0001"]', '"open', '[01]', '[1.]', '[-]', '[1e]', '[tru]', '[nul]', '[1}', '{"a":[}', '[[[]]', '[{"range":{"start":{"line":01,"character":0},"end":{"line":0,"character":0}}}]', '[{"range":{"line":1,"character":2}]', `[${location},]`, `[${location}],"id":0`, `[${location}${location}]`]) {
       expect(translator.textToClient(bad), bad).toBeUndefined();
     }
     // An escaped control character is fine; a raw one is not (above).
