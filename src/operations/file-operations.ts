@@ -67,7 +67,7 @@ export function fileOperations(files: FileService, finder: FileFinder, search: T
     workspaceOperation({
       name: 'file_read',
       title: 'Read file',
-      description: 'Read a text file as numbered lines, paged; encoding base64 answers any file whole.',
+      description: 'Read a text file as numbered lines, paged; base64: any file, whole.',
       effect: 'read',
       idempotent: true,
       destructive: false,

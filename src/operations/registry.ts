@@ -11,7 +11,7 @@ import type { WorkspaceService } from '../workspaces/workspace-service.js';
 import type { Workspace } from '../workspaces/workspace.js';
 import type { CallContext, Operation, WorkspaceOperation } from './operation.js';
 
-const workspaceField = z.string().min(1).max(200).optional().describe('Id or name');
+const workspaceField = z.string().min(1).max(200).optional();
 /** A well-formed idempotency key; a face taking one from its transport refuses others. */
 export const idempotencyKeyPattern = /^[\w.:-]{1,200}$/;
 // A refinement, not a regex: the format is enforced without a pattern costing tokens in every tool.

@@ -47,7 +47,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
     tenantOperation({
       name: 'workspace_create',
       title: 'Create workspace',
-      description: 'Create a workspace: a new empty directory, or adopt an existing one (path) under an allowed root.',
+      description: 'Create a workspace: a new directory, or adopt one (path) under an allowed root.',
       effect: 'write',
       idempotent: false,
       destructive: false,
@@ -63,7 +63,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
             cpus: z.number().min(0.1).optional(),
             pids: z.number().int().min(8).optional(),
             network: z.boolean().optional(),
-            disk_mb: z.number().int().min(16).optional().describe('Any runtime; not for adopted directories'),
+            disk_mb: z.number().int().min(16).optional().describe('Any runtime; not when adopting'),
           })
           .optional()
           .describe('Docker only, but disk_mb'),
@@ -79,7 +79,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
     tenantOperation({
       name: 'workspace_list',
       title: 'List workspaces',
-      description: 'List workspaces.',
+      description: 'List workspaces (a tool\'s workspace field takes an id or a name).',
       effect: 'read',
       idempotent: true,
       destructive: false,

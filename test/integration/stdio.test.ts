@@ -35,8 +35,9 @@ describe('codebuddy serve --stdio', () => {
     }
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool.annotations]));
     expect(byName.file_read).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
-    expect(byName.file_delete).toMatchObject({ readOnlyHint: false, destructiveHint: true });
-    expect(byName.file_edit).toMatchObject({ readOnlyHint: false, idempotentHint: false });
+    // A writer's false readOnlyHint and idempotentHint are the spec's defaults, left out.
+    expect(byName.file_delete).toEqual({ destructiveHint: true, openWorldHint: false });
+    expect(byName.file_write).toEqual({ destructiveHint: true, idempotentHint: true, openWorldHint: false });
     expect(byName.code_outline).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
   });
 

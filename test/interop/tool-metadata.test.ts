@@ -46,7 +46,9 @@ describe.each(['2025-11-25', '2026-07-28'] as const)('tool metadata, %s client',
   it('marks what overwrites, edits or types into a shell as destructive, and what runs programs as open-world', () => {
     const hints = Object.fromEntries(tools.map((tool) => [tool.name, tool.annotations]));
     for (const name of ['file_write', 'file_edit', 'file_move', 'file_delete', 'exec', 'terminal_write', 'terminal_close', 'workspace_delete', 'policy_set']) {
-      expect(hints[name], name).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+      expect(hints[name], name).toMatchObject({ destructiveHint: true });
+      // False is the spec's default for readOnlyHint: a writer leaves it out.
+      expect(hints[name], name).not.toHaveProperty('readOnlyHint');
     }
     for (const name of ['workspace_create', 'terminal_open', 'terminal_resize']) expect(hints[name], name).toMatchObject({ destructiveHint: false });
     const openWorld = tools.filter((tool) => tool.annotations?.openWorldHint === true).map((tool) => tool.name);

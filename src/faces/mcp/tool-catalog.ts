@@ -16,7 +16,15 @@ export interface ToolDefinition {
   description: string;
   inputSchema: PublishedSchema;
   outputSchema: PublishedSchema;
-  annotations: { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+  annotations: ToolAnnotations;
+}
+
+/** MCP's hints; a writer's `readOnlyHint` and `idempotentHint` are left out when false, their default. */
+export interface ToolAnnotations {
+  readOnlyHint?: true;
+  destructiveHint: boolean;
+  idempotentHint?: true;
+  openWorldHint: boolean;
 }
 
 /** The MCP tool list, derived once from the operations registry. */
@@ -42,12 +50,22 @@ function toolOf(operation: Operation, input: z.ZodType, output: z.ZodType): Tool
     description: operation.description,
     inputSchema: publishedJsonSchema(input, 'input'),
     outputSchema: publishedJsonSchema(output, 'output'),
-    annotations: {
-      readOnlyHint: operation.effect === 'read',
-      destructiveHint: operation.destructive,
-      idempotentHint: operation.idempotent,
-      // Files, terminals' records and the ledger are a closed world; programs a command runs may not be.
-      openWorldHint: operation.openWorld === true,
-    },
+    annotations: annotationsOf(operation),
+  };
+}
+
+/**
+ * Every hint costs every session tokens, so a writer's false `readOnlyHint` and
+ * `idempotentHint` (the spec's defaults) are not spelled out. `destructiveHint` always is, as
+ * are a reader's hints: the spec's default for it is true, and a client that ignores
+ * `readOnlyHint` must neither take a writer for harmless nor ask before every read.
+ */
+function annotationsOf(operation: Operation): ToolAnnotations {
+  return {
+    ...(operation.effect === 'read' ? { readOnlyHint: true } : {}),
+    destructiveHint: operation.destructive,
+    ...(operation.idempotent ? { idempotentHint: true } : {}),
+    // Files, terminals' records and the ledger are a closed world; programs a command runs may not be.
+    openWorldHint: operation.openWorld === true,
   };
 }
