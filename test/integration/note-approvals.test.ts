@@ -4,9 +4,10 @@
  * changed meanwhile makes the proposal stale, and path and operation rules bind them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
+import type { McpClient } from '../helpers/mcp-clients.js';
+import { closeAgentAndApprover, startWithAgentAndApprover } from '../helpers/agent-and-approver.js';
 import { succeed as ok } from '../helpers/tool-calls.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
 
 describe('note writes under policies and approvals', () => {
   let server: TestServer;
@@ -14,16 +15,13 @@ describe('note writes under policies and approvals', () => {
   let approver: McpClient;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    agent = await connectModernHttp(server.url, server.token('acme', 'bot', 'agent'));
-    approver = await connectModernHttp(server.url, server.token('acme', 'ana', 'approver'));
+    ({ server, agent, approver } = await startWithAgentAndApprover());
     await ok(agent, 'workspace_create', { name: 'reviewed' });
     await ok(agent, 'workspace_create', { name: 'ruled' });
   });
 
   afterAll(async () => {
-    await Promise.all([agent?.close(), approver?.close()]);
-    await server?.close();
+    await closeAgentAndApprover({ server, agent, approver });
   });
 
   describe('review-writes', () => {

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture } from '../helpers/fixtures.js';
-import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { McpClient } from '../helpers/mcp-clients.js';
+import { closeAgentAndApprover, startWithAgentAndApprover } from '../helpers/agent-and-approver.js';
+import type { TestServer } from '../helpers/test-server.js';
 import { treeSnapshot } from '../helpers/tree-snapshot.js';
 
 /*
@@ -43,16 +44,13 @@ describe.each(runtimes)('refactor_rename through the language server on the $run
 
   beforeAll(async () => {
     if (!run) return;
-    server = await startTestServer({ codeRequestTimeoutSeconds: 60, codeReadyTimeoutSeconds: 90 });
-    agent = await connectModernHttp(server.url, server.token('acme', 'bot', 'agent'));
-    approver = await connectModernHttp(server.url, server.token('acme', 'ana', 'approver'));
+    ({ server, agent, approver } = await startWithAgentAndApprover({ codeRequestTimeoutSeconds: 60, codeReadyTimeoutSeconds: 90 }));
   }, 120_000);
 
   afterAll(async () => {
     if (!run) return;
     for (const name of names) await agent?.call('workspace_delete', { workspace: name }).catch(() => undefined);
-    await Promise.all([agent?.close(), approver?.close()]);
-    await server?.close();
+    await closeAgentAndApprover({ server, agent, approver });
   }, 120_000);
 
   async function pythonWorkspace(name: string): Promise<string> {

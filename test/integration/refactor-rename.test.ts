@@ -3,8 +3,9 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvents } from '../../src/core/event-bus.js';
-import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers/test-server.js';
+import type { McpClient } from '../helpers/mcp-clients.js';
+import { closeAgentAndApprover, startWithAgentAndApprover } from '../helpers/agent-and-approver.js';
+import { tempDir, type TestServer } from '../helpers/test-server.js';
 import { treeSnapshot } from '../helpers/tree-snapshot.js';
 import { assertAppHealthy, copyTypescriptApp, typeCheck } from '../helpers/typescript-app.js';
 
@@ -16,13 +17,10 @@ describe('refactor_rename through MCP', () => {
   let approver: McpClient;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    agent = await connectModernHttp(server.url, server.token('acme', 'bot', 'agent'));
-    approver = await connectModernHttp(server.url, server.token('acme', 'ana', 'approver'));
+    ({ server, agent, approver } = await startWithAgentAndApprover());
   });
   afterAll(async () => {
-    await Promise.all([agent?.close(), approver?.close()]);
-    await server?.close();
+    await closeAgentAndApprover({ server, agent, approver });
   });
 
   async function appWorkspace(name: string): Promise<{ root: string; id: string }> {

@@ -2,8 +2,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { McpClient } from '../helpers/mcp-clients.js';
+import { closeAgentAndApprover, startWithAgentAndApprover } from '../helpers/agent-and-approver.js';
+import type { TestServer } from '../helpers/test-server.js';
 
 // Rows 8 and 9 of the hostile review: an idempotency replay was answered before the role
 // check (an agent replaying an approver's action_approve key got "succeeded", recorded as
@@ -17,16 +18,13 @@ describe('idempotency keys after authorization', () => {
   let root: string;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    agent = await connectModernHttp(server.url, server.token('acme', 'bot', 'agent'));
-    approver = await connectModernHttp(server.url, server.token('acme', 'ana', 'approver'));
+    ({ server, agent, approver } = await startWithAgentAndApprover());
     root = (await agent.call('workspace_create', { name: 'main' })).structured!.root as string;
     expect((await approver.call('policy_set', { preset: 'review-writes', rules: [{ paths: ['locked/**'], decision: 'deny' }] })).isError).toBe(false);
   });
 
   afterAll(async () => {
-    await Promise.all([agent?.close(), approver?.close()]);
-    await server?.close();
+    await closeAgentAndApprover({ server, agent, approver });
   });
 
   const held = async (path: string) => (await agent.call('file_write', { path, content: 'x\n' })).structured!.action_id as string;

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { McpClient } from '../helpers/mcp-clients.js';
+import { closeAgentAndApprover, startWithAgentAndApprover } from '../helpers/agent-and-approver.js';
+import type { TestServer } from '../helpers/test-server.js';
 
 // Rows 6 and 7 of the hostile review: workspace_delete/stop/start ignored the workspace
 // policy (a read-only workspace was deleted by an agent), and deny rules did not bind
@@ -14,14 +15,11 @@ describe('policies bind every operation on a workspace', () => {
   let approver: McpClient;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    agent = await connectModernHttp(server.url, server.token('acme', 'bot', 'agent'));
-    approver = await connectModernHttp(server.url, server.token('acme', 'ana', 'approver'));
+    ({ server, agent, approver } = await startWithAgentAndApprover());
   });
 
   afterAll(async () => {
-    await Promise.all([agent?.close(), approver?.close()]);
-    await server?.close();
+    await closeAgentAndApprover({ server, agent, approver });
   });
 
   it('refuses workspace_delete, workspace_stop and workspace_start of a read-only workspace', async () => {

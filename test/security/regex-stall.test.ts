@@ -2,8 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { McpClient } from '../helpers/mcp-clients.js';
+import { closeAgentAndApprover, startWithAgentAndApprover } from '../helpers/agent-and-approver.js';
+import type { TestServer } from '../helpers/test-server.js';
 
 // Row 3 of the hostile review: `wait_for: "^(a+)+b$"` on a line of a's blocked the event
 // loop for every tenant (27 a's: 1.5 s, doubling per character). The built-in file_search
@@ -46,15 +47,12 @@ describe('regexes from agents cannot stall the server', () => {
   let root: string;
 
   beforeAll(async () => {
-    server = await startTestServer({ searchEngine: 'builtin' });
-    agent = await connectModernHttp(server.url, server.token('acme', 'bot', 'agent'));
-    approver = await connectModernHttp(server.url, server.token('acme', 'ana', 'approver'));
+    ({ server, agent, approver } = await startWithAgentAndApprover({ searchEngine: 'builtin' }));
     root = (await agent.call('workspace_create', { name: 'main' })).structured!.root as string;
   });
 
   afterAll(async () => {
-    await Promise.all([agent?.close(), approver?.close()]);
-    await server?.close();
+    await closeAgentAndApprover({ server, agent, approver });
   });
 
   it('answers terminal_read wait_for "^(a+)+b$" on a line of a\'s within its timeout, healthz fast meanwhile', async () => {
