@@ -3,6 +3,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { EventBus, FileChange } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { Workspace } from '../workspaces/workspace.js';
+import { isScratchName } from './scratch-name.js';
 
 export interface WatcherOptions {
   /** Changes are gathered this long after the first one, then published as one event. */
@@ -146,7 +147,9 @@ function merged(earlier: FileChange['kind'] | undefined, later: FileChange['kind
 
 /**
  * Whether a path chokidar reports has a skipped directory name as any segment below the root,
- * so `a/node_modules/b` is skipped too. Plain string tests: chokidar asks for every entry of
+ * so `a/node_modules/b` is skipped too, or is one of the file service's scratch files (a
+ * write's temporary, gone a moment later: watching it would only cost a stat, a watch and
+ * two events nobody needs). Plain string tests: chokidar asks for every entry of
  * a directory each time it reads it again, which it does after each change in it (a synced
  * file written every second in a directory of 200 made path.relative a hot spot).
  */
@@ -157,6 +160,7 @@ function skippedBelow(root: string, names: readonly string[]): (path: string) =>
   const trailing = names.map((name) => `${sep}${name}`);
   const skipped = new Set(names);
   return (path: string) => {
+    if ((path.endsWith('.cb-tmp') || path.endsWith('.cb-bak')) && isScratchName(path.slice(path.lastIndexOf(sep) + 1))) return true;
     if (!path.startsWith(prefix)) return relative(root, path).split(sep).some((segment) => skipped.has(segment));
     const below = path.slice(prefix.length);
     if (skipped.has(below)) return true;
