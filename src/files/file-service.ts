@@ -1,5 +1,6 @@
-import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchownSync, fstatSync, lstatSync, open, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { rename } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { base64ByteLength, decodeBase64 } from '../core/base64.js';
 import { CodeBuddyError } from '../core/errors.js';
@@ -20,6 +21,8 @@ import { at, locateInWorkspace, openWorkspaceFile, READ_FILE, type Located } fro
 export type { Edit };
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
+/** open(2) on the thread pool, answering the numeric descriptor the rest of the write uses. */
+const openAsync = promisify(open);
 
 export interface FileLimits {
   maxFileBytes: number;
@@ -454,9 +457,10 @@ export class FileService {
    * then renamed over the target within that same directory: readers see the old file or
    * the new one, never a mix, and nothing can redirect either step. Returns the sha256 written.
    *
-   * The rename runs on the thread pool: replacing a file makes ext4 flush the new one's data
-   * and free the old inode, milliseconds during which every sync client would otherwise
-   * wait. The caller keeps `target.dir` open until this resolves (the rename goes through
+   * Creating the temporary and the rename run on the thread pool: creating a file in a busy
+   * directory waits on the file system's journal, and replacing a file makes ext4 flush the
+   * new one's data and free the old inode, milliseconds during which every sync client would
+   * otherwise wait. The caller keeps `target.dir` open until this resolves (the rename goes through
    * it), and holds the path's lock. Because the watcher may now report the change before
    * this write announces it, the write is recorded by content first (writerOf).
    */
@@ -465,7 +469,7 @@ export class FileService {
     const temporaryPath = at(target.dir, scratchName(target.name, 'tmp'));
     const forget = this.recordWrite(workspace, target.relative, hash, call);
     try {
-      const fd = openSync(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode === undefined ? 0o644 : mode & 0o7777);
+      const fd = await openAsync(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode === undefined ? 0o644 : mode & 0o7777);
       try {
         if (workspace.owner) fchownSync(fd, workspace.owner.uid, workspace.owner.gid);
         await writeOpenFile(fd, data);
