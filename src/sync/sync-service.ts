@@ -338,13 +338,14 @@ export class SyncService {
     return loaded.unloading;
   }
 
+  /** The open file rooms a change reaches: its path, or anything below a deleted directory. One pass over the rooms, however many changes (a watcher's batch names hundreds). */
   private filesChanged(workspaceId: string, changes: FileChange[], actionId: string | undefined): void {
+    const paths = new Set(changes.map((change) => change.path));
+    const deletedDirectories = changes.filter((change) => change.directory === true && change.kind === 'deleted').map((change) => `${change.path}/`);
     for (const loaded of this.rooms.values()) {
       if (loaded.workspace.id !== workspaceId || loaded.kind !== 'file' || loaded.unloading) continue;
       const path = loaded.path!;
-      if (changes.some((change) => change.path === path || (change.directory === true && change.kind === 'deleted' && path.startsWith(`${change.path}/`)))) {
-        loaded.bridge!.sourceChanged(actionId);
-      }
+      if (paths.has(path) || deletedDirectories.some((directory) => path.startsWith(directory))) loaded.bridge!.sourceChanged(actionId);
     }
   }
 
