@@ -2,6 +2,7 @@ import * as Y from 'yjs';
 import type { Principal } from '../auth/principal.js';
 import { toCodeBuddyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Slots } from '../files/slots.js';
 import type { DocRef, SyncRepository } from '../store/sync-repository.js';
 import type { SyncConnection } from './sync-connection.js';
 import type { ChangeOrigin, SyncRoom } from './sync-room.js';
@@ -40,6 +41,12 @@ export interface BridgeOptions {
   writeDebounceMs: number;
   /** Longest a human's edit waits to be written while they keep typing. */
   writeMaxDelayMs: number;
+  /**
+   * Shared by every bridge of the process: how many writes of the source run at once. Debounce
+   * timers of many documents fall due together (a burst after a pause); run all at once, their
+   * writes would hold the event loop for tens of milliseconds and every sync client with it.
+   */
+  writeSlots?: Slots;
 }
 
 /** A human's edits not written yet: whose, and which stored updates they are. */
@@ -215,7 +222,9 @@ export class DocumentBridge {
       return this.refused(author, `the document is larger than ${maxBytes} bytes, the most written to ${label}; it was put back to ${stored}`);
     }
     try {
-      const written = await this.source.write(author, text, this.base.stamp);
+      const stamp = this.base.stamp;
+      const write = () => this.source.write(author, text, stamp);
+      const written = await (this.options.writeSlots ? this.options.writeSlots.run(write) : write());
       if (written.held) {
         return this.refused(author, `your edit to ${label} is held for approval as action ${written.actionId}; the document shows ${stored} until it is approved`);
       }
