@@ -24,9 +24,11 @@ export interface WorkspaceEvent {
 export interface BusEvents {
   /**
    * Files changed on disk. `origin` says who saw it: an operation that just wrote
-   * (published at once, before the call returns) or the workspace's file watcher (commands,
-   * terminals, anything else; debounced). A change may be announced by both. `actionId`
-   * names the recorded action that made it, when an operation did.
+   * (published once the write is done, before the call returns) or the workspace's file
+   * watcher (commands, terminals, anything else; debounced). A change may be announced by
+   * both, in either order. `actionId` names the recorded action that made it, when an
+   * operation did; a reader woken by the watcher's event learns it from the content it reads
+   * (`FileService.writerOf`).
    */
   'files.changed': WorkspaceEvent & { changes: FileChange[]; origin: 'operation' | 'watcher'; actionId?: string };
   /** A file or directory moved (file_move, later refactor_move): links to it follow. */

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchownSync, fstatSync, linkSync, openSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { CodeBuddyError } from '../core/errors.js';
 import { fsError } from './fs-errors.js';
 import { readOpenFileSync } from './regular-file.js';
+import { scratchName } from './scratch-name.js';
 import { sha256 } from './text-content.js';
 import { at, locateInWorkspace, READ_FILE, type Located, type Owner } from './workspace-handle.js';
 
@@ -49,8 +49,6 @@ interface Prepared {
 }
 
 const stale = (path: string, why: string) => new CodeBuddyError('E_STALE_PROPOSAL', `${path} ${why} since the plan was made; nothing was changed`, { path });
-
-const scratchName = (name: string, kind: 'tmp' | 'bak') => `.${name.slice(0, 64)}.${randomBytes(6).toString('hex')}.cb-${kind}`;
 
 /**
  * Applies several file changes as one: every file ends up as planned, or every file is as

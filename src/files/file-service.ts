@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchownSync, fstatSync, lstatSync, open, openSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { decodeCursor, encodeCursor } from '../core/cursor.js';
 import { base64ByteLength, decodeBase64 } from '../core/base64.js';
 import { CodeBuddyError } from '../core/errors.js';
@@ -10,14 +11,18 @@ import { planEdits, type Edit } from './edit-plan.js';
 import { fsError, notFound } from './fs-errors.js';
 import { PathLock } from './path-lock.js';
 import { resolveInWorkspace, type ResolvedPath } from './path-resolver.js';
+import { RecentWrites } from './recent-writes.js';
 import { readOpenFile, writeOpenFile } from './regular-file.js';
 import { removeTree } from './remove-tree.js';
+import { scratchName } from './scratch-name.js';
 import { decodeText, sha256, splitLines } from './text-content.js';
 import { at, locateInWorkspace, openWorkspaceFile, READ_FILE, type Located } from './workspace-handle.js';
 
 export type { Edit };
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
+/** open(2) on the thread pool, answering the numeric descriptor the rest of the write uses. */
+const openAsync = promisify(open);
 
 export interface FileLimits {
   maxFileBytes: number;
@@ -82,12 +87,26 @@ function assertJudged(relative: string, judged: readonly string[] | undefined): 
  */
 export class FileService {
   private readonly locks = new PathLock();
+  /** Whose content a file holds, when this service wrote it for an action (see writerOf). */
+  private readonly writes = new RecentWrites();
 
-  /** `events` hears of every change at once (the watcher sees it too, later). */
+  /** `events` hears of every change once it is made (the watcher sees it too, before or after). */
   constructor(
     private readonly limits: FileLimits,
     private readonly events?: EventBus,
-  ) {}
+  ) {
+    events?.subscribe('workspace.deleted', ({ workspaceId }) => this.writes.forgetWorkspace(workspaceId));
+  }
+
+  /**
+   * The action whose write left exactly this content (by sha256) at a canonical path, when
+   * this service made that write lately (in flight included). How a reader attributes a
+   * change it heard of from the watcher, which knows no action: by content, not by which
+   * event came first.
+   */
+  writerOf(workspace: Workspace, path: string, sha256: string): string | undefined {
+    return this.writes.actionOf(workspace.id, path, sha256);
+  }
 
   /** Where a path leads, as a name (for policies and previews): never used to reach the file. */
   resolve(workspace: Workspace, path: string): Promise<ResolvedPath> {
@@ -176,9 +195,9 @@ export class FileService {
       return await this.locks.run(this.lockKey(workspace, target.relative), async () => {
         const current = await this.currentState(target, expected !== undefined);
         if (expected !== undefined && current?.sha256 !== expected) throw this.changed(target.relative, current);
-        await this.atomicWrite(workspace, target, data, current?.mode);
+        const hash = await this.atomicWrite(workspace, target, data, current?.mode, call);
         this.announce(workspace, [{ path: target.relative, kind: current === undefined ? 'created' : 'changed' }], call);
-        return { path: target.relative, sha256: sha256(data), size: data.length, created: current === undefined };
+        return { path: target.relative, sha256: hash, size: data.length, created: current === undefined };
       });
     } finally {
       closeSync(target.dir);
@@ -209,9 +228,9 @@ export class FileService {
         const plan = planEdits(target.relative, text, input.edits);
         const data = Buffer.from(plan.content, 'utf8');
         this.assertSize(data.length);
-        await this.atomicWrite(workspace, target, data, info.mode);
+        const hash = await this.atomicWrite(workspace, target, data, info.mode, call);
         this.announce(workspace, [{ path: target.relative, kind: 'changed' }], call);
-        return { path: target.relative, sha256: sha256(data), replacements: plan.replacements, first_changed_line: plan.firstChangedLine };
+        return { path: target.relative, sha256: hash, replacements: plan.replacements, first_changed_line: plan.firstChangedLine };
       });
     } finally {
       closeSync(target.dir);
@@ -258,7 +277,15 @@ export class FileService {
     for (const entry of input.entries) assertJudged(entry.path, call.judgedPaths);
     await this.locks.runAll(
       input.entries.map((entry) => this.lockKey(workspace, entry.path)),
-      async () => commitChangeSet(workspace.root, input.entries, { maxFileBytes: this.limits.maxFileBytes, ...this.ownerOf(workspace), ...(input.emptiedDirectories ? { emptiedDirectories: input.emptiedDirectories } : {}) }),
+      async () => {
+        const forget = input.entries.flatMap((entry) => (entry.content === null ? [] : [this.recordWrite(workspace, entry.path, sha256(entry.content), call)]));
+        try {
+          commitChangeSet(workspace.root, input.entries, { maxFileBytes: this.limits.maxFileBytes, ...this.ownerOf(workspace), ...(input.emptiedDirectories ? { emptiedDirectories: input.emptiedDirectories } : {}) });
+        } catch (error) {
+          for (const undo of forget) undo();
+          throw error;
+        }
+      },
     );
     const kind = (entry: ChangeSetEntry): FileChange['kind'] => (entry.content === null ? 'deleted' : entry.base === null ? 'created' : 'changed');
     this.announce(workspace, input.entries.map((entry) => ({ path: entry.path, kind: kind(entry) })), call);
@@ -419,25 +446,40 @@ export class FileService {
     return withHash ? { sha256: sha256((await this.readEntry(target)).buffer), mode: info.mode } : { mode: info.mode };
   }
 
+  /** A write of an action about to land, known by its content from now on; returns how to forget it if it fails. */
+  private recordWrite(workspace: Workspace, path: string, hash: string, call: ChangeCall): () => void {
+    return call.actionId === undefined ? () => {} : this.writes.begin(workspace.id, path, hash, call.actionId);
+  }
+
   /**
    * A temporary file created beside the target in the target's directory handle (O_EXCL,
    * O_NOFOLLOW: never through anything already there), given to the workspace's owner,
    * then renamed over the target within that same directory: readers see the old file or
-   * the new one, never a mix, and nothing can redirect either step.
+   * the new one, never a mix, and nothing can redirect either step. Returns the sha256 written.
+   *
+   * Creating the temporary and the rename run on the thread pool: creating a file in a busy
+   * directory waits on the file system's journal, and replacing a file makes ext4 flush the
+   * new one's data and free the old inode, milliseconds during which every sync client would
+   * otherwise wait. The caller keeps `target.dir` open until this resolves (the rename goes through
+   * it), and holds the path's lock. Because the watcher may now report the change before
+   * this write announces it, the write is recorded by content first (writerOf).
    */
-  private async atomicWrite(workspace: Workspace, target: Located, data: Buffer, mode: number | undefined): Promise<void> {
-    const temporary = `.${target.name.slice(0, 64)}.${randomBytes(6).toString('hex')}.cb-tmp`;
-    const temporaryPath = at(target.dir, temporary);
+  private async atomicWrite(workspace: Workspace, target: Located, data: Buffer, mode: number | undefined, call: ChangeCall): Promise<string> {
+    const hash = sha256(data);
+    const temporaryPath = at(target.dir, scratchName(target.name, 'tmp'));
+    const forget = this.recordWrite(workspace, target.relative, hash, call);
     try {
-      const fd = openSync(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode === undefined ? 0o644 : mode & 0o7777);
+      const fd = await openAsync(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode === undefined ? 0o644 : mode & 0o7777);
       try {
         if (workspace.owner) fchownSync(fd, workspace.owner.uid, workspace.owner.gid);
         await writeOpenFile(fd, data);
       } finally {
         closeSync(fd);
       }
-      renameSync(temporaryPath, at(target.dir, target.name));
+      await rename(temporaryPath, at(target.dir, target.name));
+      return hash;
     } catch (error) {
+      forget();
       try {
         unlinkSync(temporaryPath);
       } catch {

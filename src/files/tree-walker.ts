@@ -1,7 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import ignore, { type Ignore } from 'ignore';
-import { LifoSlots } from './lifo-slots.js';
+import { Slots } from './slots.js';
 import { readRegularFileAt } from './regular-file.js';
 import { at, DIRECTORY, openWorkspaceDirectory } from './workspace-handle.js';
 
@@ -71,7 +71,7 @@ class SharedDirectory {
  * through it with a plain skip count.
  */
 export async function walkTree(root: string, start: string, options: { maxDepth?: number; ignoredDirectories?: string[] } = {}): Promise<TreeEntry[]> {
-  const walk: WalkContext = { slots: new LifoSlots(WALK_SLOTS), maxDepth: options.maxDepth ?? Number.POSITIVE_INFINITY, ignoredDirectories: options.ignoredDirectories };
+  const walk: WalkContext = { slots: new Slots(WALK_SLOTS, 'lifo'), maxDepth: options.maxDepth ?? Number.POSITIVE_INFINITY, ignoredDirectories: options.ignoredDirectories };
   const scopes: IgnoreScope[] = [];
   let fd: number;
   try {
@@ -99,7 +99,7 @@ export async function walkTree(root: string, start: string, options: { maxDepth?
 }
 
 interface WalkContext {
-  slots: LifoSlots;
+  slots: Slots;
   maxDepth: number;
   /** Collects the directories skipped as ignored, when given. */
   ignoredDirectories: string[] | undefined;

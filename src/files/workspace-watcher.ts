@@ -1,8 +1,8 @@
-import { relative, sep } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import type { EventBus, FileChange } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { Workspace } from '../workspaces/workspace.js';
+import { isScratchName } from './scratch-name.js';
+import { TreeWatch, type TreeChange } from './tree-watch.js';
 
 export interface WatcherOptions {
   /** Changes are gathered this long after the first one, then published as one event. */
@@ -25,7 +25,7 @@ export interface WatcherState {
 }
 
 interface LiveWatcher {
-  watcher: FSWatcher;
+  watcher: TreeWatch;
   holders: number;
   ready: Promise<void>;
   pending: Map<string, FileChange>;
@@ -39,6 +39,7 @@ interface LiveWatcher {
  * debounced. A workspace is watched only while something holds a lease on it (a running
  * language server, an open sync document), so idle workspaces cost no inotify watches.
  *
+ * The watching itself is tree-watch.ts (inotify, one lstat per event).
  * Symlinks are never followed: a link to `/` inside a workspace must not make the server
  * watch (and report names from) the host. Holders that need certainty about one file
  * (an open document) check it on disk as well; the watcher tells them about the rest.
@@ -86,36 +87,26 @@ export class WorkspaceWatchers {
   }
 
   private start(workspace: Workspace): LiveWatcher {
-    const watcher = watch(workspace.root, {
-      ignoreInitial: true,
-      followSymlinks: false,
-      persistent: true,
-      ignored: skippedBelow(workspace.root, this.options.skippedDirectories),
-    });
-    const live: LiveWatcher = {
-      watcher,
-      holders: 0,
-      ready: new Promise((resolve) => watcher.once('ready', () => resolve())),
-      pending: new Map(),
-      flushTimer: undefined,
-    };
-    const record = (kind: FileChange['kind'], directory: boolean) => (path: string) => this.record(workspace, live, path, kind, directory);
-    watcher.on('add', record('created', false));
-    watcher.on('change', record('changed', false));
-    watcher.on('unlink', record('deleted', false));
-    watcher.on('addDir', record('created', true));
-    watcher.on('unlinkDir', record('deleted', true));
-    watcher.on('error', (error) => {
-      // ENOSPC: the inotify watch limit. The watcher goes on with what it has.
-      live.degraded = (error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the inotify watch limit was reached; some directories are not watched' : String((error as Error).message ?? error);
-      this.logger.warn({ workspaceId: workspace.id, err: error }, 'workspace watcher error');
-    });
+    const skipped = new Set(this.options.skippedDirectories);
+    // Skipped directory names and the file service's scratch files (a write's temporary, gone a
+    // moment later: it would only cost events nobody needs), at any depth.
+    const skip = (name: string) => skipped.has(name) || ((name.endsWith('.cb-tmp') || name.endsWith('.cb-bak')) && isScratchName(name));
+    const live: LiveWatcher = { watcher: undefined as unknown as TreeWatch, holders: 0, ready: Promise.resolve(), pending: new Map(), flushTimer: undefined };
+    live.watcher = new TreeWatch(
+      workspace.root,
+      skip,
+      (change) => this.record(workspace, live, change),
+      (error) => {
+        // ENOSPC: the inotify watch limit. The watcher goes on with what it has.
+        live.degraded = (error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the inotify watch limit was reached; some directories are not watched' : String((error as Error).message ?? error);
+        this.logger.warn({ workspaceId: workspace.id, err: error }, 'workspace watcher error');
+      },
+    );
+    live.ready = live.watcher.ready;
     return live;
   }
 
-  private record(workspace: Workspace, live: LiveWatcher, absolute: string, kind: FileChange['kind'], directory: boolean): void {
-    const path = relative(workspace.root, absolute).split(sep).join('/');
-    if (path === '' || path.startsWith('..')) return;
+  private record(workspace: Workspace, live: LiveWatcher, { path, kind, directory }: TreeChange): void {
     live.pending.set(path, { path, kind: merged(live.pending.get(path)?.kind, kind), ...(directory ? { directory: true } : {}) });
     live.flushTimer ??= setTimeout(() => this.flush(workspace, live), this.options.debounceMs);
   }
@@ -133,7 +124,7 @@ export class WorkspaceWatchers {
     if (!live) return;
     this.live.delete(workspaceId);
     if (live.flushTimer) clearTimeout(live.flushTimer);
-    await live.watcher.close().catch((error: unknown) => this.logger.warn({ workspaceId, err: error }, 'closing a workspace watcher failed'));
+    live.watcher.close();
   }
 }
 
@@ -142,27 +133,4 @@ function merged(earlier: FileChange['kind'] | undefined, later: FileChange['kind
   if (earlier === 'created' && later === 'changed') return 'created';
   if (earlier === 'deleted' && later === 'created') return 'changed';
   return later;
-}
-
-/**
- * Whether a path chokidar reports has a skipped directory name as any segment below the root,
- * so `a/node_modules/b` is skipped too. Plain string tests: chokidar asks for every entry of
- * a directory each time it reads it again, which it does after each change in it (a synced
- * file written every second in a directory of 200 made path.relative a hot spot).
- */
-function skippedBelow(root: string, names: readonly string[]): (path: string) => boolean {
-  const prefix = root.endsWith(sep) ? root : root + sep;
-  const inner = names.map((name) => `${sep}${name}${sep}`);
-  const leading = names.map((name) => `${name}${sep}`);
-  const trailing = names.map((name) => `${sep}${name}`);
-  const skipped = new Set(names);
-  return (path: string) => {
-    if (!path.startsWith(prefix)) return relative(root, path).split(sep).some((segment) => skipped.has(segment));
-    const below = path.slice(prefix.length);
-    if (skipped.has(below)) return true;
-    for (let i = 0; i < inner.length; i++) {
-      if (below.startsWith(leading[i]!) || below.endsWith(trailing[i]!) || below.includes(inner[i]!)) return true;
-    }
-    return false;
-  };
 }

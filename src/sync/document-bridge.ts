@@ -2,6 +2,7 @@ import * as Y from 'yjs';
 import type { Principal } from '../auth/principal.js';
 import { toCodeBuddyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Slots } from '../files/slots.js';
 import type { DocRef, SyncRepository } from '../store/sync-repository.js';
 import type { SyncConnection } from './sync-connection.js';
 import type { ChangeOrigin, SyncRoom } from './sync-room.js';
@@ -9,9 +10,12 @@ import { applyTextDiff } from './text-diff.js';
 
 /**
  * What a document mirrors, as it stands now: its text and a stamp naming that version (a
- * file's sha256, a note's version), or why it can no longer be mirrored.
+ * file's sha256, a note's version), or why it can no longer be mirrored. `actionId`: the
+ * action that wrote exactly this version, when the source knows it by content (a file the
+ * file service wrote lately), whatever event led to the read.
  */
-export type SourceState = { kind: 'text'; text: string; stamp: string } | { kind: 'gone' } | { kind: 'unsyncable' };
+export type SourceText = { kind: 'text'; text: string; stamp: string; actionId?: string };
+export type SourceState = SourceText | { kind: 'gone' } | { kind: 'unsyncable' };
 
 /** A human's edit written as that principal's own action: done (with the new stamp) or held for approval. */
 export type Written = { actionId: string; held: false; stamp: string } | { actionId: string; held: true };
@@ -37,6 +41,12 @@ export interface BridgeOptions {
   writeDebounceMs: number;
   /** Longest a human's edit waits to be written while they keep typing. */
   writeMaxDelayMs: number;
+  /**
+   * Shared by every bridge of the process: how many writes of the source run at once. Debounce
+   * timers of many documents fall due together (a burst after a pause); run all at once, their
+   * writes would hold the event loop for tens of milliseconds and every sync client with it.
+   */
+  writeSlots?: Slots;
 }
 
 /** A human's edits not written yet: whose, and which stored updates they are. */
@@ -111,7 +121,7 @@ export class DocumentBridge {
    * At load: brings the stored document and its source together. A source changed while
    * nobody had it open is merged in; edits stored but not written before a restart are written now.
    */
-  start(current: { text: string; stamp: string }, stored: { baseState: Uint8Array | null; baseStamp: string | null; pendingAuthor: Principal | null }): void {
+  start(current: SourceText, stored: { baseState: Uint8Array | null; baseStamp: string | null; pendingAuthor: Principal | null }): void {
     this.pendingOnRecord = stored.pendingAuthor ? authorOf(stored.pendingAuthor) : undefined;
     if (stored.baseState === null || stored.baseStamp === null) {
       // A document seen for the first time (or never written): the source is the truth.
@@ -123,7 +133,7 @@ export class DocumentBridge {
     Y.applyUpdate(baseDoc, stored.baseState);
     this.base = { text: baseDoc.getText('content').toString(), stamp: stored.baseStamp, state: stored.baseState };
     baseDoc.destroy();
-    if (current.stamp !== this.base.stamp) this.mergeFromSource(current.text, current.stamp, undefined);
+    if (current.stamp !== this.base.stamp) this.mergeFromSource(current);
     if (this.room.content !== this.base.text) {
       // Edits stored before a restart but never written: written now, by whoever made them.
       if (stored.pendingAuthor) this.enqueueWrite({ principal: stored.pendingAuthor, afterSeq: 0, upToSeq: 0, since: performance.now() });
@@ -160,7 +170,12 @@ export class DocumentBridge {
     this.timer = setTimeout(() => this.flushNow(), Math.max(0, Math.min(this.options.writeDebounceMs, untilMaxDelay)));
   }
 
-  /** The source may have changed (an event on the bus), by the action named when an operation did it. */
+  /**
+   * The source may have changed (an event on the bus), by the action named when an operation
+   * did it. The change is attributed by what is read: the action that wrote exactly that
+   * content if the source knows one (so a watcher's anonymous event that comes before the
+   * operation's own still names the operation), else the event's.
+   */
   sourceChanged(actionId: string | undefined): void {
     this.run(async () => {
       // Our own write announcing itself (the step runs after the write's): nothing to read.
@@ -169,7 +184,7 @@ export class DocumentBridge {
       if (current.kind !== 'text') return this.lost(current.kind);
       // Our own write coming back, or nothing new.
       if (current.stamp === this.base.stamp) return;
-      this.mergeFromSource(current.text, current.stamp, actionId);
+      this.mergeFromSource(current.actionId === undefined && actionId !== undefined ? { ...current, actionId } : current);
     });
   }
 
@@ -207,7 +222,9 @@ export class DocumentBridge {
       return this.refused(author, `the document is larger than ${maxBytes} bytes, the most written to ${label}; it was put back to ${stored}`);
     }
     try {
-      const written = await this.source.write(author, text, this.base.stamp);
+      const stamp = this.base.stamp;
+      const write = () => this.source.write(author, text, stamp);
+      const written = await (this.options.writeSlots ? this.options.writeSlots.run(write) : write());
       if (written.held) {
         return this.refused(author, `your edit to ${label} is held for approval as action ${written.actionId}; the document shows ${stored} until it is approved`);
       }
@@ -220,7 +237,7 @@ export class DocumentBridge {
         // The source changed since the base and the bus has not told us yet: merge it, then write the merge.
         const current = await this.source.read();
         if (current.kind !== 'text') return this.lost(current.kind);
-        this.mergeFromSource(current.text, current.stamp, undefined);
+        this.mergeFromSource(current);
         if (this.room.content !== this.base.text) this.enqueueWrite(dirty, attempt + 1);
         return;
       }
@@ -230,7 +247,7 @@ export class DocumentBridge {
   }
 
   /** The three-way merge: base → source, made in a fork of the base state, merged into the document. */
-  private mergeFromSource(text: string, stamp: string, actionId: string | undefined): void {
+  private mergeFromSource({ text, stamp, actionId }: SourceText): void {
     const fork = new Y.Doc();
     try {
       Y.applyUpdate(fork, this.base.state);

@@ -50,7 +50,9 @@ export class FileSource implements DocumentSource {
     try {
       const file = await this.files.snapshot(this.workspace, this.path);
       if (!file.exists) return { kind: 'gone' };
-      return file.text === undefined || file.sha256 === null ? { kind: 'unsyncable' } : { kind: 'text', text: file.text, stamp: file.sha256 };
+      if (file.text === undefined || file.sha256 === null) return { kind: 'unsyncable' };
+      const writer = this.files.writerOf(this.workspace, file.path, file.sha256);
+      return writer === undefined ? { kind: 'text', text: file.text, stamp: file.sha256 } : { kind: 'text', text: file.text, stamp: file.sha256, actionId: writer };
     } catch (error) {
       const failure = toCodeBuddyError(error);
       // Grown past the limit, turned into a directory: no longer a syncable text file.

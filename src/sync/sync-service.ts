@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import type { EventBus, FileChange } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
 import type { FileService } from '../files/file-service.js';
+import { Slots } from '../files/slots.js';
 import type { WatchLease, WorkspaceWatchers } from '../files/workspace-watcher.js';
 import { decide } from '../ledger/policy.js';
 import type { PolicyService } from '../ledger/policy-service.js';
@@ -40,6 +41,12 @@ export interface SyncLimits extends RoomLimits, FlowLimits {
 
 /** Keystrokes of one author this close together are one history entry once compacted. */
 const HISTORY_RUN_MS = 2000;
+/**
+ * Documents written back at once, process-wide: two keep the thread pool busy (a write's
+ * open and rename run there) while each turn of the event loop carries at most two writes'
+ * work, so a burst of due documents delays the writes, not the clients' rounds.
+ */
+const WRITE_BACK_SLOTS = 2;
 
 interface LoadedRoom {
   key: string;
@@ -82,6 +89,8 @@ export class SyncService {
   private readonly quota: ConnectionQuota;
   /** Client updates of one event-loop turn, every room's, stored in one transaction. */
   private readonly batch: TurnBatch;
+  /** Every bridge's writes of its source take turns here. */
+  private readonly writeSlots = new Slots(WRITE_BACK_SLOTS, 'fifo');
   /** How the bridges write a human's edit: as that principal's own call through the registry. */
   private readonly writeAs: WriteAsPrincipal = (principal, operation, args) => writeAsPrincipal(this.registry(), this.logger, principal, operation, args);
 
@@ -265,7 +274,7 @@ export class SyncService {
       },
       this.limits,
     );
-    loaded.bridge = new DocumentBridge(loaded.room, ref, source, this.repo, this.logger, this.limits, (reason) =>
+    loaded.bridge = new DocumentBridge(loaded.room, ref, source, this.repo, this.logger, { ...this.limits, writeSlots: this.writeSlots }, (reason) =>
       void this.unload(loaded, reason === 'gone' ? CloseCodes.notFound : CloseCodes.unsupported, lostReasons[reason]),
     );
     const current = await source.read();
@@ -338,13 +347,14 @@ export class SyncService {
     return loaded.unloading;
   }
 
+  /** The open file rooms a change reaches: its path, or anything below a deleted directory. One pass over the rooms, however many changes (a watcher's batch names hundreds). */
   private filesChanged(workspaceId: string, changes: FileChange[], actionId: string | undefined): void {
+    const paths = new Set(changes.map((change) => change.path));
+    const deletedDirectories = changes.filter((change) => change.directory === true && change.kind === 'deleted').map((change) => `${change.path}/`);
     for (const loaded of this.rooms.values()) {
       if (loaded.workspace.id !== workspaceId || loaded.kind !== 'file' || loaded.unloading) continue;
       const path = loaded.path!;
-      if (changes.some((change) => change.path === path || (change.directory === true && change.kind === 'deleted' && path.startsWith(`${change.path}/`)))) {
-        loaded.bridge!.sourceChanged(actionId);
-      }
+      if (paths.has(path) || deletedDirectories.some((directory) => path.startsWith(directory))) loaded.bridge!.sourceChanged(actionId);
     }
   }
 
