@@ -38,9 +38,9 @@ describe('outlines and name paths across servers', () => {
   });
 
   it('matches workspace symbols whose server qualifies their names (gopls) as well as those it puts in containers (pyright)', () => {
-    const gopls = { name: 'Cart.AddItem', kind: 6, containerName: 'example.com/shop/cart', location: location(at(17, 15)) };
-    const pyright = { name: 'add_item', kind: 6, containerName: 'Cart', location: location(at(7, 8)) };
-    const other = { name: 'Basket.AddItem', kind: 6, containerName: 'example.com/shop/basket', location: location(at(3, 1)) };
+    const gopls = { name: 'Cart.AddItem', kind: 6 as const, containerName: 'example.com/shop/cart', location: location(at(17, 15)) };
+    const pyright = { name: 'add_item', kind: 6 as const, containerName: 'Cart', location: location(at(7, 8)) };
+    const other = { name: 'Basket.AddItem', kind: 6 as const, containerName: 'example.com/shop/basket', location: location(at(3, 1)) };
     expect(matchWorkspaceSymbols([gopls, other], 'Cart.AddItem')).toEqual([gopls]);
     expect(matchWorkspaceSymbols([gopls, other], 'cart.Cart.AddItem')).toEqual([gopls]);
     expect(matchWorkspaceSymbols([gopls, other], 'AddItem')).toEqual([gopls, other]);
