@@ -256,8 +256,15 @@ export class ManagedLanguageServer {
         },
       });
     } catch (error) {
-      this.crashed(error instanceof CodeBuddyError ? error.message : (error as Error).message, []);
-      throw error;
+      // The runtime refused to start it (a container stopped behind CodeBuddy's back): not a
+      // crash of the server, so no backoff; the next call tries again, and succeeds once the
+      // runtime is back.
+      const reason = (error as Error).message.slice(0, 300);
+      this.state = 'crashed';
+      this.lastCrash = { reason, stderr: [], at: Date.now() };
+      this.wake();
+      if (error instanceof CodeBuddyError) throw error;
+      throw unavailable(`the ${this.spec.id} language server could not be started in workspace ${this.workspace.name}'s ${runtime.kind} runtime: ${reason}; retry once it runs again`);
     }
     try {
       await connection.initialize(this.options.readyTimeoutMs);
