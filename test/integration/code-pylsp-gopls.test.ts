@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture } from '../helpers/fixtures.js';
 import { connectModernHttp, type McpClient } from '../helpers/mcp-clients.js';
@@ -8,8 +9,13 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
  * pyright, for real, over MCP, in the local sandbox: pylsp 1.7 (`codePythonServer: 'pylsp'`,
  * diagnostics from pyflakes) on the Python fixture, and gopls (Debian's, with Go 1.19 and
  * GOPROXY=off) on a Go module of two packages. Every code tool, and refactor_rename, which
- * routes files no TypeScript project holds to the file's language server.
+ * routes files no TypeScript project holds to the file's language server. pylsp also in a
+ * Docker workspace (the image has it; gopls and Go are not in the image, so Go is local only).
  */
+
+const IMAGE = 'codebuddy-workspace:latest';
+const engineReady = spawnSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' }).status === 0;
+if (!engineReady && !process.env.CI) console.warn(`no Docker engine with ${IMAGE} here: pylsp is not tested in a Docker workspace (see .ci/run)`);
 
 const GO_RENAME_DIFF = [
   '--- a/cart/cart.go',
@@ -38,14 +44,15 @@ describe('pylsp and gopls through the code tools (local runtime)', () => {
   beforeAll(async () => {
     server = await startTestServer({ codePythonServer: 'pylsp', codeRequestTimeoutSeconds: 60, codeReadyTimeoutSeconds: 60 });
     agent = await connectModernHttp(server.url, server.token('acme', 'bot'));
-    for (const [name, fixture] of [['py', 'python'], ['go', 'go']]) {
-      const created = await agent.call('workspace_create', { name });
+    for (const [name, fixture, runtime] of [['py', 'python', 'local'], ['go', 'go', 'local'], ...(engineReady || process.env.CI ? [['py-docker', 'python', 'docker']] : [])]) {
+      const created = await agent.call('workspace_create', { name, runtime });
       expect(created.isError, created.text).toBe(false);
       await copyFixture(agent, fixture!, name!);
     }
   }, 120_000);
 
   afterAll(async () => {
+    await agent?.call('workspace_delete', { workspace: 'py-docker' }).catch(() => undefined);
     await agent?.close();
     await server?.close();
   }, 60_000);
@@ -101,6 +108,14 @@ describe('pylsp and gopls through the code tools (local runtime)', () => {
     const definition = await agent.call('code_definition', { workspace: 'py-shadow', path: 'main.py', line: 4, column: 6 });
     expect(definition.text).toBe('shop/cart.py:8:9  def add_item(self, name: str, cents: int) -> None:');
     expect((await agent.call('code_status', { workspace: 'py-shadow' })).structured!.servers).toMatchObject([{ id: 'python', state: 'ready', restarts: 0 }]);
+  }, 120_000);
+
+  it.runIf(engineReady || process.env.CI)('pylsp in a Docker workspace: the same answers from the server in the container', async () => {
+    // The image once lacked python3-setuptools: pylsp then loaded none of its plugins and answered every request with nothing.
+    expect((await agent.call('code_definition', { workspace: 'py-docker', path: 'main.py', line: 4, column: 6 })).text).toBe('shop/cart.py:8:9  def add_item(self, name: str, cents: int) -> None:');
+    expect((await agent.call('code_hover', { workspace: 'py-docker', symbol: 'format_price', path: 'shop/pricing.py' })).text).toBe('format_price(cents: int) -> str\n\nCents as dollars, e.g. 150 -> $1.50.');
+    await agent.call('file_write', { workspace: 'py-docker', path: 'bad.py', content: 'print(undefined_name)\n' });
+    expect((await agent.call('code_diagnostics', { workspace: 'py-docker', path: 'bad.py' })).text).toBe("bad.py version 1: 1 problem\nbad.py:1:7  error: undefined name 'undefined_name'");
   }, 120_000);
 
   it('gopls: definition across packages, references by name path, hover, outline with methods, diagnostics', async () => {
