@@ -149,6 +149,18 @@ describe('pylsp and gopls through the code tools (local runtime)', () => {
     await agent.call('file_delete', { workspace: 'go', path: 'cart/broken.go' });
   }, 120_000);
 
+  it("gopls leaves the agent's go.mod as it is: a language server writes nothing behind the tools", async () => {
+    expect((await agent.call('workspace_create', { name: 'go-bare' })).isError).toBe(false);
+    await copyFixture(agent, 'go', 'go-bare');
+    // No go directive: with GOFLAGS=-mod=mod, the `go list` gopls runs added one to the file.
+    await agent.call('file_write', { workspace: 'go-bare', path: 'go.mod', content: 'module example.com/shop\n' });
+    const before = (await agent.call('file_stat', { workspace: 'go-bare', path: 'go.mod' })).structured;
+    expect((await agent.call('code_definition', { workspace: 'go-bare', path: 'main.go', line: 11, column: 4 })).text).toBe('cart/cart.go:18:16  func (c *Cart) AddItem(name string, cents int) {');
+    expect((await agent.call('code_diagnostics', { workspace: 'go-bare' })).text).toBe('3 files checked: no problems');
+    expect((await agent.call('file_read', { workspace: 'go-bare', path: 'go.mod' })).structured!.content).toBe('module example.com/shop');
+    expect((await agent.call('file_stat', { workspace: 'go-bare', path: 'go.mod' })).structured).toEqual(before);
+  }, 120_000);
+
   it('gopls: refactor_rename renames a function across packages', async () => {
     const dry = await agent.call('refactor_rename', { workspace: 'go', path: 'pricing/pricing.go', line: 7, column: 6, new_name: 'AsDollars', dry_run: true });
     expect(dry.isError, dry.text).toBe(false);
