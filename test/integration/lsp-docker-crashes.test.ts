@@ -32,7 +32,7 @@ describe.runIf(engineReady || process.env.CI)('language servers on a Docker work
   const workspace = 'crashes';
 
   beforeAll(async () => {
-    server = await startTestServer({ codeRequestTimeoutSeconds: 60, codeReadyTimeoutSeconds: 90});
+    server = await startTestServer({ codeRequestTimeoutSeconds: 60, codeReadyTimeoutSeconds: 90 });
     agent = await connectModernHttp(server.url, server.token('acme', 'bot'));
     const created = await agent.call('workspace_create', { name: workspace, runtime: 'docker' });
     expect(created.isError, created.text).toBe(false);
