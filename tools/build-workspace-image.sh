@@ -10,7 +10,9 @@ trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 
 # procps (ps, kill) and the shells are what agents expect to find; util-linux brings the usual tools.
-debootstrap --variant=minbase --include=bash,coreutils,util-linux,procps,git,python3,python3-pylsp,ca-certificates \
+# pylsp loads its plugins through pkg_resources, which refuses every one of them without setuptools
+# (a requirement Debian does not declare); pyflakes gives it diagnostics.
+debootstrap --variant=minbase --include=bash,coreutils,util-linux,procps,git,python3,python3-pylsp,python3-setuptools,python3-pyflakes,ca-certificates \
   bookworm "$rootfs" >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; exit 1; }
 
 # The host's node runs in bookworm; the language servers are plain JavaScript from npm.

@@ -139,9 +139,11 @@ export class CodeIntelligence {
     return { ...(await this.position(workspace, target, notes)), notes };
   }
 
-  private async outline(connection: LanguageServerConnection, uri: string): Promise<OutlineEntry[]> {
+  /** A document's outline; its text places the names of flat symbols (see flattenOutline). */
+  private async outline(connection: LanguageServerConnection, document: { uri: string; text: string }): Promise<OutlineEntry[]> {
+    const { uri, text } = document;
     const symbols = await connection.request<(DocumentSymbol | SymbolInformation)[] | null>('textDocument/documentSymbol', { textDocument: { uri } }, this.settings.requestTimeoutMs);
-    return flattenOutline(symbols ?? []);
+    return flattenOutline(symbols ?? [], text);
   }
 
   /**
@@ -154,7 +156,7 @@ export class CodeIntelligence {
     const found = [];
     for (const file of files) {
       const at = await this.document(workspace, file, notes);
-      const entries = matchNamePath(await this.outline(at.connection, at.document.uri), symbol);
+      const entries = matchNamePath(await this.outline(at.connection, at.document), symbol);
       if (entries.length > 1 && new Set(entries.map((entry) => entry.namePath)).size > 1) {
         throw new CodeBuddyError('E_INVALID_ARGUMENT', `${symbol} is ambiguous in ${at.document.path}: ${entries.slice(0, 10).map((entry) => entry.namePath).join(', ')}`, { field: 'symbol' });
       }
@@ -175,7 +177,16 @@ export class CodeIntelligence {
    */
   private async filesDeclaring(workspace: Workspace, symbol: string, notes: Notes): Promise<string[]> {
     const name = symbol.split('.').at(-1)!;
-    const found = (await this.workspaceSymbols(workspace, name, notes)).map((entry) => entry.symbol);
+    let found: SymbolInformation[];
+    try {
+      found = (await this.workspaceSymbols(workspace, name, notes)).map((entry) => entry.symbol);
+    } catch (error) {
+      // pylsp has no workspace symbols: without a file, there is nowhere to look the name up.
+      if (error instanceof CodeBuddyError && error.code === 'E_UNSUPPORTED' && error.details?.method === 'workspace/symbol') {
+        throw new CodeBuddyError('E_UNSUPPORTED', `${error.message}, so ${symbol} cannot be looked up across the workspace: give path (the file declaring it)`, { ...error.details, field: 'path' });
+      }
+      throw error;
+    }
     const byContainer = matchWorkspaceSymbols(found, symbol);
     const candidates = byContainer.length > 0 ? byContainer : matchWorkspaceSymbols(found, name);
     const inside = candidates.map((candidate) => pathOf(candidate.location.uri)).filter((mapped) => mapped.inside);
@@ -349,7 +360,7 @@ export class CodeIntelligence {
     let rows: Row[];
     if (input.path !== undefined) {
       const at = await this.document(workspace, input.path, notes);
-      rows = (await this.outline(at.connection, at.document.uri)).map((entry) => ({
+      rows = (await this.outline(at.connection, at.document)).map((entry) => ({
         name_path: entry.namePath,
         kind: kindName(entry.kind),
         path: at.document.path,

@@ -26,6 +26,19 @@ export class LineIndex {
     return offset <= this.ends[line]! ? offset : undefined;
   }
 
+  /** The position of an offset in the text (clamped to it). */
+  positionAt(offset: number): Position {
+    const target = Math.max(0, Math.min(offset, this.text.length));
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.starts[middle]! <= target) low = middle;
+      else high = middle - 1;
+    }
+    return { line: low, character: Math.min(target, this.ends[low]!) - this.starts[low]! };
+  }
+
   /** The text a range covers, or undefined when it lies outside or runs backwards. */
   slice(range: Range): string | undefined {
     const start = this.offsetAt(range.start);

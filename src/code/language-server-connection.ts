@@ -301,7 +301,16 @@ export class LanguageServerConnection {
         cancel.cancel();
         fail(new CodeBuddyError('E_UNAVAILABLE', `${method} was cancelled`, { server: this.spec.id, method, lsp_code: -32800 }));
       });
-      this.connection.sendRequest(method, params, cancel.token).then(
+      let sent: Promise<unknown>;
+      try {
+        sent = this.connection.sendRequest(method, params, cancel.token);
+      } catch {
+        // The stream ended a moment before the exit is reported (see `closed`): vscode-jsonrpc
+        // throws "Connection is closed" synchronously. The server is gone: retryable, like a crash.
+        fail(unavailable(`the ${this.spec.id} language server stopped (${this.closedWith ?? 'connection lost'}); retry`));
+        return;
+      }
+      sent.then(
         (result) => {
           if (!this.pending.has(fail)) return;
           settle();
@@ -318,7 +327,11 @@ export class LanguageServerConnection {
 
   notify(method: string, params: unknown): void {
     if (this.closedWith !== undefined) return;
-    this.connection.sendNotification(method, params).catch(() => undefined);
+    try {
+      this.connection.sendNotification(method, params).catch(() => undefined);
+    } catch {
+      // closed a moment before `closed` settles: the notification is moot, the next request says so
+    }
   }
 
   /** `shutdown` and `exit` when it still answers, then the process tree is killed regardless. */

@@ -70,6 +70,8 @@ export interface ShownDocument {
 interface PushedDiagnostics {
   /** The version the server said they belong to, when it says. */
   version: number | null;
+  /** How many times in a row the server published for that version. */
+  count: number;
   arrival: number;
   items: Diagnostic[];
 }
@@ -117,6 +119,8 @@ export class ManagedLanguageServer {
   private readonly documents = new Map<string, OpenDocument>();
   private readonly pushed = new Map<string, PushedDiagnostics>();
   private readonly pulled = new Map<string, { resultId?: string; items: Diagnostic[] }>();
+  /** When each open document's text last changed (arrival number of its didChange). */
+  private readonly changedAt = new Map<string, number>();
   private readonly waiters = new Set<() => void>();
   private readonly documentLocks = new Map<string, Promise<unknown>>();
   /** When each path was last announced as a watched-file change (bounded; for `announcedRecently`). */
@@ -252,8 +256,15 @@ export class ManagedLanguageServer {
         },
       });
     } catch (error) {
-      this.crashed(error instanceof CodeBuddyError ? error.message : (error as Error).message, []);
-      throw error;
+      // The runtime refused to start it (a container stopped behind CodeBuddy's back): not a
+      // crash of the server, so no backoff; the next call tries again, and succeeds once the
+      // runtime is back.
+      const reason = (error as Error).message.slice(0, 300);
+      this.state = 'crashed';
+      this.lastCrash = { reason, stderr: [], at: Date.now() };
+      this.wake();
+      if (error instanceof CodeBuddyError) throw error;
+      throw unavailable(`the ${this.spec.id} language server could not be started in workspace ${this.workspace.name}'s ${runtime.kind} runtime: ${reason}; retry once it runs again`);
     }
     try {
       await connection.initialize(this.options.readyTimeoutMs);
@@ -268,6 +279,7 @@ export class ManagedLanguageServer {
     void connection.closed.then((reason) => this.onClosed(connection, reason));
     this.state = connection.indexing ? 'indexing' : 'ready';
     this.pushed.clear();
+    this.changedAt.clear();
     this.pulled.clear();
     // The documents the previous run had open, opened again as they are on disk now.
     for (const document of [...this.documents.values()]) {
@@ -315,6 +327,7 @@ export class ManagedLanguageServer {
     this.connection = undefined;
     this.documents.clear();
     this.pushed.clear();
+    this.changedAt.clear();
     this.state = 'stopped';
   }
 
@@ -327,7 +340,9 @@ export class ManagedLanguageServer {
     document.published = true;
     const version = typeof params.version === 'number' ? params.version : null;
     const items = (params.diagnostics ?? []).slice(0, MAX_DIAGNOSTICS_PER_FILE);
-    this.pushed.set(mapped.path, { version, arrival: ++this.arrivals, items });
+    const previous = this.pushed.get(mapped.path);
+    const count = previous && version !== null && previous.version === version ? previous.count + 1 : 1;
+    this.pushed.set(mapped.path, { version, count, arrival: ++this.arrivals, items });
     this.wake();
     for (const listener of this.diagnosticListeners) listener({ path: mapped.path, version: version ?? document.version, items });
   }
@@ -464,6 +479,12 @@ export class ManagedLanguageServer {
   private sendChange(connection: LanguageServerConnection, document: OpenDocument): void {
     connection.notify('textDocument/didChange', { textDocument: { uri: document.uri, version: document.version }, contentChanges: [{ text: document.text }] });
     document.sentAt = ++this.arrivals;
+    this.changedAt.set(document.path, document.sentAt);
+  }
+
+  /** Whether another open document's text changed after this document's version was sent. */
+  private changedSince(document: OpenDocument): boolean {
+    return [...this.changedAt].some(([path, at]) => path !== document.path && at > document.sentAt && this.documents.has(path));
   }
 
   private closeLeastUsed(connection: LanguageServerConnection): void {
@@ -478,6 +499,7 @@ export class ManagedLanguageServer {
     this.documents.delete(path);
     this.pushed.delete(path);
     this.pulled.delete(path);
+    this.changedAt.delete(path);
     connection.notify('textDocument/didClose', { textDocument: { uri: document.uri } });
   }
 
@@ -631,6 +653,13 @@ export class ManagedLanguageServer {
       // A file announced as a watched-file change just before it was opened: pyright answers
       // that announcement with an empty report stamped with the open version, then the real
       // one. An empty first report is given a moment for the real one to follow.
+      const first = this.pushed.get(document.path)!.arrival;
+      await this.waitFor(() => this.pushed.get(document.path)!.arrival > first || document.version !== version, SETTLE_AFTER_ANNOUNCE_MS);
+    } else if (fresh && this.pushed.get(document.path)!.count === 1 && this.changedSince(document)) {
+      // Another open file changed after this version was sent (a rename's second file): gopls
+      // type-checks a changed file at once, publishes, then publishes for the same version
+      // again once the other file's change reaches the package. The first report may predate
+      // that change: it is given a moment to be followed.
       const first = this.pushed.get(document.path)!.arrival;
       await this.waitFor(() => this.pushed.get(document.path)!.arrival > first || document.version !== version, SETTLE_AFTER_ANNOUNCE_MS);
     }

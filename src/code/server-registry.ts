@@ -69,10 +69,16 @@ const builtIn: Record<string, ServerSpecInput> = {
   },
   pylsp: {
     id: 'python',
-    // Debian's pylsp, by its absolute path: the python first on PATH may be another one without it.
-    command: { local: ['/usr/bin/python3', '-m', 'pylsp'], docker: ['pylsp'] },
+    // Debian's pylsp, by its absolute path: the python first on PATH may be another one without
+    // it. Isolated (-I): `-m` would put the workspace first on sys.path, and a project's own
+    // ast.py or json.py would then replace the standard library's inside the server (it died).
+    command: { local: ['/usr/bin/python3', '-I', '-m', 'pylsp'], docker: ['/usr/bin/python3', '-I', '-m', 'pylsp'] },
     languages: PY_LANGUAGES,
     rootMarkers: PY_MARKERS,
+    // Diagnostics come from pyflakes (python3-pyflakes); pycodestyle's style warnings and
+    // mccabe's complexity notes would drown them. An outline lists what a file declares, not
+    // what it imports.
+    settings: { pylsp: { plugins: { pycodestyle: { enabled: false }, mccabe: { enabled: false }, jedi_symbols: { include_import_symbols: false } } } },
   },
   go: {
     id: 'go',
