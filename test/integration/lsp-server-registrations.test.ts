@@ -236,7 +236,10 @@ describe('a server that becomes ready while an editor initializes', () => {
     const told = (await client.connection.sendRequest('initialize', initializeParams)) as { capabilities: Record<string, unknown> };
     expect(told.capabilities).not.toHaveProperty('renameProvider');
     await renamerOf().connect();
-    // The start happened before initialized: nothing was sent for it then (LSP: registrations come after initialized).
+    // The start happened before initialized: nothing was sent for it then (LSP: registrations come after
+    // initialized). The probe is a request answered after the start (a client should not send one yet; the facade answers it).
+    expect(await client.connection.sendRequest('textDocument/hover', { textDocument: { uri: B_REN }, position: { line: 0, character: 0 } })).toEqual({ contents: 'open: b.ren v1' });
+    expect(requests(client, 'client/registerCapability')).toEqual([]);
     await client.connection.sendNotification('initialized', {});
     expect(await client.notification('client/registerCapability')).toEqual(renameRegistration);
     await client.open(B_REN, 'one\ntwo\n', 1, 'ren');
