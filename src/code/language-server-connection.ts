@@ -267,9 +267,12 @@ export class LanguageServerConnection {
 
   /** Whether the server offers a request: advertised at initialize, or registered since. */
   supports(method: string, command?: string): boolean {
-    const registered = [...this.registrations.values()].filter((registration) => registration.method === method);
     // A command is offered when a registration names it, not by any registration of executeCommand.
-    if (registered.some((registration) => command === undefined || ((registration.registerOptions as { commands?: unknown } | undefined)?.commands as unknown[] | undefined)?.includes(command))) return true;
+    const names = (registration: Registration) => {
+      const commands = (registration.registerOptions as { commands?: unknown } | undefined)?.commands;
+      return command === undefined || (Array.isArray(commands) && commands.includes(command));
+    };
+    if ([...this.registrations.values()].some((registration) => registration.method === method && names(registration))) return true;
     const key = CAPABILITY_OF[method];
     if (!key) return true;
     const capability = this.capabilities[key];

@@ -24,7 +24,8 @@
  * Hover at line 12 registers (client/registerCapability, id "fmt") formatting for every document
  * (no selector), a second watcher (id "w2") and (id "cmd") the command "fake.later", and
  * answers "registered: <the answer>"; line 13 unregisters "fmt" and "cmd" and answers
- * "unregistered". Formatting answers one edit inserting "formatted by <fake|renamer>";
+ * "unregistered"; line 14 sends 20 registrations of 150 code lens providers each (ids lens-<r>-<i>)
+ * and two malformed ones, and answers "flooded: <the distinct answers>". Formatting answers one edit inserting "formatted by <fake|renamer>";
  * the command "fake.later" answers "later ran".
  * Each line of a document containing ERR is published as a diagnostic.
  * With /workspace/probe.json ({"paths": [...]}) present at start, it writes to stderr its uid
@@ -77,6 +78,7 @@ function handle(m) {
     else if (line === 9) { const token = 'load-' + m.id; const id = 'create-' + m.id; waiting.set(id, (result) => { send({ method: '$/progress', params: { token, value: { kind: 'begin', title: 'loading' } } }); send({ method: 'window/logMessage', params: { type: 3, message: 'log of ' + token } }); send({ method: 'window/showMessage', params: { type: 3, message: 'message of ' + token } }); send({ method: '$/logTrace', params: { message: 'trace of ' + token } }); send({ method: '$/progress', params: { token, value: { kind: 'end', message: 'loaded' } } }); send({ id: m.id, result: { contents: 'created: ' + JSON.stringify(result) } }); }); send({ id, method: 'window/workDoneProgress/create', params: { token } }); }
     else if (line === 12) { const id = 'register-' + m.id; waiting.set(id, (result) => send({ id: m.id, result: { contents: 'registered: ' + JSON.stringify(result) } })); send({ id, method: 'client/registerCapability', params: { registrations: [{ id: 'fmt', method: 'textDocument/formatting', registerOptions: { documentSelector: null } }, { id: 'w2', method: 'workspace/didChangeWatchedFiles', registerOptions: { watchers: [{ globPattern: '**/*.txt' }] } }, { id: 'cmd', method: 'workspace/executeCommand', registerOptions: { commands: ['fake.later'] } }] } }); }
     else if (line === 13) { const id = 'unregister-' + m.id; waiting.set(id, () => send({ id: m.id, result: { contents: 'unregistered' } })); send({ id, method: 'client/unregisterCapability', params: { unregisterations: [{ id: 'fmt', method: 'textDocument/formatting' }, { id: 'cmd', method: 'workspace/executeCommand' }] } }); }
+    else if (line === 14) { let left = 22; const answers = []; const done = (result) => { answers.push(JSON.stringify(result)); if (--left === 0) send({ id: m.id, result: { contents: 'flooded: ' + [...new Set(answers)].join(' ') } }); }; for (let r = 0; r < 20; r++) { const id = 'flood-' + m.id + '-' + r; waiting.set(id, done); send({ id, method: 'client/registerCapability', params: { registrations: Array.from({ length: 150 }, (_, i) => ({ id: 'lens-' + r + '-' + i, method: 'textDocument/codeLens', registerOptions: {} })) } }); } for (const [k, params] of [['bad-1', { registrations: 'x' }], ['bad-2', {}]]) { const id = k + '-' + m.id; waiting.set(id, done); send({ id, method: 'client/registerCapability', params }); } }
     else send({ id: m.id, result: null });
   }
   else if (m.method === 'textDocument/formatting') send({ id: m.id, result: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: 'formatted by ' + (renames ? 'renamer' : 'fake') }] });

@@ -23,7 +23,7 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
 const principal: Principal = { tenantId: 'acme', userId: 'ana', role: 'approver' };
 const dynamic = { dynamicRegistration: true };
 /** An editor taking formatting, commands and watched files dynamically. */
-const TAKER = { textDocument: { formatting: dynamic, rename: dynamic }, workspace: { executeCommand: dynamic, didChangeWatchedFiles: dynamic } };
+const TAKER = { textDocument: { formatting: dynamic, rename: dynamic, codeLens: dynamic }, workspace: { executeCommand: dynamic, didChangeWatchedFiles: dynamic } };
 
 const requests = (client: LspClient, method: string) => client.notifications.filter((n) => n.method === method).map((n) => n.params);
 
@@ -177,6 +177,24 @@ describe('registrations a server makes after it started', () => {
     expect(requests(taker, 'client/registerCapability')).toHaveLength(registered);
     // The renamer's registration was never touched.
     expect(await formatting(later, B_REN)).toMatchObject([{ newText: 'formatted by renamer' }]);
+  }, 60_000);
+
+  it('a server registering without end is held to 1,000 registrations, and malformed ones are ignored', async () => {
+    const fake = server.app.languageServers.of(workspace.id).find((s) => s.spec.id === 'fake')!;
+    const sent = requests(taker, 'client/registerCapability').length;
+    // Every request answered (null), none failed, though 3,000 registrations were asked for (at most 100 taken per request).
+    expect(await hover(taker, A_FAKE, 14)).toEqual({ contents: 'flooded: null' });
+    expect(fake.registrations).toHaveLength(1_000);
+    const lenses = requests(taker, 'client/registerCapability').slice(sent) as { registrations: { id: string; method: string }[] }[];
+    const given = lenses.flatMap((request) => request.registrations);
+    expect(given).toHaveLength(999);
+    expect(new Set(given.map((registration) => registration.method))).toEqual(new Set(['textDocument/codeLens']));
+    expect(given[0]!.id).toBe('codebuddy/fake/registered/lens-0-0');
+    // The server still answers, and the editors are told when its run ends.
+    expect((await hover(taker, A_FAKE, 1)).contents).toMatch(/^open: /);
+    await fake.stop();
+    const dropped = (await taker.notification('client/unregisterCapability', (params) => (params as { unregisterations: unknown[] }).unregisterations.length === 999)) as { unregisterations: { id: string }[] };
+    expect(dropped.unregisterations[998]).toEqual({ id: 'codebuddy/fake/registered/lens-9-98', method: 'textDocument/codeLens' });
     for (const client of [taker, fixed, refuser, later]) await client.close();
   }, 60_000);
 });
