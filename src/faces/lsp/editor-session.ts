@@ -286,9 +286,11 @@ export class EditorSession {
     const unregisterations = this.forwarded.unregister(server.spec.id, change.removed);
     if (unregisterations.length > 0) {
       void this.connection.sendRequest('client/unregisterCapability', { unregisterations }).catch((error: unknown) => this.facade.logger.debug({ err: error, server: server.spec.id }, 'an editor refused a capability unregistration'));
-      // A command the editor was given once, for the first server registering it, and still offered by another: given again, as that one's.
-      for (const other of this.facade.pool.of(this.workspace.id)) {
-        if (other !== server) this.register(other, this.forwarded.register(other.spec.id, patternsOf(other), other.registrations));
+      // A command is given once, as the first registering server's: one another server still offers is given again, as that one's.
+      if (unregisterations.some((unregistration) => unregistration.method === 'workspace/executeCommand')) {
+        for (const other of this.facade.pool.of(this.workspace.id)) {
+          if (other !== server) this.register(other, this.forwarded.register(other.spec.id, patternsOf(other), other.registrations));
+        }
       }
     }
     this.register(server, this.forwarded.register(server.spec.id, patternsOf(server), change.added));
