@@ -23,7 +23,7 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
 const principal: Principal = { tenantId: 'acme', userId: 'ana', role: 'approver' };
 const dynamic = { dynamicRegistration: true };
 /** An editor taking formatting, commands and watched files dynamically. */
-const TAKER = { textDocument: { formatting: dynamic, rename: dynamic, codeLens: dynamic }, workspace: { executeCommand: dynamic, didChangeWatchedFiles: dynamic } };
+const TAKER = { textDocument: { formatting: dynamic, rename: dynamic, codeLens: dynamic, documentLink: dynamic }, workspace: { executeCommand: dynamic, didChangeWatchedFiles: dynamic } };
 
 const requests = (client: LspClient, method: string) => client.notifications.filter((n) => n.method === method).map((n) => n.params);
 
@@ -39,7 +39,7 @@ describe('registrations a server makes after it started', () => {
   const ROOT = 'codebuddy://acme/main';
   const A_FAKE = `${ROOT}/a.fake`;
   const B_REN = `${ROOT}/b.ren`;
-  const TEXT = Array.from({ length: 14 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
+  const TEXT = Array.from({ length: 15 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
   let server: TestServer;
   let agent: McpClient;
   let workspace: Workspace;
@@ -156,14 +156,26 @@ describe('registrations a server makes after it started', () => {
     ]);
   }, 60_000);
 
+  it("a registration's URIs are made the editor's, and its scheme dropped", async () => {
+    const links = { registrations: [{ id: 'codebuddy/fake/registered/links', method: 'textDocument/documentLink', registerOptions: { documentSelector: [{ pattern: { baseUri: `${ROOT}/sub`, pattern: '**/*.fake' } }] } }] };
+    expect(await hover(taker, A_FAKE, 15)).toEqual({ contents: 'links registered' });
+    expect(requests(taker, 'client/registerCapability').at(-1)).toEqual(links);
+    await hover(later, A_FAKE, 1);
+    expect(requests(later, 'client/registerCapability').at(-1)).toEqual(links);
+    // What the pool holds is the server's own, untouched (every editor translates a copy to its root).
+    const fake = server.app.languageServers.of(workspace.id).find((s) => s.spec.id === 'fake')!;
+    expect(fake.registrations.find((registration) => registration.id === 'links')!.registerOptions).toEqual({ documentSelector: [{ scheme: 'file', pattern: { baseUri: 'file:///workspace/sub', pattern: '**/*.fake' } }] });
+  }, 60_000);
+
   it("a crash drops the server's registrations in the editors; its next run registers only what is the pool's", async () => {
     const fake = server.app.languageServers.of(workspace.id).find((s) => s.spec.id === 'fake')!;
     const before = { taker: requests(taker, 'client/unregisterCapability').length, later: requests(later, 'client/unregisterCapability').length };
     process.kill(-fake.pid!, 'SIGKILL');
     // Each editor loses what it holds of the fake's: the later one its command too, given again as the renamer's.
     const fmt = { id: 'codebuddy/fake/registered/fmt', method: 'textDocument/formatting' };
-    await taker.notification('client/unregisterCapability', (params) => JSON.stringify(params) === JSON.stringify({ unregisterations: [fmt] }));
-    await later.notification('client/unregisterCapability', (params) => JSON.stringify(params) === JSON.stringify({ unregisterations: [fmt, { id: 'codebuddy/fake/registered/cmd', method: 'workspace/executeCommand' }] }));
+    const links = { id: 'codebuddy/fake/registered/links', method: 'textDocument/documentLink' };
+    await taker.notification('client/unregisterCapability', (params) => JSON.stringify(params) === JSON.stringify({ unregisterations: [fmt, links] }));
+    await later.notification('client/unregisterCapability', (params) => JSON.stringify(params) === JSON.stringify({ unregisterations: [fmt, { id: 'codebuddy/fake/registered/cmd', method: 'workspace/executeCommand' }, links] }));
     expect(await later.notification('client/registerCapability', (params) => JSON.stringify(params).includes('codebuddy/renamer/registered/cmd'))).toEqual({
       registrations: [{ id: 'codebuddy/renamer/registered/cmd', method: 'workspace/executeCommand', registerOptions: { commands: ['fake.later'] } }],
     });

@@ -296,10 +296,10 @@ export class EditorSession {
     this.register(server, this.forwarded.register(server.spec.id, patternsOf(server), change.added));
   }
 
-  /** Sends registrations; one the editor refuses or fails is forgotten, and concerns no one else. */
+  /** Sends registrations (a selector's `baseUri` made the editor's, on a copy: the pool's are every editor's); one the editor refuses or fails is forgotten, and concerns no one else. */
   private register(server: ManagedLanguageServer, registrations: Registration[]): void {
     if (registrations.length === 0) return;
-    void this.connection.sendRequest('client/registerCapability', { registrations }).catch((error: unknown) => {
+    void this.connection.sendRequest('client/registerCapability', { registrations: this.translator.resultToClient(structuredClone(registrations)) }).catch((error: unknown) => {
       this.forwarded?.refused(registrations);
       this.facade.logger.debug({ err: error, server: server.spec.id }, 'an editor refused a capability registration');
     });
