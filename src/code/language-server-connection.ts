@@ -22,6 +22,8 @@ import { ROOT_URI } from './workspace-uri.js';
 const STDERR_LINES = 20;
 const STDERR_LINE_CHARS = 500;
 const SHUTDOWN_GRACE_MS = 2_000;
+/** Most registrations one server holds at once: an untrusted server cannot grow the map without end. */
+const MAX_REGISTRATIONS = 1_000;
 
 /** Which capability a request needs; a request not listed needs none. */
 const CAPABILITY_OF: Record<string, keyof ServerCapabilities> = {
@@ -51,6 +53,8 @@ export interface ConnectionListener {
    * never waits on an editor) and reported as a notification of the token.
    */
   serverMessage?(method: (typeof FORWARDED_SERVER_MESSAGES)[number], params: unknown): void;
+  /** The server registered (`added`) or unregistered (`removed`) capabilities; a replaced id is in both. */
+  registrations?(added: readonly Registration[], removed: readonly Registration[]): void;
 }
 
 /** Server messages an editor may want: progress (and the creation of its token), logs, messages, traces. */
@@ -200,12 +204,31 @@ export class LanguageServerConnection {
       this.listener.serverMessage?.('window/workDoneProgress/create', params);
       return null;
     });
+    // Answered here at once, whatever editors make of them (the facade forwards some): a server never waits on an editor.
     connection.onRequest('client/registerCapability', (params: RegistrationParams) => {
-      for (const registration of params.registrations.slice(0, 100)) this.registrations.set(registration.id, registration);
+      const added: Registration[] = [];
+      const removed: Registration[] = [];
+      for (const registration of (Array.isArray(params?.registrations) ? params.registrations : []).slice(0, 100)) {
+        if (typeof registration?.id !== 'string' || typeof registration.method !== 'string') continue;
+        const previous = this.registrations.get(registration.id);
+        if (!previous && this.registrations.size >= MAX_REGISTRATIONS) break;
+        // The same id again replaces the registration: whoever was told of the old one is told it is gone.
+        if (previous) removed.push(previous);
+        this.registrations.set(registration.id, registration);
+        added.push(registration);
+      }
+      if (added.length > 0) this.listener.registrations?.(added, removed);
       return null;
     });
     connection.onRequest('client/unregisterCapability', (params: UnregistrationParams) => {
-      for (const { id } of params.unregisterations) this.registrations.delete(id);
+      const removed: Registration[] = [];
+      for (const { id } of Array.isArray(params?.unregisterations) ? params.unregisterations : []) {
+        const registration = this.registrations.get(id);
+        if (!registration) continue;
+        this.registrations.delete(id);
+        removed.push(registration);
+      }
+      if (removed.length > 0) this.listener.registrations?.([], removed);
       return null;
     });
     for (const refresh of ['workspace/semanticTokens/refresh', 'workspace/codeLens/refresh', 'workspace/inlayHint/refresh', 'workspace/inlineValue/refresh', 'workspace/diagnostic/refresh', 'workspace/foldingRange/refresh']) {
@@ -244,7 +267,12 @@ export class LanguageServerConnection {
 
   /** Whether the server offers a request: advertised at initialize, or registered since. */
   supports(method: string, command?: string): boolean {
-    if ([...this.registrations.values()].some((registration) => registration.method === method)) return true;
+    // A command is offered when a registration names it, not by any registration of executeCommand.
+    const names = (registration: Registration) => {
+      const commands = (registration.registerOptions as { commands?: unknown } | undefined)?.commands;
+      return command === undefined || (Array.isArray(commands) && commands.includes(command));
+    };
+    if ([...this.registrations.values()].some((registration) => registration.method === method && names(registration))) return true;
     const key = CAPABILITY_OF[method];
     if (!key) return true;
     const capability = this.capabilities[key];

@@ -1,4 +1,4 @@
-import type { Diagnostic, DocumentDiagnosticReport, Position, PrepareRenameResult, PublishDiagnosticsParams, ServerCapabilities, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { Diagnostic, DocumentDiagnosticReport, Position, PrepareRenameResult, PublishDiagnosticsParams, Registration, ServerCapabilities, WorkspaceEdit } from 'vscode-languageserver-protocol';
 import { CodeBuddyError } from '../core/errors.js';
 import type { FileChange } from '../core/event-bus.js';
 import type { Logger } from '../core/logger.js';
@@ -17,6 +17,12 @@ import { pathOf, ROOT_URI, uriOf } from './workspace-uri.js';
 export type ServerMessage = (typeof FORWARDED_SERVER_MESSAGES)[number];
 
 export type ServerState = 'stopped' | 'starting' | 'indexing' | 'ready' | 'crashed';
+
+/** Capabilities a server registered (`added`) or that are gone (`removed`: unregistered, replaced, or its run ended). */
+export interface RegistrationChange {
+  added: readonly Registration[];
+  removed: readonly Registration[];
+}
 
 export interface PoolOptions {
   requestTimeoutMs: number;
@@ -130,6 +136,7 @@ export class ManagedLanguageServer {
   private readonly diagnosticListeners = new Set<(published: PublishedDiagnostics) => void>();
   private readonly requestRouters = new Set<(method: string, params: unknown) => Promise<unknown> | undefined>();
   private readonly messageListeners = new Set<(method: ServerMessage, params: unknown) => void>();
+  private readonly registrationListeners = new Set<(change: RegistrationChange) => void>();
 
   constructor(
     public workspace: Workspace,
@@ -204,6 +211,38 @@ export class ManagedLanguageServer {
     return () => this.messageListeners.delete(listener);
   }
 
+  /**
+   * What the server registers and unregisters after it started (`client/registerCapability`),
+   * as it happens; when a run ends (crash, stop) everything it had registered is reported
+   * removed. Returns the unsubscribe function.
+   */
+  watchRegistrations(listener: (change: RegistrationChange) => void): () => void {
+    this.registrationListeners.add(listener);
+    return () => this.registrationListeners.delete(listener);
+  }
+
+  /** What the running server has registered so far (none while it is not running). */
+  get registrations(): Registration[] {
+    return this.connection && !this.connection.isClosed ? [...this.connection.registrations.values()] : [];
+  }
+
+  private registrationsChanged(change: RegistrationChange): void {
+    for (const listener of this.registrationListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.logger.warn({ err: error, server: this.spec.id }, 'a registration listener failed');
+      }
+    }
+  }
+
+  /** A run ended: what it registered is gone with it. */
+  private dropRegistrations(connection: LanguageServerConnection): void {
+    const removed = [...connection.registrations.values()];
+    connection.registrations.clear();
+    if (removed.length > 0) this.registrationsChanged({ added: [], removed });
+  }
+
   /** What the running server advertised at initialize, or undefined while it is not running. */
   get capabilities(): ServerCapabilities | undefined {
     return this.connection && !this.connection.isClosed ? this.connection.capabilities : undefined;
@@ -254,6 +293,7 @@ export class ManagedLanguageServer {
         serverMessage: (method, params) => {
           for (const listener of this.messageListeners) listener(method, params);
         },
+        registrations: (added, removed) => this.registrationsChanged({ added, removed }),
       });
     } catch (error) {
       // The runtime refused to start it (a container stopped behind CodeBuddy's back): not a
@@ -270,6 +310,7 @@ export class ManagedLanguageServer {
       await connection.initialize(this.options.readyTimeoutMs);
     } catch (error) {
       const reason = await Promise.race([connection.closed, Promise.resolve(undefined)]);
+      this.dropRegistrations(connection);
       void connection.stop();
       this.crashed(reason ?? `initialize failed: ${(error as Error).message}`, connection.lastStderr);
       if (error instanceof CodeBuddyError && error.code === 'E_TIMEOUT') throw error;
@@ -311,6 +352,7 @@ export class ManagedLanguageServer {
   private onClosed(connection: LanguageServerConnection, reason: string): void {
     if (this.connection !== connection) return;
     this.connection = undefined;
+    this.dropRegistrations(connection);
     if (this.stopping) {
       this.state = 'stopped';
       this.wake();

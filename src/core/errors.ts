@@ -20,6 +20,8 @@ export const ErrorCodes = {
   E_STALE_PROPOSAL: 'E_STALE_PROPOSAL',
   E_OUTCOME_UNKNOWN: 'E_OUTCOME_UNKNOWN',
   E_RATE_LIMITED: 'E_RATE_LIMITED',
+  /** An HTTP method a route does not serve (HEAD on a GET route would run its operation for nothing): the answer's Allow header names those it does. */
+  E_METHOD_NOT_ALLOWED: 'E_METHOD_NOT_ALLOWED',
   E_CONFIG: 'E_CONFIG',
   /** What was asked is not offered: a language server whose capabilities do not advertise it, a file no grammar reads. */
   E_UNSUPPORTED: 'E_UNSUPPORTED',

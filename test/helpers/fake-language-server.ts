@@ -21,9 +21,18 @@
  * Definition at line 10: 2,000 locations (about 150 KB), half in the document, half in
  * other/<i>.fake; at line 11: a large answer followed by a second "id" (an attempt to answer
  * another request with it).
+ * Hover at line 12 registers (client/registerCapability, id "fmt") formatting for every document
+ * (no selector), a second watcher (id "w2") and (id "cmd") the command "fake.later", and
+ * answers "registered: <the answer>"; line 13 unregisters "fmt" and "cmd" and answers
+ * "unregistered"; line 14 sends 20 registrations of 150 code lens providers each (ids lens-<r>-<i>)
+ * and two malformed ones, and answers "flooded: <the distinct answers>"; line 15 registers document
+ * links (id "links") for a relative pattern under file:///workspace/sub. Formatting answers one edit inserting "formatted by <fake|renamer>";
+ * the command "fake.later" answers "later ran".
  * Each line of a document containing ERR is published as a diagnostic.
  * With /workspace/probe.json ({"paths": [...]}) present at start, it writes to stderr its uid
  * and whether it can list each path, then exits 3.
+ * With FAKE_GATE=1 (GATED_SERVER) it answers initialize only once /workspace/gate.open exists:
+ * a test holds an editor's initialize in flight for as long as it likes.
  * With FAKE_RENAMES=1 in its environment (RENAME_SERVER) it also renames: prepareRename
  * answers the position with the placeholder "thing" (null at line 1, column 1), and rename
  * answers whatever WorkspaceEdit /workspace/edit.json holds, hostile ones included.
@@ -46,6 +55,7 @@ const waiting = new Map();
 const publish = (uri, version) => send({ method: 'textDocument/publishDiagnostics', params: { uri, version, diagnostics: (texts.get(uri) || '').split('\\n').flatMap((text, line) => text.includes('ERR') ? [{ range: { start: { line, character: 0 }, end: { line, character: text.length } }, severity: 1, message: text }] : []) } });
 function handle(m) {
   const p = m.params || {};
+  if (m.method === 'initialize' && process.env.FAKE_GATE === '1' && !fs.existsSync('/workspace/gate.open')) { const gate = setInterval(() => { if (fs.existsSync('/workspace/gate.open')) { clearInterval(gate); handle(m); } }, 20); return; }
   const renames = process.env.FAKE_RENAMES === '1';
   if (m.method === 'initialize') send({ id: m.id, result: { capabilities: { textDocumentSync: 1, hoverProvider: true, definitionProvider: true, ...(renames ? { renameProvider: { prepareProvider: true } } : {}) } } });
   else if (renames && m.method === 'textDocument/prepareRename') send({ id: m.id, result: p.position.line === 0 && p.position.character === 0 ? null : { range: { start: p.position, end: p.position }, placeholder: 'thing' } });
@@ -67,8 +77,14 @@ function handle(m) {
     else if (line === 6) send({ id: m.id, result: { contents: 'cancelled: ' + cancelled.length } });
     else if (line === 8) { if (p.workDoneToken !== undefined) send({ method: '$/progress', params: { token: p.workDoneToken, value: { kind: 'begin', title: 'hover at ' + p.textDocument.uri.replace('file:///workspace/', '') + ':' + p.position.character } } }); if (p.partialResultToken !== undefined) send({ method: '$/progress', params: { token: p.partialResultToken, value: [{ uri: p.textDocument.uri, range: { start: p.position, end: p.position } }] } }); if (p.workDoneToken !== undefined) send({ method: '$/progress', params: { token: p.workDoneToken, value: { kind: 'end' } } }); send({ id: m.id, result: { contents: 'tokens: ' + [p.workDoneToken, p.partialResultToken].join(' ') } }); }
     else if (line === 9) { const token = 'load-' + m.id; const id = 'create-' + m.id; waiting.set(id, (result) => { send({ method: '$/progress', params: { token, value: { kind: 'begin', title: 'loading' } } }); send({ method: 'window/logMessage', params: { type: 3, message: 'log of ' + token } }); send({ method: 'window/showMessage', params: { type: 3, message: 'message of ' + token } }); send({ method: '$/logTrace', params: { message: 'trace of ' + token } }); send({ method: '$/progress', params: { token, value: { kind: 'end', message: 'loaded' } } }); send({ id: m.id, result: { contents: 'created: ' + JSON.stringify(result) } }); }); send({ id, method: 'window/workDoneProgress/create', params: { token } }); }
+    else if (line === 12) { const id = 'register-' + m.id; waiting.set(id, (result) => send({ id: m.id, result: { contents: 'registered: ' + JSON.stringify(result) } })); send({ id, method: 'client/registerCapability', params: { registrations: [{ id: 'fmt', method: 'textDocument/formatting', registerOptions: { documentSelector: null } }, { id: 'w2', method: 'workspace/didChangeWatchedFiles', registerOptions: { watchers: [{ globPattern: '**/*.txt' }] } }, { id: 'cmd', method: 'workspace/executeCommand', registerOptions: { commands: ['fake.later'] } }] } }); }
+    else if (line === 13) { const id = 'unregister-' + m.id; waiting.set(id, () => send({ id: m.id, result: { contents: 'unregistered' } })); send({ id, method: 'client/unregisterCapability', params: { unregisterations: [{ id: 'fmt', method: 'textDocument/formatting' }, { id: 'cmd', method: 'workspace/executeCommand' }] } }); }
+    else if (line === 15) { const id = 'links-' + m.id; waiting.set(id, () => send({ id: m.id, result: { contents: 'links registered' } })); send({ id, method: 'client/registerCapability', params: { registrations: [{ id: 'links', method: 'textDocument/documentLink', registerOptions: { documentSelector: [{ scheme: 'file', pattern: { baseUri: 'file:///workspace/sub', pattern: '**/*.fake' } }] } }] } }); }
+    else if (line === 14) { let left = 22; const answers = []; const done = (result) => { answers.push(JSON.stringify(result)); if (--left === 0) send({ id: m.id, result: { contents: 'flooded: ' + [...new Set(answers)].join(' ') } }); }; for (let r = 0; r < 20; r++) { const id = 'flood-' + m.id + '-' + r; waiting.set(id, done); send({ id, method: 'client/registerCapability', params: { registrations: Array.from({ length: 150 }, (_, i) => ({ id: 'lens-' + r + '-' + i, method: 'textDocument/codeLens', registerOptions: {} })) } }); } for (const [k, params] of [['bad-1', { registrations: 'x' }], ['bad-2', {}]]) { const id = k + '-' + m.id; waiting.set(id, done); send({ id, method: 'client/registerCapability', params }); } }
     else send({ id: m.id, result: null });
   }
+  else if (m.method === 'textDocument/formatting') send({ id: m.id, result: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: 'formatted by ' + (renames ? 'renamer' : 'fake') }] });
+  else if (m.method === 'workspace/executeCommand' && p.command === 'fake.later') send({ id: m.id, result: 'later ran' });
   else if (m.method === 'textDocument/definition' && p.position.line === 9) send({ id: m.id, result: Array.from({ length: 2000 }, (_, i) => ({ uri: i % 2 ? p.textDocument.uri : 'file:///workspace/other/' + i + '.fake', range: { start: { line: i, character: 0 }, end: { line: i, character: 1 } } })) });
   else if (m.method === 'textDocument/definition' && p.position.line === 10) { const b = Buffer.from('{"jsonrpc":"2.0","id":' + m.id + ',"result":' + JSON.stringify(Array.from({ length: 2000 }, () => ({ uri: p.textDocument.uri }))) + ',"id":0}'); process.stdout.write('Content-Length: ' + b.length + '\\r\\n\\r\\n'); process.stdout.write(b); }
   else if (m.method === 'textDocument/definition') send({ id: m.id, result: [] });
@@ -95,3 +111,6 @@ export const FAKE_SERVER = { id: 'fake', command: { local: ['{node}', '-e', FAKE
 
 /** The same server renaming, for `*.ren` files: its edits are what the test writes to edit.json. */
 export const RENAME_SERVER = { ...FAKE_SERVER, id: 'renamer', env: { FAKE_RENAMES: '1' }, languages: [{ id: 'ren', patterns: ['**/*.ren'] }], rootMarkers: [] };
+
+/** The same server answering initialize only once the test opens its gate (writes gate.open), for `*.gate` files; relevant wherever marker.gate is. */
+export const GATED_SERVER = { ...FAKE_SERVER, id: 'gated', env: { FAKE_GATE: '1' }, languages: [{ id: 'gate', patterns: ['**/*.gate'] }], rootMarkers: ['marker.gate'] };

@@ -72,8 +72,8 @@ function lspClientOn(connection: MessageConnection, onClose: () => Promise<void>
     notifications.push({ method: 'workspace/applyEdit', params });
     return { applied: true };
   });
-  // And creates the progress tokens a server asks for, and takes the capabilities it registers (recorded too).
-  for (const method of ['window/workDoneProgress/create', 'client/registerCapability']) {
+  // And creates the progress tokens a server asks for, and takes the capabilities it registers and unregisters (recorded too).
+  for (const method of ['window/workDoneProgress/create', 'client/registerCapability', 'client/unregisterCapability']) {
     connection.onRequest(method, (params: unknown) => {
       notifications.push({ method, params });
       wake();

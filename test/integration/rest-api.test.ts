@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inputFromStrings } from '../../src/faces/http/query-input.js';
+import { restEndpoints } from '../../src/faces/http/rest-endpoints.js';
 import { publishedJsonSchema } from '../../src/operations/json-schema.js';
 import { canBeHeld } from '../../src/operations/registry.js';
 import { processesWith } from '../helpers/process-table.js';
@@ -352,9 +353,42 @@ describe('REST face', () => {
         error_code: 'E_NOT_FOUND',
       });
       // A path no route serves answers in the same shape; the query string is not echoed.
-      const noRoute = await fetch(new URL('/api/ops/file_read?token=secret', server.url), { headers: { authorization: `Bearer ${agent}` } });
+      const noRoute = await fetch(new URL('/api/nothing/here?token=secret', server.url), { headers: { authorization: `Bearer ${agent}` } });
       expect(noRoute.status).toBe(404);
-      expect(await noRoute.json()).toEqual({ error: { code: 'E_NOT_FOUND', message: 'no route GET /api/ops/file_read; operations are POST /api/ops/<name>, described at /openapi.json' } });
+      expect(await noRoute.json()).toEqual({ error: { code: 'E_NOT_FOUND', message: 'no route GET /api/nothing/here; operations are POST /api/ops/<name>, described at /openapi.json' } });
+    });
+
+    it('HEAD, and any method a generated path does not serve, is 405 E_METHOD_NOT_ALLOWED with Allow, and runs and records nothing', async () => {
+      const endpoints = restEndpoints(server.app.registry);
+      const gets = endpoints.filter((endpoint) => endpoint.method === 'GET');
+      expect(gets.length).toBeGreaterThan(3);
+      const actions = () => (server.app.db.prepare('SELECT count(*) AS n FROM actions').get() as { n: number }).n;
+      const before = actions();
+      for (const endpoint of gets) {
+        const url = new URL(endpoint.path.replace(/\{[^}]+\}/g, 'x1') + '?workspace=main', server.url);
+        const head = await rawRequest(url, { method: 'HEAD', headers: { authorization: `Bearer ${agent}`, 'x-correlation-id': `rest-head-${endpoint.operationId}` } });
+        const allow = endpoints.filter((other) => other.path === endpoint.path).map((other) => other.method).sort().join(', ');
+        expect({ path: endpoint.path, status: head.status, allow: head.headers['allow'], text: head.text }).toEqual({ path: endpoint.path, status: 405, allow, text: '' });
+      }
+      // The body a HEAD answer cannot carry is the usual one for the other refused methods.
+      const deleted = await rawRequest(new URL('/api/notes/x1?workspace=main', server.url), { method: 'DELETE', headers: { authorization: `Bearer ${agent}` } });
+      expect({ status: deleted.status, allow: deleted.headers['allow'], body: JSON.parse(deleted.text) }).toEqual({
+        status: 405,
+        allow: 'GET, POST',
+        body: { error: { code: 'E_METHOD_NOT_ALLOWED', message: 'DELETE is not served at /api/notes/x1: it takes GET, POST; operations are POST /api/ops/<name>, described at /openapi.json' } },
+      });
+      const getOperation = await fetch(new URL('/api/ops/file_read?token=secret', server.url), { headers: { authorization: `Bearer ${agent}` } });
+      expect({ status: getOperation.status, allow: getOperation.headers.get('allow'), body: await getOperation.json() }).toEqual({
+        status: 405,
+        allow: 'POST',
+        body: { error: { code: 'E_METHOD_NOT_ALLOWED', message: 'GET is not served at /api/ops/file_read: it takes POST; operations are POST /api/ops/<name>, described at /openapi.json' } },
+      });
+      expect(actions()).toBe(before);
+      // Without a token it is refused as every route is, before anything else.
+      expect((await rawRequest(new URL('/api/notes?workspace=main', server.url), { method: 'HEAD' })).status).toBe(401);
+      // A GET still runs (and records) its operation.
+      expect((await fetch(new URL('/api/notes?workspace=main', server.url), { headers: { authorization: `Bearer ${agent}` } })).status).toBe(200);
+      expect(actions()).toBe(before + 1);
     });
 
     it('a body over the limit is 413 E_TOO_LARGE; malformed JSON 400; not JSON 415; no body or an empty one is {}', async () => {

@@ -7,6 +7,7 @@ import { RawJson, RawResponses } from '../../src/code/raw-responses.js';
 import { messageEncoder, messageText } from '../../src/faces/lsp/message-text.js';
 import { ProgressTokens } from '../../src/faces/lsp/progress-tokens.js';
 import { LateCapabilities } from '../../src/faces/lsp/late-capabilities.js';
+import { ForwardedRegistrations } from '../../src/faces/lsp/forwarded-registrations.js';
 
 describe('the LSP facade, pure parts', () => {
   it('translates URIs on the fields LSP defines as URIs, and nothing else', () => {
@@ -114,6 +115,42 @@ describe('the LSP facade, pure parts', () => {
     expect(late.registrationsFor('python', python, ['**/*.py'])).toEqual([]);
     expect(late.registrationsFor('go', { renameProvider: true }, ['**/*.go'])).toEqual([{ id: 'codebuddy/go/3', method: 'textDocument/rename', registerOptions: { documentSelector: [{ pattern: '**/*.go' }] } }]);
     expect(new LateCapabilities(announced, {}).registrationsFor('python', python, ['**/*.py'])).toEqual([]);
+  });
+
+  it("passes on a server's own registrations only for routed requests the editor takes and was not told of, each once, under the server's ids", () => {
+    const dynamic = { dynamicRegistration: true };
+    const client = { textDocument: { hover: dynamic, formatting: dynamic, codeLens: dynamic, synchronization: dynamic, diagnostic: dynamic }, workspace: { executeCommand: dynamic, didChangeWatchedFiles: dynamic, didChangeConfiguration: dynamic, fileOperations: dynamic } };
+    const forwarded = new ForwardedRegistrations(new LateCapabilities({ hoverProvider: true, executeCommandProvider: { commands: ['codebuddy.approve'] } }, client));
+    const patterns = ['**/*.py'];
+    const given = forwarded.register('python', patterns, [
+      // The facade's own, or announced at initialize (the editor would ask twice): kept back.
+      { id: '1', method: 'workspace/didChangeWatchedFiles', registerOptions: { watchers: [{ globPattern: '**' }] } },
+      { id: '2', method: 'workspace/didChangeConfiguration' },
+      { id: '3', method: 'textDocument/didSave', registerOptions: { documentSelector: null } },
+      { id: '4', method: 'textDocument/diagnostic', registerOptions: { documentSelector: null } },
+      { id: '5', method: 'workspace/willRenameFiles', registerOptions: { filters: [] } },
+      { id: '6', method: 'textDocument/hover', registerOptions: { documentSelector: null } },
+      { id: '7', method: 'workspace/executeCommand', registerOptions: { commands: ['codebuddy.approve'] } },
+      // Passed on: a selector's scheme dropped (alone, it means the server's documents), none given = the server's documents.
+      { id: '8', method: 'textDocument/formatting', registerOptions: { documentSelector: [{ scheme: 'file', language: 'python' }, { scheme: 'file' }] } },
+      { id: '9', method: 'textDocument/codeLens', registerOptions: { resolveProvider: false } },
+      { id: '10', method: 'workspace/executeCommand', registerOptions: { commands: ['py.a', 'codebuddy.approve', 'py.a', 7] } },
+    ]);
+    expect(given).toEqual([
+      { id: 'codebuddy/python/registered/8', method: 'textDocument/formatting', registerOptions: { documentSelector: [{ language: 'python' }, { pattern: '**/*.py' }] } },
+      { id: 'codebuddy/python/registered/9', method: 'textDocument/codeLens', registerOptions: { resolveProvider: false, documentSelector: [{ pattern: '**/*.py' }] } },
+      { id: 'codebuddy/python/registered/10', method: 'workspace/executeCommand', registerOptions: { commands: ['py.a'] } },
+    ]);
+    // Once: the same again gives nothing; another server's same id is its own.
+    expect(forwarded.register('python', patterns, [{ id: '9', method: 'textDocument/codeLens' }])).toEqual([]);
+    expect(forwarded.register('go', ['**/*.go'], [{ id: '9', method: 'textDocument/codeLens' }])).toEqual([{ id: 'codebuddy/go/registered/9', method: 'textDocument/codeLens', registerOptions: { documentSelector: [{ pattern: '**/*.go' }] } }]);
+    // Unregistered: only what the editor holds; a refused one is held no more, and its commands are free again.
+    expect(forwarded.unregister('python', [{ id: '1' }, { id: '9' }])).toEqual([{ id: 'codebuddy/python/registered/9', method: 'textDocument/codeLens' }]);
+    forwarded.refused(given.slice(2));
+    expect(forwarded.unregister('python', [{ id: '10' }])).toEqual([]);
+    expect(forwarded.register('go', ['**/*.go'], [{ id: 'c', method: 'workspace/executeCommand', registerOptions: { commands: ['py.a'] } }])).toHaveLength(1);
+    // An editor taking nothing dynamically is given nothing.
+    expect(new ForwardedRegistrations(new LateCapabilities({}, {})).register('python', patterns, [{ id: '9', method: 'textDocument/codeLens' }])).toEqual([]);
   });
 
   it('reads the lines a held change would touch from its unified diff', () => {

@@ -25,6 +25,7 @@ const statusOf: Record<ErrorCode, number> = {
   E_UNAUTHENTICATED: 401,
   E_FORBIDDEN: 403,
   E_NOT_FOUND: 404,
+  E_METHOD_NOT_ALLOWED: 405,
   E_CONFLICT: 409,
   E_EDIT_NO_MATCH: 409,
   E_EDIT_COUNT_MISMATCH: 409,
@@ -82,6 +83,7 @@ export async function startHttpServer(app: App, options: { host: string; port: n
     const failure = toCodeBuddyError(error);
     if (failure.code === 'E_INTERNAL') app.logger.error({ err: error, url: request.url }, 'http request failed');
     if (failure.code === 'E_UNAUTHENTICATED') void reply.header('www-authenticate', bearerChallenge(request));
+    if (failure.code === 'E_METHOD_NOT_ALLOWED') void reply.header('allow', String(failure.details?.allow ?? ''));
     if (failure.code === 'E_RATE_LIMITED') void reply.header('retry-after', String(failure.details?.retry_after_s ?? 60));
     const details = failure.details?.field !== undefined ? { field: failure.details.field } : {};
     return reply.code(statusOf[failure.code]).send({ error: { code: failure.code, message: failure.message, ...details } });

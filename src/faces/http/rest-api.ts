@@ -48,6 +48,25 @@ function inputOf(endpoint: RestEndpoint, request: FastifyRequest): unknown {
 }
 
 /**
+ * Methods a generated path refuses with 405 and an `Allow` header when it does not serve them,
+ * rather than 404: the path exists. HEAD among them: a GET route runs its operation, so HEAD
+ * cannot be answered without running (and recording) it. OPTIONS is left to the browser policy.
+ */
+const REFUSED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** Each generated path (as fastify spells it) and the methods served there. */
+function methodsByUrl(endpoints: readonly RestEndpoint[]): Map<string, RestEndpoint['method'][]> {
+  const served = new Map<string, RestEndpoint['method'][]>([[`${OPERATION_PREFIX}:operation`, ['POST']]]);
+  for (const endpoint of endpoints) {
+    if (endpoint.path.startsWith(OPERATION_PREFIX)) continue;
+    const methods = served.get(endpoint.url) ?? [];
+    if (!methods.includes(endpoint.method)) methods.push(endpoint.method);
+    served.set(endpoint.url, methods.sort());
+  }
+  return served;
+}
+
+/**
  * REST for editors, extensions and people: generated from the operation registry
  * (rest-endpoints.ts), so every operation is served and none by a hand-written route.
  * Every call goes through `registry.invoke`, with the validation, roles, tenancy, policy,
@@ -59,6 +78,8 @@ function inputOf(endpoint: RestEndpoint, request: FastifyRequest): unknown {
  * - 200 with the output; 202 with `pendingOutput` when the call is held for approval;
  *   headers `x-correlation-id`, `x-action-id` (and `x-replay-of` for an idempotent replay);
  *   errors through the server's error handler: `{ error: { code, message, field? } }`.
+ * - a method a generated path does not serve (HEAD included) is 405 E_METHOD_NOT_ALLOWED
+ *   with `Allow`, before any operation runs: nothing is recorded.
  *
  * In a scope of its own, so its body parsing (JSON only, empty = `{}`) is not the server's.
  */
@@ -99,9 +120,22 @@ export async function registerRestApi(fastify: FastifyInstance, app: App): Promi
 
     scope.get('/openapi.json', async (_request, reply) => reply.type('application/json').send((document ??= JSON.stringify(openApiDocument(endpoints, app.version)))));
     // One route for every name: the registry knows the operations, and refuses (and records) any other.
-    scope.post(`${OPERATION_PREFIX}:operation`, async (request, reply) => invoke((request.params as { operation: string }).operation, bodyOf(request), request, reply));
+    // No HEAD twin of a GET route (fastify's default): it would run the operation, and record
+    // an action, for an answer whose body is thrown away. Such methods are refused instead.
+    scope.route({ method: 'POST', url: `${OPERATION_PREFIX}:operation`, exposeHeadRoute: false, handler: async (request, reply) => invoke((request.params as { operation: string }).operation, bodyOf(request), request, reply) });
     for (const endpoint of endpoints.filter((candidate) => !candidate.path.startsWith(OPERATION_PREFIX))) {
-      scope.route({ method: endpoint.method, url: endpoint.url, handler: async (request, reply) => invoke(endpoint.descriptor.operation.name, inputOf(endpoint, request), request, reply) });
+      scope.route({ method: endpoint.method, url: endpoint.url, exposeHeadRoute: false, handler: async (request, reply) => invoke(endpoint.descriptor.operation.name, inputOf(endpoint, request), request, reply) });
+    }
+    for (const [url, served] of methodsByUrl(endpoints)) {
+      const allow = served.join(', ');
+      scope.route({
+        method: REFUSED_METHODS.filter((method) => !served.includes(method as RestEndpoint['method'])),
+        url,
+        exposeHeadRoute: false,
+        handler: async (request) => {
+          throw new CodeBuddyError('E_METHOD_NOT_ALLOWED', `${request.method} is not served at ${request.url.split('?')[0]!.slice(0, 200)}: it takes ${allow}; operations are POST /api/ops/<name>, described at /openapi.json`, { allow });
+        },
+      });
     }
   });
 }

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes as RpcErrors, ResponseError, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc';
-import { LSPErrorCodes, type CodeAction, type Diagnostic, type InitializeParams, type InitializeResult, type Range, type ServerCapabilities, type TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol';
+import { LSPErrorCodes, type CodeAction, type Diagnostic, type InitializeParams, type InitializeResult, type Range, type Registration, type ServerCapabilities, type TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol';
 import type { Principal } from '../../auth/principal.js';
 import type { LanguageServerConnection } from '../../code/language-server-connection.js';
-import type { ManagedLanguageServer, PublishedDiagnostics, ServerMessage } from '../../code/managed-language-server.js';
+import type { ManagedLanguageServer, PublishedDiagnostics, RegistrationChange, ServerMessage } from '../../code/managed-language-server.js';
 import { RawJson } from '../../code/raw-responses.js';
 import { pathOf, ROOT_URI } from '../../code/workspace-uri.js';
 import { CodeBuddyError, toCodeBuddyError } from '../../core/errors.js';
 import { sha256 } from '../../files/text-content.js';
 import type { Workspace } from '../../workspaces/workspace.js';
 import { FACADE_COMMANDS, unionCapabilities } from './capability-union.js';
+import { ForwardedRegistrations } from './forwarded-registrations.js';
 import { LateCapabilities } from './late-capabilities.js';
 import type { LspFacade } from './lsp-facade.js';
 import { pendingCodeActions, pendingDiagnostics } from './pending-actions.js';
@@ -61,6 +62,15 @@ export class EditorSession {
   private readonly messageBudget = { second: 0, sent: 0, dropped: 0 };
   /** What the editor was told at initialize; what servers starting later add is registered with it. */
   private late: LateCapabilities | undefined;
+  /** The servers' own registrations the editor was given. */
+  private forwarded: ForwardedRegistrations | undefined;
+  /**
+   * Set at the editor's `initialized`: from then on servers that start, and what servers
+   * register, are announced to it. Until then nothing is (LSP: a client learns of registrations
+   * after `initialized`), and at that moment every server running is announced: one that
+   * became ready while `initialize` was in flight, or after its answer, is not missed.
+   */
+  private announcing = false;
 
   constructor(
     private readonly connection: MessageConnection,
@@ -149,6 +159,7 @@ export class EditorSession {
     }
     const union = unionCapabilities(capabilities);
     this.late = new LateCapabilities(union, params.capabilities ?? {});
+    this.forwarded = new ForwardedRegistrations(this.late);
     this.initialized = true;
     return { capabilities: union, serverInfo: { name: 'codebuddy', version: this.facade.version } };
   }
@@ -262,12 +273,43 @@ export class EditorSession {
    */
   serverStarted(server: ManagedLanguageServer): void {
     const capabilities = server.capabilities;
-    if (!this.initialized || this.closed || !this.late || !capabilities) return;
-    // Editors match these against their own paths: a workspace-relative glob is made to match at any depth.
-    const patterns = server.spec.languages.flatMap((language) => language.patterns.map((pattern) => (pattern.startsWith('**/') ? pattern : `**/${pattern}`)));
-    const registrations = this.late.registrationsFor(server.spec.id, capabilities, patterns);
+    if (!this.announcing || this.closed || !this.late || !capabilities) return;
+    const registrations = this.late.registrationsFor(server.spec.id, capabilities, patternsOf(server));
+    this.register(server, registrations);
+    // What the run registered before anyone listened (during its initialize, or before this editor came).
+    this.serverRegistered(server, { added: server.registrations, removed: [] });
+  }
+
+  /** A server registered or unregistered capabilities (or lost them with its run): the editor is given its share. */
+  serverRegistered(server: ManagedLanguageServer, change: RegistrationChange): void {
+    if (!this.announcing || this.closed || !this.forwarded) return;
+    const unregisterations = this.forwarded.unregister(server.spec.id, change.removed);
+    if (unregisterations.length > 0) {
+      void this.connection.sendRequest('client/unregisterCapability', { unregisterations }).catch((error: unknown) => this.facade.logger.debug({ err: error, server: server.spec.id }, 'an editor refused a capability unregistration'));
+      // A command is given once, as the first registering server's: one another server still offers is given again, as that one's.
+      if (unregisterations.some((unregistration) => unregistration.method === 'workspace/executeCommand')) {
+        for (const other of this.facade.pool.of(this.workspace.id)) {
+          if (other !== server) this.register(other, this.forwarded.register(other.spec.id, patternsOf(other), other.registrations));
+        }
+      }
+    }
+    this.register(server, this.forwarded.register(server.spec.id, patternsOf(server), change.added));
+  }
+
+  /** Sends registrations (a selector's `baseUri` made the editor's, on a copy: the pool's are every editor's); one the editor refuses or fails is forgotten, and concerns no one else. */
+  private register(server: ManagedLanguageServer, registrations: Registration[]): void {
     if (registrations.length === 0) return;
-    void this.connection.sendRequest('client/registerCapability', { registrations }).catch((error: unknown) => this.facade.logger.debug({ err: error, server: server.spec.id }, 'an editor refused a capability registration'));
+    void this.connection.sendRequest('client/registerCapability', { registrations: this.translator.resultToClient(structuredClone(registrations)) }).catch((error: unknown) => {
+      this.forwarded?.refused(registrations);
+      this.facade.logger.debug({ err: error, server: server.spec.id }, 'an editor refused a capability registration');
+    });
+  }
+
+  /** The editor's `initialized`: every server running now is announced (once: what it was told already is not told again). */
+  private announceAll(): void {
+    if (this.announcing) return;
+    this.announcing = true;
+    for (const server of this.facade.pool.of(this.workspace.id)) this.serverStarted(server);
   }
 
   /** An editor cancels a progress shown to it: the server that reports it is told, under its own token. */
@@ -302,6 +344,7 @@ export class EditorSession {
   private async onNotification(method: string, params: unknown): Promise<void> {
     if (method === 'exit') return this.close();
     if (!this.initialized) return;
+    if (method === 'initialized') return this.announceAll();
     if (method === 'window/workDoneProgress/cancel') return this.cancelProgress((params as { token?: unknown } | null)?.token);
     const document = (params as { textDocument?: { uri?: string; version?: number; text?: string } }).textDocument;
     if (typeof document?.uri !== 'string') return;
@@ -392,6 +435,11 @@ export class EditorSession {
   get openPaths(): string[] {
     return [...this.buffers.keys()];
   }
+}
+
+/** A server's documents as editors match them: a workspace-relative glob is made to match at any depth. */
+function patternsOf(server: ManagedLanguageServer): string[] {
+  return server.spec.languages.flatMap((language) => language.patterns.map((pattern) => (pattern.startsWith('**/') ? pattern : `**/${pattern}`)));
 }
 
 function isToken(token: unknown): token is string | number {

@@ -33,6 +33,12 @@ const DYNAMIC_PROVIDERS: Partial<Record<keyof ServerCapabilities, { method: stri
   workspaceSymbolProvider: { method: 'workspace/symbol', client: ['workspace', 'symbol'] },
 };
 
+/** The editor's client capability for each request a provider serves. */
+const CLIENT_OF_METHOD = new Map<string, readonly [string, string]>([
+  ...Object.values(DYNAMIC_PROVIDERS).map((provider) => [provider.method, provider.client] as const),
+  ['workspace/executeCommand', ['workspace', 'executeCommand']],
+]);
+
 /**
  * What one editor was told the workspace's servers offer, and what a server that starts later
  * adds. Servers start lazily (the first Python file opened in a TypeScript workspace starts
@@ -77,6 +83,31 @@ export class LateCapabilities {
       registrations.push({ id: `codebuddy/${serverId}/${++this.count}`, method: 'workspace/executeCommand', registerOptions: { commands } });
     }
     return registrations;
+  }
+
+  /**
+   * Whether a server's own registration of `method` may be passed on to the editor: a request
+   * the facade routes to servers (a provider, or commands), not announced at initialize (the
+   * editor asks for every document already), and taken dynamically by the editor.
+   */
+  accepts(method: string): boolean {
+    const client = CLIENT_OF_METHOD.get(method);
+    if (!client || !this.takesDynamic(client)) return false;
+    if (method === 'workspace/executeCommand') return true;
+    const key = Object.entries(DYNAMIC_PROVIDERS).find(([, provider]) => provider.method === method)![0] as keyof ServerCapabilities;
+    return !this.isAnnounced(this.announced[key]);
+  }
+
+  /** Of the commands a server registered, those the editor does not know yet (now known). */
+  newCommands(commands: readonly unknown[]): string[] {
+    const fresh = [...new Set(commands.filter((command): command is string => typeof command === 'string' && !this.commands.has(command)))];
+    for (const command of fresh) this.commands.add(command);
+    return fresh;
+  }
+
+  /** Commands whose registration the editor was told is gone: a later registration names them again. */
+  forgetCommands(commands: readonly string[]): void {
+    for (const command of commands) this.commands.delete(command);
   }
 
   private isAnnounced(value: unknown): boolean {

@@ -138,10 +138,15 @@ export class LspFacade {
       const stopMessages = server.watchMessages((method, params) => {
         for (const session of editors()) session.serverMessage(server, method, params);
       });
+      // What the server registers after it started (and loses with its run): each editor is given its share.
+      const stopRegistrations = server.watchRegistrations((change) => {
+        for (const session of editors()) session.serverRegistered(server, change);
+      });
       this.attached.set(server, () => {
         stopDiagnostics();
         stopRouting();
         stopMessages();
+        stopRegistrations();
       });
     }
     return server;
