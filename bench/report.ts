@@ -263,7 +263,7 @@ export function renderResults(results: BenchResults): string {
         ...(results.notes.ok ? notesSummaryRows(results.notes.value) : [['10. notes', `not measured: ${results.notes.error}`, '', '—']]),
         ...(results.sync.ok ? syncSummaryRows(results.sync.value) : [['11. real-time sync', `not measured: ${results.sync.error}`, '', '—']]),
         results.lspFacade.ok
-          ? ['12. LSP facade: references through the facade vs straight to the same server, p50', `${ms(results.lspFacade.value.facade.p50)} vs ${ms(results.lspFacade.value.direct.p50)} ms (+${ms(results.lspFacade.value.overheadMs)} ms, ${(results.lspFacade.value.overheadShare * 100).toFixed(1)}%)`, '≤ 5% or ≤ 2 ms', met(results.lspFacade.value.overheadShare <= 0.05 || results.lspFacade.value.overheadMs <= 2)]
+          ? lspFacadeSummaryRow(results.lspFacade.value)
           : ['12. LSP facade', `not measured: ${results.lspFacade.error}`, '', '—'],
       ],
       ['l', 'r', 'l', 'l'],
@@ -338,6 +338,22 @@ export function renderResults(results: BenchResults): string {
 }
 
 /** Figures 11a–11b: CodeBuddy's sync against the peers, in the summary table. */
+/**
+ * Figure 12: the p50 of the facade's overhead is the median of the per-pair differences (each
+ * facade request against the direct one run next to it). The server's own time is bimodal
+ * here (p50 ~39 ms, p95 ~60), and the difference of the two p50s moved by ±1.5 ms from run to
+ * run with where each p50 fell between the modes; it is shown beside, not judged on.
+ */
+function lspFacadeSummaryRow(facade: LspFacadeFigures): string[] {
+  const share = facade.pairedOverheadMs / facade.direct.p50;
+  return [
+    '12. LSP facade: references through the facade vs straight to the same server, p50 overhead (per pair)',
+    `+${ms(facade.pairedOverheadMs)} ms, ${(share * 100).toFixed(1)}% (p50s: ${ms(facade.facade.p50)} vs ${ms(facade.direct.p50)} ms, +${ms(facade.overheadMs)})`,
+    '≤ 5% or ≤ 2 ms',
+    met(share <= 0.05 || facade.pairedOverheadMs <= 2),
+  ];
+}
+
 function syncSummaryRows(sync: SyncFigures): string[][] {
   const ours = sync.contenders[0]!;
   const peers = sync.contenders.slice(1);
