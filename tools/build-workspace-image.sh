@@ -30,5 +30,6 @@ tar -C "$rootfs" -c . | docker import \
   --change 'WORKDIR /workspace' \
   --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp LANG=C.UTF-8' \
   --change 'CMD ["sleep", "infinity"]' \
+  --change "LABEL codebuddy.recipe=$(sha256sum "$0" | cut -c1-16)" \
   - "$tag" >/dev/null
 echo "built $tag"
