@@ -1,4 +1,4 @@
-import { CodeBuddyError } from '../../core/errors.js';
+import { containerNotRunning } from '../container-unavailable.js';
 import type { Workspace } from '../workspace.js';
 import type { DockerEngine } from './docker-engine.js';
 import { DockerRuntime } from './docker-runtime.js';
@@ -16,12 +16,9 @@ export class RuntimeProvider {
 
   for(workspace: Workspace): Runtime {
     if (workspace.runtime === 'local') return new LocalRuntime(this.local, workspace);
-    if (workspace.status !== 'ready' || !workspace.containerId) {
-      const hint = workspace.status === 'stopped' ? '; start it with workspace_start' : workspace.status === 'lost' ? '; its container vanished: delete the workspace and create it again' : '';
-      throw new CodeBuddyError('E_CONFLICT', `workspace ${workspace.name} is ${workspace.status}${hint}`);
-    }
+    if (workspace.status !== 'ready' || !workspace.containerId) throw containerNotRunning(workspace, workspace.status, workspace.statusReason);
     let runtime = this.containers.get(workspace.containerId);
-    if (!runtime) this.containers.set(workspace.containerId, (runtime = new DockerRuntime(this.engine.docker, workspace.containerId, workspace.root)));
+    if (!runtime) this.containers.set(workspace.containerId, (runtime = new DockerRuntime(this.engine.docker, workspace.containerId, workspace)));
     return runtime;
   }
 }
