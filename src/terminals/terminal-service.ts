@@ -52,7 +52,7 @@ interface LiveTerminal {
   screen: ScreenEmulator;
   output: Scrollback;
   /** Set once its program ended: `reason` says why (it exited, or its workspace's container stopped). */
-  exit?: { exitCode: number | null; signal: number | null; reason: string };
+  exit?: { exitCode: number | null; signal: number | null; reason: string; at: number };
   /** Woken on new output or exit: readers waiting for a pattern. */
   wakers: Set<() => void>;
   viewers: Set<TerminalViewer>;
@@ -77,6 +77,11 @@ export interface RawRead {
 }
 
 const PROGRAM_EXITED = 'the program exited';
+/**
+ * A program that ended this shortly before its container was seen stopping ended with it: its
+ * stream may close before the engine reports the container's end, so the exit came first.
+ */
+const ENDED_WITH_CONTAINER_MS = 5_000;
 
 /**
  * Long-lived terminals: programs on pseudo-terminals in a workspace's runtime, which an
@@ -130,7 +135,7 @@ export class TerminalService {
     pty.onExit((exit) => {
       // Ended already (its container stopped): that reason stands.
       if (terminal.exit) return;
-      terminal.exit = { exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason ?? PROGRAM_EXITED };
+      terminal.exit = { exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason ?? PROGRAM_EXITED, at: Date.now() };
       // A terminal closed or shut down already has its record; its program's end comes after.
       if (this.live.get(this.key(principal.tenantId, id)) === terminal) {
         this.repository.close(principal.tenantId, id, exit.exitCode, terminal.exit.reason, this.clock.now());
@@ -246,8 +251,15 @@ export class TerminalService {
   private containerStopped(tenantId: string, workspaceId: string, why: string | undefined): void {
     const reason = `its workspace's container is not running${why ? ` (${why})` : ''}; workspace_start restarts it, then terminal_open opens a new terminal`;
     for (const terminal of this.live.values()) {
-      if (terminal.row.tenant_id !== tenantId || terminal.row.workspace_id !== workspaceId || terminal.exit) continue;
-      terminal.exit = { exitCode: null, signal: null, reason };
+      if (terminal.row.tenant_id !== tenantId || terminal.row.workspace_id !== workspaceId) continue;
+      if (terminal.exit) {
+        if (terminal.exit.reason === PROGRAM_EXITED && Date.now() - terminal.exit.at < ENDED_WITH_CONTAINER_MS) {
+          terminal.exit.reason = reason;
+          this.repository.setCloseReason(tenantId, terminal.row.id, reason);
+        }
+        continue;
+      }
+      terminal.exit = { exitCode: null, signal: null, reason, at: Date.now() };
       terminal.pty.kill();
       this.repository.close(tenantId, terminal.row.id, null, reason, this.clock.now());
       this.wake(terminal);

@@ -110,8 +110,13 @@ export class WorkspaceService {
   private readonly byId = new Map<string, Workspace>();
   /** Why a Docker workspace is not ready, keyed `tenant\0id`; kept in memory (after a restart, reconcile says). */
   private readonly whyNotReady = new Map<string, string>();
-  /** Container checks under way, keyed `tenant\0id`: one at a time per workspace, run again when asked meanwhile. */
-  private readonly checks = new Map<string, { again: boolean; done: Promise<void> }>();
+  /**
+   * Each Docker workspace's status changes, keyed `tenant\0id`, run one after another (the tail
+   * of the queue): a check that read the engine before workspace_stop cannot land after it.
+   */
+  private readonly statusQueues = new Map<string, Promise<void>>();
+  /** A check waiting in its workspace's queue, not yet begun: another asked for meanwhile joins it. */
+  private readonly waitingChecks = new Map<string, { done: Promise<void>; mayStart: boolean }>();
   /** Follows the engine's events, so a container stopped behind the server's back is noticed; made with the first Docker workspace. */
   private watch: ContainerWatch | undefined;
 
@@ -245,11 +250,14 @@ export class WorkspaceService {
     const engine = this.dockerOrFail().engine;
     const row = this.repository.findById(principal.tenantId, workspace.id)!;
     if (!running) {
-      if (workspace.status !== 'ready') return workspace;
       // Marked (and announced) first: what runs in it ends cleanly, and the engine's own events then change nothing.
-      this.settle(row, 'stopped', 'stopped with workspace_stop');
+      await this.inTurn(row.tenant_id, row.id, async () => {
+        const now = this.repository.findById(row.tenant_id, row.id);
+        if (now?.status === 'ready') this.settle(now, 'stopped', 'stopped with workspace_stop');
+      });
+      if (workspace.status !== 'ready') return this.resolve(principal, workspace.id);
       await engine.stop(workspace.containerId!).catch(async (error: unknown) => {
-        await this.checkContainer(row.tenant_id, row.id);
+        await this.checkContainer(row.tenant_id, row.id, true);
         throw containerRefusal(workspace, error);
       });
       return this.resolve(principal, workspace.id);
@@ -261,7 +269,7 @@ export class WorkspaceService {
       throw containerRefusal(workspace, error);
     }
     // What the engine says now, not what was asked: a container that died at once is not ready.
-    await this.checkContainer(row.tenant_id, row.id);
+    await this.checkContainer(row.tenant_id, row.id, true);
     const after = this.resolve(principal, workspace.id);
     if (after.status !== 'ready') throw containerNotRunning(after, after.status, `${after.statusReason ?? after.status} right after it started`);
     return after;
@@ -320,46 +328,52 @@ export class WorkspaceService {
   private containerChanged(event: ContainerEvent): void {
     const row = this.repository.findById(event.tenantId, event.workspaceId);
     if (row?.container_id !== event.containerId) return;
-    void this.checkContainer(row.tenant_id, row.id);
+    void this.checkContainer(row.tenant_id, row.id, event.action === 'start' || event.action === 'unpause');
   }
 
   /** After a gap in the engine's events (it restarted): every Docker workspace is checked. */
   private async checkAllContainers(): Promise<void> {
-    await Promise.all(this.repository.allDocker().map((row) => this.checkContainer(row.tenant_id, row.id)));
+    await Promise.all(this.repository.allDocker().map((row) => this.checkContainer(row.tenant_id, row.id, true)));
   }
 
   /**
    * Sets a workspace's status to what the engine says of its container now. Events only say
-   * when to look (a `kill` may leave it running): reading the state itself, one check at a
-   * time per workspace and once more if asked meanwhile, the last word is always the truth.
+   * when to look (a `kill` may leave it running): reading the state itself, in turn with the
+   * workspace's other status changes, the last word is always the truth. Only a start (or a
+   * look after a gap) may make it ready: a container seen running while `docker stop` or
+   * workspace_stop takes it down is not coming back.
    */
-  private checkContainer(tenantId: string, id: string): Promise<void> {
+  private checkContainer(tenantId: string, id: string, mayStart: boolean): Promise<void> {
     const key = `${tenantId}\0${id}`;
-    const under = this.checks.get(key);
-    if (under) {
-      under.again = true;
-      return under.done;
+    const waiting = this.waitingChecks.get(key);
+    if (waiting) {
+      waiting.mayStart ||= mayStart;
+      return waiting.done;
     }
-    const check = { again: true, done: Promise.resolve() };
-    check.done = (async () => {
-      try {
-        while (check.again) {
-          check.again = false;
-          const row = this.repository.findById(tenantId, id);
-          // A workspace being created is its creator's to settle.
-          if (!row || row.runtime !== 'docker' || row.status === 'creating' || row.status === 'deleting' || !row.container_id) return;
-          const seen = await this.options.docker!.engine.status(row.container_id);
-          const { status, why } = statusOf(seen, 'outside CodeBuddy');
-          this.settle(row, status, why);
-        }
-      } catch (error) {
-        this.options.logger?.warn({ err: error, workspaceId: id }, "a Docker workspace's container could not be checked");
-      } finally {
-        this.checks.delete(key);
-      }
-    })();
-    this.checks.set(key, check);
+    const check = { mayStart, done: Promise.resolve() };
+    check.done = this.inTurn(tenantId, id, async () => {
+      this.waitingChecks.delete(key);
+      const row = this.repository.findById(tenantId, id);
+      // A workspace being created or deleted is that call's to settle.
+      if (!row || row.runtime !== 'docker' || row.status === 'creating' || row.status === 'deleting' || !row.container_id) return;
+      const seen = await this.options.docker!.engine.status(row.container_id);
+      const { status, why } = statusOf(seen, 'outside CodeBuddy');
+      if (status !== 'ready' || check.mayStart) this.settle(row, status, why);
+    }).catch((error: unknown) => this.options.logger?.warn({ err: error, workspaceId: id }, "a Docker workspace's container could not be checked"));
+    this.waitingChecks.set(key, check);
     return check.done;
+  }
+
+  /** Runs `step` after the workspace's earlier status changes; it fails alone. */
+  private inTurn(tenantId: string, id: string, step: () => Promise<void>): Promise<void> {
+    const key = `${tenantId}\0${id}`;
+    const run = (this.statusQueues.get(key) ?? Promise.resolve()).then(step);
+    const tail = run.catch(() => undefined);
+    this.statusQueues.set(key, tail);
+    void tail.then(() => {
+      if (this.statusQueues.get(key) === tail) this.statusQueues.delete(key);
+    });
+    return run;
   }
 
   /**

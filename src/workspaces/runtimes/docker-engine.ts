@@ -202,7 +202,8 @@ function parseEvent(line: string): ContainerEvent | undefined {
     const attributes = raw.Actor?.Attributes ?? {};
     const workspaceId = attributes[WORKSPACE_LABEL];
     const tenantId = attributes[TENANT_LABEL];
-    if (!raw.Actor?.ID || !raw.Action || !workspaceId || !tenantId) return undefined;
+    // The engine's filter lets `exec_die` through for `die`: a command ending changes nothing.
+    if (!raw.Actor?.ID || !raw.Action || !WATCHED_ACTIONS.includes(raw.Action) || !workspaceId || !tenantId) return undefined;
     return { containerId: raw.Actor.ID, workspaceId, tenantId, action: raw.Action };
   } catch {
     return undefined;
