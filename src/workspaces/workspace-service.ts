@@ -305,7 +305,10 @@ export class WorkspaceService {
     const labelled = await engine.labelled();
     for (const row of rows) {
       const containerId = row.container_id ?? labelled.get(row.id);
-      const { status, why } = statusOf(containerId ? await engine.status(containerId) : { state: 'missing' }, 'while the server was down');
+      // An engine that stops answering midway leaves the rest as they were (never `lost` for that): its events resume later.
+      const seen = containerId ? await engine.status(containerId).catch(() => undefined) : { state: 'missing' as const };
+      if (!seen) continue;
+      const { status, why } = statusOf(seen, 'while the server was down');
       this.repository.setRuntimeState(row.tenant_id, row.id, status, containerId ?? null);
       this.forget(row);
       if (why) this.whyNotReady.set(`${row.tenant_id}\0${row.id}`, why);

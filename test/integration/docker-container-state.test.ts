@@ -64,12 +64,18 @@ describe.runIf(engineReady || process.env.CI)("a Docker workspace whose containe
     const prompt = await agent.call('terminal_read', { id: terminal, wait_for: '[$#] $', timeout_s: 15 });
     expect(prompt.structured, prompt.text).toMatchObject({ matched: true });
 
+    const running = agent.call('exec', { workspace, command: 'echo started; sleep 60' });
+    await expect.poll(async () => (await docker('docker', ['top', containerId])).stdout, { timeout: 10_000, interval: 100 }).toContain('sleep 60');
     await docker('docker', ['kill', containerId]);
     const took = await statusBecomes('stopped');
     console.log(`docker kill → workspace_get says stopped after ${took} ms`);
     expect(await get()).toMatchObject({ status: 'stopped', status_reason: 'stopped outside CodeBuddy, exit 137' });
 
     const refused = "workspace box's container is not running (stopped outside CodeBuddy, exit 137); workspace_start restarts it";
+    // The command it ran when it died: the container's end is the news, not a memory kill.
+    const killed = await running;
+    expect(killed).toMatchObject({ isError: true, code: 'E_UNAVAILABLE' });
+    expect(killed.text).toMatch(/^E_UNAVAILABLE: workspace box's container is (not running \(stopped|gone \(removed) while the command ran\); workspace_start/);
     expectRetryable(await agent.call('exec', { workspace, command: 'true' }), refused);
     expectRetryable(await agent.call('terminal_open', { workspace }), refused);
 

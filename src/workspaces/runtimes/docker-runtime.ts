@@ -7,6 +7,19 @@ import { CommandWatch } from './command-watch.js';
 import { capturedOutput, OutputCapture } from './output-capture.js';
 import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime, StdioProcess, StdioRequest } from './runtime.js';
 
+/**
+ * Whether the container's main process (its host pid) still exists: the engine reports a
+ * container killed a moment ago as running until it has handled the exit, but its processes,
+ * and the commands' streams, are gone already.
+ */
+function hostProcessAlive(pid: number): boolean {
+  try {
+    if (pid > 0) process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
 
 /**
  * Commands and terminals inside one workspace container, through `docker exec`. The engine
@@ -50,7 +63,7 @@ export class DockerRuntime implements Runtime {
   private async whyGone(when: string): Promise<Error | undefined> {
     try {
       const { State: state } = await this.docker.getContainer(this.containerId).inspect();
-      if (state.Running && !state.Paused) return undefined;
+      if (state.Running && !state.Paused && hostProcessAlive(state.Pid)) return undefined;
       return containerNotRunning(this.workspace, 'stopped', `${state.Paused ? 'paused' : 'stopped'} ${when}`);
     } catch (error) {
       if (isEngineUnreachable(error)) return engineUnreachable(this.workspace);
