@@ -132,6 +132,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
   const workspaceRepository = new WorkspaceRepository(db);
   const workspaces = new WorkspaceService(workspaceRepository, tenants, ids, clock, {
     events,
+    logger,
     dataDir,
     allowedRoots: config.allowedRoots,
     ...('sandbox' in sandbox ? { localOwner: { uid: config.sandboxUid, gid: config.sandboxGid } } : {}),
@@ -159,7 +160,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
     },
     docker,
   );
-  const terminals = new TerminalService(new TerminalRepository(db), ids, clock, { scrollbackChars: 256 * 1024, maxPerWorkspace: 8, maxReadChars: 32 * 1024 });
+  const terminals = new TerminalService(new TerminalRepository(db), ids, clock, { scrollbackChars: 256 * 1024, maxPerWorkspace: 8, maxReadChars: 32 * 1024 }, events);
   const files = new FileService(config, events);
   const watchers = new WorkspaceWatchers(events, logger, { debounceMs: 50, skippedDirectories: ['.git', 'node_modules'] });
   const finder = new FileFinder(config.listPageSize);
@@ -286,6 +287,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; clock?: 
       void watchers.closeAll();
       void languageServers.close();
       terminals.shutdown();
+      workspaces.close();
       syntaxPool.close();
       failedAuths.close();
       db.close();

@@ -39,8 +39,11 @@ export interface BusEvents {
    * recorded action that made it; `version` is the note's version after it (not for a delete).
    */
   'notes.changed': WorkspaceEvent & { noteId: string; kind: 'created' | 'updated' | 'deleted'; version?: number; actionId?: string };
-  /** A workspace's container is about to stop: end what runs in it (language servers). */
-  'workspace.stopped': WorkspaceEvent;
+  /**
+   * A workspace's container is about to stop (workspace_stop), or stopped or vanished behind
+   * the server's back: end what runs in it. `reason` says why, as the workspace's status does.
+   */
+  'workspace.stopped': WorkspaceEvent & { reason?: string };
   /**
    * A workspace is being deleted (published before its container and files go): end what
    * runs in it and drop everything held for it.

@@ -120,12 +120,13 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
         cut: z.boolean(),
         exited: z.boolean(),
         exit_code: z.number().nullable().optional(),
+        ended: z.string().optional().describe('Why it ended, when its program did not simply exit'),
         cursor: z.object({ row: z.number(), col: z.number() }).optional(),
       }),
       async run(input, _workspace, context) {
         if (input.mode === 'screen') {
           const screen = terminals.readScreen(context.principal, input.id);
-          return { id: input.id, mode: 'screen' as const, text: screen.lines.join('\n'), cut: false, exited: screen.exited, cursor: screen.cursor };
+          return { id: input.id, mode: 'screen' as const, text: screen.lines.join('\n'), cut: false, exited: screen.exited, ...(screen.ended ? { ended: screen.ended } : {}), cursor: screen.cursor };
         }
         const read = await terminals.readRaw(context.principal, input.id, {
           ...(input.since !== undefined ? { since: input.since } : {}),
@@ -142,6 +143,7 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
           cut: read.more,
           exited: read.exited,
           exit_code: read.exit_code,
+          ...(read.ended ? { ended: read.ended } : {}),
           ...(input.wait_for !== undefined ? { matched: read.matched } : {}),
         };
       },
@@ -149,7 +151,7 @@ export function terminalOperations(terminals: TerminalService, runtimeFor: (work
         const status = [
           out.mode === 'raw' ? `next ${out.next}` : `cursor ${out.cursor!.row},${out.cursor!.col}`,
           out.matched === false ? 'wait_for did not match before the timeout' : '',
-          out.exited ? `program exited${out.exit_code === null || out.exit_code === undefined ? '' : ` with ${out.exit_code}`}` : '',
+          out.ended ? `ended: ${out.ended}` : out.exited ? `program exited${out.exit_code === null || out.exit_code === undefined ? '' : ` with ${out.exit_code}`}` : '',
           out.cut ? `more output waits: read again with since ${out.next}` : '',
         ].filter(Boolean);
         return `${out.text}${out.text.endsWith('\n') || out.text === '' ? '' : '\n'}[${status.join('; ')}]`;

@@ -14,6 +14,7 @@ const workspaceShape = z.object({
   adopted: z.boolean(),
   runtime: z.string(),
   status: z.string(),
+  status_reason: z.string().optional(),
   created_at: z.string(),
   container_id: z.string().optional(),
   disk_mb: z.number().optional(),
@@ -27,13 +28,14 @@ function describe(workspace: Workspace): z.infer<typeof workspaceShape> {
     adopted: workspace.adopted,
     runtime: workspace.runtime,
     status: workspace.status,
+    ...(workspace.statusReason ? { status_reason: workspace.statusReason } : {}),
     created_at: new Date(workspace.createdAt).toISOString(),
     ...(workspace.containerId ? { container_id: workspace.containerId } : {}),
     ...(workspace.diskBytes ? { disk_mb: Math.round(workspace.diskBytes / 1024 / 1024) } : {}),
   };
 }
 
-const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runtime} ${w.status}${w.adopted ? ` adopted ${w.root}` : ''}${w.disk_mb ? ` disk ${w.disk_mb} MiB` : ''}`;
+const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runtime} ${w.status}${w.status_reason ? ` (${w.status_reason})` : ''}${w.adopted ? ` adopted ${w.root}` : ''}${w.disk_mb ? ` disk ${w.disk_mb} MiB` : ''}`;
 
 const reference = z.string().min(1).max(200).describe('Workspace id or name');
 

@@ -19,6 +19,7 @@ export class TerminalRepository {
   private readonly closeStmt;
   private readonly listStmt;
   private readonly closeAllStmt;
+  private readonly reasonStmt;
 
   constructor(db: Db) {
     this.insertStmt = db.prepare(
@@ -28,6 +29,7 @@ export class TerminalRepository {
     this.findStmt = db.prepare('SELECT * FROM terminals WHERE tenant_id = ? AND id = ?');
     this.closeStmt = db.prepare("UPDATE terminals SET status = 'closed', exit_code = ?, close_reason = ?, closed_at = ? WHERE tenant_id = ? AND id = ? AND status = 'open'");
     this.listStmt = db.prepare('SELECT * FROM terminals WHERE tenant_id = ? AND workspace_id = ? ORDER BY id DESC LIMIT ?');
+    this.reasonStmt = db.prepare("UPDATE terminals SET close_reason = ? WHERE tenant_id = ? AND id = ? AND status = 'closed'");
     this.closeAllStmt = db.prepare("UPDATE terminals SET status = 'closed', close_reason = ?, closed_at = ? WHERE status = 'open'");
   }
 
@@ -41,6 +43,11 @@ export class TerminalRepository {
 
   close(tenantId: string, id: string, exitCode: number | null, reason: string, at: number): void {
     this.closeStmt.run(exitCode, reason, at, tenantId, id);
+  }
+
+  /** A closed terminal's reason, corrected once the real cause is known. */
+  setCloseReason(tenantId: string, id: string, reason: string): void {
+    this.reasonStmt.run(reason, tenantId, id);
   }
 
   list(tenantId: string, workspaceId: string, limit: number): TerminalRow[] {

@@ -2,6 +2,7 @@ import type HeadlessModule from '@xterm/headless';
 import { createRequire } from 'node:module';
 import { stripVTControlCharacters } from 'node:util';
 import type { Clock } from '../core/clock.js';
+import type { EventBus } from '../core/event-bus.js';
 import { CodeBuddyError } from '../core/errors.js';
 import type { SafeRegex } from '../core/safe-regex.js';
 import type { IdGenerator } from '../core/ids.js';
@@ -50,7 +51,8 @@ interface LiveTerminal {
   pty: PtyProcess;
   screen: ScreenEmulator;
   output: Scrollback;
-  exit?: { exitCode: number; signal: number | null };
+  /** Set once its program ended: `reason` says why (it exited, or its workspace's container stopped). */
+  exit?: { exitCode: number | null; signal: number | null; reason: string; at: number };
   /** Woken on new output or exit: readers waiting for a pattern. */
   wakers: Set<() => void>;
   viewers: Set<TerminalViewer>;
@@ -70,7 +72,16 @@ export interface RawRead {
   matched: boolean;
   exited: boolean;
   exit_code: number | null;
+  /** Why it ended, when not simply because its program exited. */
+  ended?: string;
 }
+
+const PROGRAM_EXITED = 'the program exited';
+/**
+ * A program that ended this shortly before its container was seen stopping ended with it: its
+ * stream may close before the engine reports the container's end, so the exit came first.
+ */
+const ENDED_WITH_CONTAINER_MS = 5_000;
 
 /**
  * Long-lived terminals: programs on pseudo-terminals in a workspace's runtime, which an
@@ -86,7 +97,11 @@ export class TerminalService {
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     private readonly options: TerminalOptions,
-  ) {}
+    events?: EventBus,
+  ) {
+    // A container stopped (by workspace_stop, or behind the server's back) ends its terminals, saying why.
+    events?.subscribe('workspace.stopped', (event) => this.containerStopped(event.tenantId, event.workspaceId, event.reason));
+  }
 
   /** At start: terminals of the previous process are closed; their programs died with it. */
   closeLeftovers(): number {
@@ -118,14 +133,16 @@ export class TerminalService {
       this.wake(terminal);
     });
     pty.onExit((exit) => {
-      terminal.exit = exit;
+      // Ended already (its container stopped): that reason stands.
+      if (terminal.exit) return;
+      terminal.exit = { exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason ?? PROGRAM_EXITED, at: Date.now() };
       // A terminal closed or shut down already has its record; its program's end comes after.
       if (this.live.get(this.key(principal.tenantId, id)) === terminal) {
-        this.repository.close(principal.tenantId, id, exit.exitCode, 'the program exited', this.clock.now());
+        this.repository.close(principal.tenantId, id, exit.exitCode, terminal.exit.reason, this.clock.now());
       }
       this.wake(terminal);
       // Output the PTY read before the exit may still be on its way in this turn: viewers get it first.
-      setImmediate(() => this.endViewers(terminal, 'the program exited'));
+      setImmediate(() => this.endViewers(terminal, terminal.exit!.reason));
     });
     return terminal.row;
   }
@@ -172,17 +189,18 @@ export class TerminalService {
       matched: input.waitFor ? tailMatches(input.waitFor, terminal.output, since) : true,
       exited: terminal.exit !== undefined,
       exit_code: terminal.exit?.exitCode ?? null,
+      ...this.endedBy(terminal),
     };
   }
 
   /** The screen as a person would see it now: what interactive programs need. */
-  readScreen(principal: Principal, id: string): { lines: string[]; cursor: { row: number; col: number }; cols: number; rows: number; exited: boolean } {
+  readScreen(principal: Principal, id: string): { lines: string[]; cursor: { row: number; col: number }; cols: number; rows: number; exited: boolean; ended?: string } {
     const terminal = this.find(principal, id);
     const buffer = terminal.screen.buffer.active;
     const lines: string[] = [];
     for (let row = 0; row < terminal.screen.rows; row++) lines.push(buffer.getLine(buffer.viewportY + row)?.translateToString(true) ?? '');
     while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    return { lines, cursor: { row: buffer.cursorY, col: buffer.cursorX }, cols: terminal.screen.cols, rows: terminal.screen.rows, exited: terminal.exit !== undefined };
+    return { lines, cursor: { row: buffer.cursorY, col: buffer.cursorX }, cols: terminal.screen.cols, rows: terminal.screen.rows, exited: terminal.exit !== undefined, ...this.endedBy(terminal) };
   }
 
   list(principal: Principal, workspaceId: string): TerminalRow[] {
@@ -210,7 +228,7 @@ export class TerminalService {
     const terminal = this.find(principal, id);
     viewer.output(terminal.output.since(0).text);
     if (terminal.exit) {
-      viewer.ended('the program exited', terminal.exit.exitCode);
+      viewer.ended(terminal.exit.reason, terminal.exit.exitCode);
       return () => undefined;
     }
     terminal.viewers.add(viewer);
@@ -224,6 +242,29 @@ export class TerminalService {
   /** Before a workspace goes away: its terminals, and everything they started, end with it. */
   closeAllIn(tenantId: string, workspaceId: string): void {
     for (const terminal of [...this.live.values()]) if (terminal.row.tenant_id === tenantId && terminal.row.workspace_id === workspaceId) this.end(terminal, 'the workspace was deleted');
+  }
+
+  /**
+   * Its workspace's container stopped: each open terminal's program is gone (or frozen, when
+   * paused). They end now, saying why, and stay readable like a program that exited.
+   */
+  private containerStopped(tenantId: string, workspaceId: string, why: string | undefined): void {
+    const reason = `its workspace's container is not running${why ? ` (${why})` : ''}; workspace_start restarts it, then terminal_open opens a new terminal`;
+    for (const terminal of this.live.values()) {
+      if (terminal.row.tenant_id !== tenantId || terminal.row.workspace_id !== workspaceId) continue;
+      if (terminal.exit) {
+        if (terminal.exit.reason === PROGRAM_EXITED && Date.now() - terminal.exit.at < ENDED_WITH_CONTAINER_MS) {
+          terminal.exit.reason = reason;
+          this.repository.setCloseReason(tenantId, terminal.row.id, reason);
+        }
+        continue;
+      }
+      terminal.exit = { exitCode: null, signal: null, reason, at: Date.now() };
+      terminal.pty.kill();
+      this.repository.close(tenantId, terminal.row.id, null, reason, this.clock.now());
+      this.wake(terminal);
+      this.endViewers(terminal, reason);
+    }
   }
 
   private end(terminal: LiveTerminal, reason: string): void {
@@ -251,8 +292,16 @@ export class TerminalService {
 
   private running(principal: Principal, id: string): LiveTerminal {
     const terminal = this.find(principal, id);
-    if (terminal.exit) throw new CodeBuddyError('E_CONFLICT', `terminal ${id}: its program exited with ${terminal.exit.exitCode}`, { field: 'id' });
+    if (terminal.exit) {
+      const how = terminal.exit.reason === PROGRAM_EXITED ? `its program exited with ${terminal.exit.exitCode}` : `it ended: ${terminal.exit.reason}`;
+      throw new CodeBuddyError('E_CONFLICT', `terminal ${id}: ${how}`, { field: 'id' });
+    }
     return terminal;
+  }
+
+  /** Why it ended, for a reader, when not simply because its program exited. */
+  private endedBy(terminal: LiveTerminal): { ended?: string } {
+    return terminal.exit && terminal.exit.reason !== PROGRAM_EXITED ? { ended: terminal.exit.reason } : {};
   }
 
   private wake(terminal: LiveTerminal): void {

@@ -8,7 +8,10 @@ import type { Principal } from '../auth/principal.js';
 import type { TenantRepository } from '../store/tenant-repository.js';
 import type { WorkspaceRepository, WorkspaceRow } from '../store/workspace-repository.js';
 import { workspaceNamePattern, type Workspace } from './workspace.js';
-import type { ContainerLimits, DockerEngine } from './runtimes/docker-engine.js';
+import type { ContainerEvent, ContainerLimits, ContainerStatus, DockerEngine } from './runtimes/docker-engine.js';
+import type { Logger } from '../core/logger.js';
+import { ContainerWatch } from './container-watch.js';
+import { containerNotRunning, containerRefusal } from './container-unavailable.js';
 import type { WorkspaceDisks } from './workspace-disk.js';
 import { removeDirectoryTree } from '../files/remove-tree.js';
 
@@ -28,6 +31,8 @@ const CONTAINER_UID = 1000;
 export interface WorkspaceServiceOptions {
   /** Told when a workspace's processes must end: it is stopped or being deleted. */
   events?: EventBus;
+  /** Where containers stopping behind the server's back are reported. */
+  logger?: Logger;
   /** Absolute, symlink-free data directory; new workspaces are made under `<dataDir>/workspaces`. */
   dataDir: string;
   /** Directories under which existing directories may be adopted. */
@@ -79,6 +84,14 @@ function toWorkspace(row: WorkspaceRow): Workspace {
   };
 }
 
+/** A Docker workspace's status for what the engine says of its container, and why, when it is not ready. */
+function statusOf(seen: ContainerStatus, how: string): { status: 'ready' | 'stopped' | 'lost'; why?: string } {
+  if (seen.state === 'running') return { status: 'ready' };
+  if (seen.state === 'missing') return { status: 'lost', why: `removed ${how}` };
+  if (seen.paused) return { status: 'stopped', why: `paused ${how}` };
+  return { status: 'stopped', why: `stopped ${how}${seen.oomKilled ? ', out of memory' : seen.exitCode !== undefined ? `, exit ${seen.exitCode}` : ''}` };
+}
+
 function isWithin(parent: string, child: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
@@ -95,6 +108,17 @@ export class WorkspaceService {
    * and the row only changes through this service, which drops the entry on delete.
    */
   private readonly byId = new Map<string, Workspace>();
+  /** Why a Docker workspace is not ready, keyed `tenant\0id`; kept in memory (after a restart, reconcile says). */
+  private readonly whyNotReady = new Map<string, string>();
+  /**
+   * Each Docker workspace's status changes, keyed `tenant\0id`, run one after another (the tail
+   * of the queue): a check that read the engine before workspace_stop cannot land after it.
+   */
+  private readonly statusQueues = new Map<string, Promise<void>>();
+  /** A check waiting in its workspace's queue, not yet begun: another asked for meanwhile joins it. */
+  private readonly waitingChecks = new Map<string, { done: Promise<void>; mayStart: boolean }>();
+  /** Follows the engine's events, so a container stopped behind the server's back is noticed; made with the first Docker workspace. */
+  private watch: ContainerWatch | undefined;
 
   constructor(
     private readonly repository: WorkspaceRepository,
@@ -146,6 +170,8 @@ export class WorkspaceService {
       });
     }
 
+    // Followed before the container exists: nothing that happens to it can go unnoticed.
+    await this.watchContainers(docker.engine);
     const owner = await this.undoIfFails(principal.tenantId, id, root, adopted, () => this.containerOwner(root, adopted));
     const config: RuntimeConfig = {
       image: input.image ?? docker.image,
@@ -211,25 +237,60 @@ export class WorkspaceService {
     }
   }
 
-  /** Stops or starts a Docker workspace's container; its files stay where they are. */
+  /**
+   * Stops or starts a Docker workspace's container; its files stay where they are. A lost
+   * workspace (its container removed behind the server's back) gets a new container: the
+   * old one kept nothing worth keeping (read-only root, a tmpfs /tmp, files on the host).
+   */
   async setRunning(principal: Principal, reference: string, running: boolean): Promise<Workspace> {
     const workspace = this.resolve(principal, reference);
-    if (workspace.runtime !== 'docker' || !workspace.containerId) {
+    if (workspace.runtime !== 'docker') {
       throw new CodeBuddyError('E_INVALID_ARGUMENT', `workspace ${workspace.name} runs locally: there is no container to ${running ? 'start' : 'stop'}`, { field: 'workspace' });
     }
-    if (workspace.status === 'lost') throw new CodeBuddyError('E_CONFLICT', `workspace ${workspace.name} lost its container; delete it and create it again`);
     const engine = this.dockerOrFail().engine;
-    if (!running) this.options.events?.publish('workspace.stopped', { tenantId: workspace.tenantId, workspaceId: workspace.id });
-    await (running ? engine.start(workspace.containerId) : engine.stop(workspace.containerId));
-    const status = running ? 'ready' : 'stopped';
-    this.repository.setRuntimeState(principal.tenantId, workspace.id, status);
-    this.byId.delete(`${principal.tenantId}\0${workspace.id}`);
-    return { ...workspace, status };
+    const row = this.repository.findById(principal.tenantId, workspace.id)!;
+    if (!running) {
+      // Marked (and announced) first: what runs in it ends cleanly, and the engine's own events then change nothing.
+      await this.inTurn(row.tenant_id, row.id, async () => {
+        const now = this.repository.findById(row.tenant_id, row.id);
+        if (now?.status === 'ready') this.settle(now, 'stopped', 'stopped with workspace_stop');
+      });
+      if (workspace.status !== 'ready') return this.resolve(principal, workspace.id);
+      await engine.stop(workspace.containerId!).catch(async (error: unknown) => {
+        await this.checkContainer(row.tenant_id, row.id, true);
+        throw containerRefusal(workspace, error);
+      });
+      return this.resolve(principal, workspace.id);
+    }
+    try {
+      if (workspace.status === 'lost' || !workspace.containerId) await this.recreate(row);
+      else await engine.start(workspace.containerId);
+    } catch (error) {
+      throw containerRefusal(workspace, error);
+    }
+    // What the engine says now, not what was asked: a container that died at once is not ready.
+    await this.checkContainer(row.tenant_id, row.id, true);
+    const after = this.resolve(principal, workspace.id);
+    if (after.status !== 'ready') throw containerNotRunning(after, after.status, `${after.statusReason ?? after.status} right after it started`);
+    return after;
+  }
+
+  /** A new container for a workspace whose container vanished, made as the first was. */
+  private async recreate(row: WorkspaceRow): Promise<void> {
+    const engine = this.dockerOrFail().engine;
+    await this.watchContainers(engine);
+    const config = JSON.parse(row.runtime_config_json ?? '{}') as RuntimeConfig;
+    if (!config.image || !config.limits || !config.owner) throw new CodeBuddyError('E_CONFLICT', `workspace ${row.name} has no container settings on record; delete it and create it again`);
+    const containerId = await engine.create({ workspaceId: row.id, tenantId: row.tenant_id, image: config.image, hostRoot: row.root_path, user: `${config.owner.uid}:${config.owner.gid}`, limits: config.limits });
+    this.repository.setRuntimeState(row.tenant_id, row.id, 'ready', containerId);
+    this.forget(row);
+    this.options.logger?.info({ workspaceId: row.id, containerId }, 'a lost Docker workspace got a new container');
   }
 
   /**
    * After a restart: each Docker workspace is matched to its container again. A stopped one
-   * is `stopped`, a vanished one `lost`: a clear status, never a crash loop.
+   * is `stopped`, a vanished one `lost`: a clear status, never a crash loop. From then on the
+   * engine's events keep the statuses true.
    */
   async reconcile(): Promise<{ ready: number; stopped: number; lost: number }> {
     const counts = { ready: 0, stopped: 0, lost: 0 };
@@ -239,16 +300,111 @@ export class WorkspaceService {
     const engine = this.options.docker?.engine;
     const rows = this.repository.allDocker();
     if (rows.length === 0 || !engine || !(await engine.available())) return counts;
+    // Followed before the containers are looked at: a change meanwhile is not missed.
+    await this.watchContainers(engine);
     const labelled = await engine.labelled();
     for (const row of rows) {
       const containerId = row.container_id ?? labelled.get(row.id);
-      const state = containerId ? await engine.state(containerId) : 'missing';
-      const status = state === 'running' ? 'ready' : state === 'stopped' ? 'stopped' : 'lost';
+      // An engine that stops answering midway leaves the rest as they were (never `lost` for that): its events resume later.
+      const seen = containerId ? await engine.status(containerId).catch(() => undefined) : { state: 'missing' as const };
+      if (!seen) continue;
+      const { status, why } = statusOf(seen, 'while the server was down');
       this.repository.setRuntimeState(row.tenant_id, row.id, status, containerId ?? null);
-      this.byId.delete(`${row.tenant_id}\0${row.id}`);
+      this.forget(row);
+      if (why) this.whyNotReady.set(`${row.tenant_id}\0${row.id}`, why);
       counts[status]++;
     }
     return counts;
+  }
+
+  /** Stops following the engine's events. */
+  close(): void {
+    this.watch?.close();
+  }
+
+  private async watchContainers(engine: DockerEngine): Promise<void> {
+    this.watch ??= new ContainerWatch(engine, { changed: (event) => this.containerChanged(event), resumed: () => this.checkAllContainers() }, this.options.logger);
+    await this.watch.start();
+  }
+
+  /** An event names a container; only a workspace of this server whose container it still is may change. */
+  private containerChanged(event: ContainerEvent): void {
+    const row = this.repository.findById(event.tenantId, event.workspaceId);
+    if (row?.container_id !== event.containerId) return;
+    void this.checkContainer(row.tenant_id, row.id, event.action === 'start' || event.action === 'unpause');
+  }
+
+  /** After a gap in the engine's events (it restarted): every Docker workspace is checked. */
+  private async checkAllContainers(): Promise<void> {
+    await Promise.all(this.repository.allDocker().map((row) => this.checkContainer(row.tenant_id, row.id, true)));
+  }
+
+  /**
+   * Sets a workspace's status to what the engine says of its container now. Events only say
+   * when to look (a `kill` may leave it running): reading the state itself, in turn with the
+   * workspace's other status changes, the last word is always the truth. Only a start (or a
+   * look after a gap) may make it ready: a container seen running while `docker stop` or
+   * workspace_stop takes it down is not coming back.
+   */
+  private checkContainer(tenantId: string, id: string, mayStart: boolean): Promise<void> {
+    const key = `${tenantId}\0${id}`;
+    const waiting = this.waitingChecks.get(key);
+    if (waiting) {
+      waiting.mayStart ||= mayStart;
+      return waiting.done;
+    }
+    const check = { mayStart, done: Promise.resolve() };
+    check.done = this.inTurn(tenantId, id, async () => {
+      this.waitingChecks.delete(key);
+      const row = this.repository.findById(tenantId, id);
+      // A workspace being created or deleted is that call's to settle.
+      if (!row || row.runtime !== 'docker' || row.status === 'creating' || row.status === 'deleting' || !row.container_id) return;
+      const seen = await this.options.docker!.engine.status(row.container_id);
+      const { status, why } = statusOf(seen, 'outside CodeBuddy');
+      if (status !== 'ready' || check.mayStart) this.settle(row, status, why);
+    }).catch((error: unknown) => this.options.logger?.warn({ err: error, workspaceId: id }, "a Docker workspace's container could not be checked"));
+    this.waitingChecks.set(key, check);
+    return check.done;
+  }
+
+  /** Runs `step` after the workspace's earlier status changes; it fails alone. */
+  private inTurn(tenantId: string, id: string, step: () => Promise<void>): Promise<void> {
+    const key = `${tenantId}\0${id}`;
+    const run = (this.statusQueues.get(key) ?? Promise.resolve()).then(step);
+    const tail = run.catch(() => undefined);
+    this.statusQueues.set(key, tail);
+    void tail.then(() => {
+      if (this.statusQueues.get(key) === tail) this.statusQueues.delete(key);
+    });
+    return run;
+  }
+
+  /**
+   * A Docker workspace's new status. Leaving `ready` is announced (workspace.stopped): its
+   * terminals end, saying why. The same status again changes nothing, not even the reason: a
+   * stop asked for with workspace_stop stays one when the engine's events confirm it.
+   */
+  private settle(row: WorkspaceRow, status: 'ready' | 'stopped' | 'lost', why: string | undefined): void {
+    if (row.status === status) return;
+    const key = `${row.tenant_id}\0${row.id}`;
+    this.repository.setRuntimeState(row.tenant_id, row.id, status);
+    this.forget(row);
+    if (why) this.whyNotReady.set(key, why);
+    else this.whyNotReady.delete(key);
+    if (row.status !== 'ready') return;
+    if (!why?.endsWith('workspace_stop')) this.options.logger?.warn({ workspaceId: row.id, tenantId: row.tenant_id, status, why }, "a Docker workspace's container stopped behind the server's back");
+    this.options.events?.publish('workspace.stopped', { tenantId: row.tenant_id, workspaceId: row.id, ...(why ? { reason: why } : {}) });
+  }
+
+  private forget(row: WorkspaceRow): void {
+    this.byId.delete(`${row.tenant_id}\0${row.id}`);
+  }
+
+  /** A row as callers see it: with why it is not ready, when known. */
+  private view(row: WorkspaceRow): Workspace {
+    const workspace = toWorkspace(row);
+    const why = workspace.status === 'ready' ? undefined : this.whyNotReady.get(`${row.tenant_id}\0${row.id}`);
+    return why ? { ...workspace, statusReason: why } : workspace;
   }
 
   /**
@@ -268,7 +424,7 @@ export class WorkspaceService {
   }
 
   list(principal: Principal, afterName: string, limit: number): Workspace[] {
-    return this.repository.list(principal.tenantId, afterName, limit).map(toWorkspace);
+    return this.repository.list(principal.tenantId, afterName, limit).map((row) => this.view(row));
   }
 
   /**
@@ -281,7 +437,7 @@ export class WorkspaceService {
       const fallback = defaultId ? this.findCachedById(tenantId, defaultId) : undefined;
       if (fallback) return fallback;
       const candidates = this.repository.list(tenantId, '', 2);
-      if (candidates.length === 1) return toWorkspace(candidates[0]!);
+      if (candidates.length === 1) return this.view(candidates[0]!);
       throw new CodeBuddyError(
         'E_INVALID_ARGUMENT',
         candidates.length === 0 ? 'no workspace yet: create one with workspace_create' : 'workspace is required: this tenant has several (see workspace_list)',
@@ -292,15 +448,20 @@ export class WorkspaceService {
     if (byId) return byId;
     const byName = this.repository.findByName(tenantId, reference);
     if (!byName) throw new CodeBuddyError('E_NOT_FOUND', `workspace ${reference} not found`);
-    return toWorkspace(byName);
+    return this.view(byName);
   }
 
   /** Unregisters the workspace; deletes its directory only when CodeBuddy created it. */
   async delete(principal: Principal, reference: string): Promise<{ workspace: Workspace; deletedFiles: boolean }> {
     const workspace = this.resolve(principal, reference);
     this.byId.delete(`${principal.tenantId}\0${workspace.id}`);
+    this.whyNotReady.delete(`${principal.tenantId}\0${workspace.id}`);
     this.options.events?.publish('workspace.deleted', { tenantId: workspace.tenantId, workspaceId: workspace.id });
-    if (workspace.containerId) await this.options.docker?.engine.remove(workspace.containerId);
+    if (workspace.containerId) {
+      // Its container's end is this call's doing, not news to announce.
+      this.repository.setRuntimeState(principal.tenantId, workspace.id, 'deleting');
+      await this.options.docker?.engine.remove(workspace.containerId);
+    }
     this.repository.delete(principal.tenantId, workspace.id);
     if (!workspace.adopted) {
       await this.options.disks?.manager.detach(principal.tenantId, workspace.id, workspace.root);
@@ -368,7 +529,7 @@ export class WorkspaceService {
     if (!workspace) {
       const row = this.repository.findById(tenantId, id);
       if (!row) return undefined;
-      workspace = toWorkspace(row);
+      workspace = this.view(row);
       this.byId.set(key, workspace);
     }
     return workspace;

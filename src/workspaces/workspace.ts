@@ -10,6 +10,8 @@ export interface Workspace {
   runtime: 'local' | 'docker';
   /** `ready`; Docker workspaces also `stopped`, or `lost` when their container vanished. */
   status: string;
+  /** Why a Docker workspace is not `ready`, when the server knows (`stopped outside CodeBuddy, exit 137`). */
+  statusReason?: string;
   /** Docker workspaces: the container commands run in. */
   containerId?: string;
   /** Who the files belong to, when it must not be the server's user: commands run as this uid. */

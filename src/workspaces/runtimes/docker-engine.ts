@@ -26,6 +26,30 @@ export interface ContainerSpec {
 
 export type ContainerState = 'running' | 'stopped' | 'missing';
 
+/** What the engine says of a container now: a paused one counts as stopped (nothing in it runs). */
+export interface ContainerStatus {
+  state: ContainerState;
+  paused?: boolean;
+  /** The main process's exit code, once stopped. */
+  exitCode?: number;
+  /** The kernel's OOM killer ended it. */
+  oomKilled?: boolean;
+}
+
+/** A change to one of this server's containers, as the engine reports it. */
+export interface ContainerEvent {
+  containerId: string;
+  workspaceId: string;
+  tenantId: string;
+  /** The engine's action: start, die, stop, kill, destroy, pause, unpause. */
+  action: string;
+}
+
+/** The engine's actions after which a workspace's status may have changed. */
+const WATCHED_ACTIONS = ['start', 'die', 'stop', 'kill', 'destroy', 'pause', 'unpause'];
+/** An event is a few hundred bytes: a line longer than this is not one, and is dropped. */
+const MAX_EVENT_LINE = 64 * 1024;
+
 /**
  * Containers of Docker workspaces, through the engine's API (dockerode). Each is labelled with
  * its workspace and tenant, so a restarted server finds its containers again, and runs
@@ -92,19 +116,24 @@ export class DockerEngine {
     return container.id;
   }
 
-  async state(containerId: string): Promise<ContainerState> {
+  /** Missing only when the engine says so (404): an unreachable engine throws. */
+  async status(containerId: string): Promise<ContainerStatus> {
     try {
-      const info = await this.docker.getContainer(containerId).inspect();
-      return info.State.Running ? 'running' : 'stopped';
-    } catch {
-      return 'missing';
+      const { State: state } = await this.docker.getContainer(containerId).inspect();
+      if (state.Running && !state.Paused) return { state: 'running' };
+      return { state: 'stopped', ...(state.Paused ? { paused: true } : { exitCode: state.ExitCode, oomKilled: state.OOMKilled }) };
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return { state: 'missing' };
+      throw error;
     }
   }
 
+  /** Starts a stopped container, or lets a paused one run again. */
   async start(containerId: string): Promise<void> {
     const container = this.docker.getContainer(containerId);
-    if ((await container.inspect()).State.Running) return;
-    await container.start();
+    const { State: state } = await container.inspect();
+    if (state.Paused) await container.unpause();
+    else if (!state.Running) await container.start();
   }
 
   async stop(containerId: string): Promise<void> {
@@ -121,9 +150,62 @@ export class DockerEngine {
     }
   }
 
+  /**
+   * Follows the engine's events of CodeBuddy's containers (by label: other servers' too, on a
+   * shared engine; the caller matches them to its own). Resolves once the engine listens;
+   * `ended` is called once if the stream ends or fails without being closed (the engine
+   * restarted or went away). Returns the way to stop following.
+   */
+  async follow(onEvent: (event: ContainerEvent) => void, ended: (error: Error | undefined) => void): Promise<() => void> {
+    const abort = new AbortController();
+    const stream = (await this.docker.getEvents({
+      filters: { type: ['container'], label: [WORKSPACE_LABEL], event: WATCHED_ACTIONS },
+      abortSignal: abort.signal,
+    } as Docker.GetEventsOptions)) as NodeJS.ReadableStream & { destroy(): void };
+    let pending = '';
+    let done = false;
+    const finish = (error: Error | undefined) => {
+      if (done) return;
+      done = true;
+      if (!abort.signal.aborted) ended(error);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      if (pending.length > MAX_EVENT_LINE) pending = '';
+      for (const line of lines) {
+        const event = parseEvent(line);
+        if (event) onEvent(event);
+      }
+    });
+    stream.on('end', () => finish(undefined));
+    stream.on('close', () => finish(undefined));
+    stream.on('error', (error: Error) => finish(error));
+    return () => {
+      abort.abort();
+      stream.destroy();
+    };
+  }
+
   /** Container ids by workspace id, for every container this server made. */
   async labelled(): Promise<Map<string, string>> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [WORKSPACE_LABEL] } });
     return new Map(containers.map((container) => [container.Labels[WORKSPACE_LABEL]!, container.Id]));
+  }
+}
+
+function parseEvent(line: string): ContainerEvent | undefined {
+  if (line.trim() === '' || line.length > MAX_EVENT_LINE) return undefined;
+  try {
+    const raw = JSON.parse(line) as { Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+    const attributes = raw.Actor?.Attributes ?? {};
+    const workspaceId = attributes[WORKSPACE_LABEL];
+    const tenantId = attributes[TENANT_LABEL];
+    // The engine's filter lets `exec_die` through for `die`: a command ending changes nothing.
+    if (!raw.Actor?.ID || !raw.Action || !WATCHED_ACTIONS.includes(raw.Action) || !workspaceId || !tenantId) return undefined;
+    return { containerId: raw.Actor.ID, workspaceId, tenantId, action: raw.Action };
+  } catch {
+    return undefined;
   }
 }

@@ -1,11 +1,25 @@
 import { PassThrough, type Duplex } from 'node:stream';
 import { posix, relative } from 'node:path';
 import type Docker from 'dockerode';
-import { WORKSPACE_MOUNT } from '../workspace.js';
+import { containerNotRunning, containerRefusal, engineUnreachable, isEngineUnreachable } from '../container-unavailable.js';
+import { WORKSPACE_MOUNT, type Workspace } from '../workspace.js';
 import { CommandWatch } from './command-watch.js';
 import { capturedOutput, OutputCapture } from './output-capture.js';
 import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime, StdioProcess, StdioRequest } from './runtime.js';
 
+/**
+ * Whether the container's main process (its host pid) still exists: the engine reports a
+ * container killed a moment ago as running until it has handled the exit, but its processes,
+ * and the commands' streams, are gone already.
+ */
+function hostProcessAlive(pid: number): boolean {
+  try {
+    if (pid > 0) process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
 
 /**
  * Commands and terminals inside one workspace container, through `docker exec`. The engine
@@ -16,30 +30,60 @@ import type { ExecRequest, ExecResult, PtyProcess, PtyRequest, Runtime, StdioPro
 export class DockerRuntime implements Runtime {
   readonly kind = 'docker' as const;
 
+  private readonly workspace: Pick<Workspace, 'id' | 'name' | 'root'>;
+
   constructor(
     private readonly docker: Docker,
     private readonly containerId: string,
-    private readonly hostRoot: string,
-  ) {}
+    workspace: Pick<Workspace, 'id' | 'name' | 'root'>,
+  ) {
+    this.workspace = { id: workspace.id, name: workspace.name, root: workspace.root };
+  }
 
   /** Host path inside the workspace → the same place inside the container. */
   private containerPath(hostPath: string): string {
-    const inside = relative(this.hostRoot, hostPath).split('/').filter(Boolean);
+    const inside = relative(this.workspace.root, hostPath).split('/').filter(Boolean);
     return posix.join(WORKSPACE_MOUNT, ...inside);
+  }
+
+  /**
+   * An exec made and attached; the engine's refusal (the container died a moment ago, before
+   * the workspace's status caught up) becomes the same answer a stopped workspace gives.
+   */
+  private async attach(options: Docker.ExecCreateOptions, start: Docker.ExecStartOptions): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+    try {
+      const exec = await this.docker.getContainer(this.containerId).exec(options);
+      return { exec, stream: (await exec.start(start)) as Duplex };
+    } catch (error) {
+      throw containerRefusal(this.workspace, error);
+    }
+  }
+
+  /** Why the container no longer runs, when it does not: what ended a command or terminal early. */
+  private async whyGone(when: string): Promise<Error | undefined> {
+    try {
+      const { State: state } = await this.docker.getContainer(this.containerId).inspect();
+      if (state.Running && !state.Paused && hostProcessAlive(state.Pid)) return undefined;
+      return containerNotRunning(this.workspace, 'stopped', `${state.Paused ? 'paused' : 'stopped'} ${when}`);
+    } catch (error) {
+      if (isEngineUnreachable(error)) return engineUnreachable(this.workspace);
+      return containerNotRunning(this.workspace, 'lost', `removed ${when}`);
+    }
   }
 
   async exec(request: ExecRequest): Promise<ExecResult> {
     const started = performance.now();
     const command = typeof request.command === 'string' ? ['/bin/sh', '-c', request.command] : request.command;
-    const container = this.docker.getContainer(this.containerId);
-    const exec = await container.exec({
-      Cmd: command,
-      WorkingDir: this.containerPath(request.cwd),
-      Env: Object.entries(request.env).map(([name, value]) => `${name}=${value}`),
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+    const { exec, stream } = await this.attach(
+      {
+        Cmd: command,
+        WorkingDir: this.containerPath(request.cwd),
+        Env: Object.entries(request.env).map(([name, value]) => `${name}=${value}`),
+        AttachStdout: true,
+        AttachStderr: true,
+      },
+      { hijack: true, stdin: false },
+    );
     const stdout = new OutputCapture(request.maxOutputBytes);
     const stderr = new OutputCapture(request.maxOutputBytes);
     const out = new PassThrough().on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -63,8 +107,13 @@ export class DockerRuntime implements Runtime {
     });
     watch.dispose();
     await killGroup('SIGKILL');
-    const info = await exec.inspect();
-    const exitCode = info.ExitCode ?? null;
+    const info = await exec.inspect().catch(() => undefined);
+    const exitCode = info?.ExitCode ?? null;
+    // Killed with its container (stopped or removed while the command ran): that, not a memory limit, is the news.
+    if (info === undefined || (exitCode === 137 && !watch.timedOut && !watch.cancelled)) {
+      const gone = await this.whyGone('while the command ran');
+      if (gone) throw gone;
+    }
     // 137 = 128 + SIGKILL: from our kill, or the kernel's OOM killer inside the container's memory cap.
     const { timedOut, cancelled } = watch;
     const killed = exitCode === 137 || timedOut || cancelled;
@@ -85,16 +134,18 @@ export class DockerRuntime implements Runtime {
    * group leader: killing the group ends the program and its children.
    */
   async spawnStdio(request: StdioRequest): Promise<StdioProcess> {
-    const exec = await this.docker.getContainer(this.containerId).exec({
-      Cmd: request.command,
-      WorkingDir: this.containerPath(request.cwd),
-      Env: Object.entries(request.env).map(([name, value]) => `${name}=${value}`),
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-    });
-    const stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
+    const { exec, stream } = await this.attach(
+      {
+        Cmd: request.command,
+        WorkingDir: this.containerPath(request.cwd),
+        Env: Object.entries(request.env).map(([name, value]) => `${name}=${value}`),
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+      },
+      { hijack: true, stdin: true },
+    );
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, stderr);
@@ -143,7 +194,7 @@ export class DockerRuntime implements Runtime {
 
   spawnPty(request: PtyRequest): PtyProcess {
     const dataListeners: Array<(data: string) => void> = [];
-    const exitListeners: Array<(exit: { exitCode: number; signal: number | null }) => void> = [];
+    const exitListeners: Array<(exit: { exitCode: number; signal: number | null; reason?: string }) => void> = [];
     let stream: Duplex | undefined;
     let exec: Docker.Exec | undefined;
     const pending: string[] = [];
@@ -152,19 +203,23 @@ export class DockerRuntime implements Runtime {
       if (ended) return;
       ended = true;
       const code = (await exec?.inspect().catch(() => undefined))?.ExitCode ?? 0;
-      for (const listener of exitListeners) listener({ exitCode: code, signal: null });
+      // The shell ended with its container: say so, not only its exit code.
+      const gone = await this.whyGone('under the terminal');
+      for (const listener of exitListeners) listener({ exitCode: code, signal: null, ...(gone ? { reason: gone.message } : {}) });
     };
     void (async () => {
-      exec = await this.docker.getContainer(this.containerId).exec({
-        Cmd: [request.shell],
-        WorkingDir: this.containerPath(request.cwd),
-        Env: ['TERM=xterm-256color'],
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: true,
-      });
-      stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
+      ({ exec, stream } = await this.attach(
+        {
+          Cmd: [request.shell],
+          WorkingDir: this.containerPath(request.cwd),
+          Env: ['TERM=xterm-256color'],
+          AttachStdin: true,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: true,
+        },
+        { hijack: true, stdin: true, Tty: true },
+      ));
       await exec.resize({ h: request.rows, w: request.cols }).catch(() => undefined);
       stream.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');

@@ -48,7 +48,8 @@ export interface PtyRequest {
 /** A program on a pseudo-terminal, as a runtime hands it out. */
 export interface PtyProcess {
   onData(listener: (data: string) => void): void;
-  onExit(listener: (exit: { exitCode: number; signal: number | null }) => void): void;
+  /** `reason`, when the runtime knows better than the exit code why it ended (its container stopped). */
+  onExit(listener: (exit: { exitCode: number; signal: number | null; reason?: string }) => void): void;
   write(data: string): void;
   resize(cols: number, rows: number): void;
   /** Ends the program and everything it started. */
