@@ -37,7 +37,8 @@ function describe(workspace: Workspace): z.infer<typeof workspaceShape> {
 
 const line = (w: z.infer<typeof workspaceShape>) => `${w.name} ${w.id} ${w.runtime} ${w.status}${w.status_reason ? ` (${w.status_reason})` : ''}${w.adopted ? ` adopted ${w.root}` : ''}${w.disk_mb ? ` disk ${w.disk_mb} MiB` : ''}`;
 
-const reference = z.string().min(1).max(200).describe('Workspace id or name');
+/** A workspace's id or name (workspace_list says so once, for every tool). */
+const reference = z.string().min(1).max(200);
 
 /** What runs for a workspace besides its commands and terminals, and must stop with it (its language servers). */
 export interface WorkspaceProcesses {
@@ -70,7 +71,8 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
           .optional()
           .describe('Docker only, but disk_mb'),
       }),
-      output: workspaceShape,
+      // A workspace just made runs: it has no status reason to tell.
+      output: workspaceShape.omit({ status_reason: true }),
       async run(input, context, touch) {
         const workspace = await workspaces.create(context.principal, input);
         touch(workspace.id);
@@ -81,7 +83,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
     tenantOperation({
       name: 'workspace_list',
       title: 'List workspaces',
-      description: 'List workspaces (a tool\'s workspace field takes an id or a name).',
+      description: 'List workspaces; any workspace field takes an id or a name.',
       effect: 'read',
       idempotent: true,
       destructive: false,
@@ -103,7 +105,7 @@ export function workspaceOperations(workspaces: WorkspaceService, terminals: Ter
       effect: 'read',
       idempotent: true,
       destructive: false,
-      input: z.object({ workspace: reference.optional().describe('Workspace id or name; default if omitted') }),
+      input: z.object({ workspace: reference.optional().describe('Default if omitted') }),
       output: workspaceShape,
       async run(input, context, touch) {
         const workspace = workspaces.resolve(context.principal, input.workspace, context.defaultWorkspaceId);
