@@ -691,19 +691,15 @@ export class ManagedLanguageServer {
       return pushed.version !== null ? pushed.version === version : pushed.arrival > document.sentAt;
     };
     const fresh = await this.waitFor(ofVersion, this.options.readyTimeoutMs);
-    if (fresh && this.pushed.get(document.path)!.items.length === 0 && this.announcedRecently(document.path)) {
-      // A file announced as a watched-file change just before it was opened: pyright answers
-      // that announcement with an empty report stamped with the open version, then the real
-      // one. An empty first report is given a moment for the real one to follow.
-      const first = this.pushed.get(document.path)!.arrival;
-      await this.waitFor(() => this.pushed.get(document.path)!.arrival > first || document.version !== version, SETTLE_AFTER_ANNOUNCE_MS);
-    } else if (fresh && this.pushed.get(document.path)!.count === 1 && this.changedSince(document)) {
-      // Another open file changed after this version was sent (a rename's second file): gopls
-      // type-checks a changed file at once, publishes, then publishes for the same version
-      // again once the other file's change reaches the package. The first report may predate
-      // that change: it is given a moment to be followed.
-      const first = this.pushed.get(document.path)!.arrival;
-      await this.waitFor(() => this.pushed.get(document.path)!.arrival > first || document.version !== version, SETTLE_AFTER_ANNOUNCE_MS);
+    const first = fresh ? this.pushed.get(document.path)! : undefined;
+    // A first report that may be followed by the real one for the same version is given a moment:
+    // - a file announced as a watched-file change just before it was opened: pyright answers
+    //   that announcement with an empty report stamped with the open version, then the real one;
+    // - another open file changed after this version was sent (a rename's second file): gopls
+    //   type-checks a changed file at once, publishes, then publishes for the same version again
+    //   once the other file's change reaches the package.
+    if (first && ((first.items.length === 0 && this.announcedRecently(document.path)) || (first.count === 1 && this.changedSince(document)))) {
+      await this.waitFor(() => this.pushed.get(document.path)!.arrival > first.arrival || document.version !== version, SETTLE_AFTER_ANNOUNCE_MS);
     }
     const pushed = this.pushed.get(document.path);
     if (fresh) return { ...base, items: pushed!.items, fresh: true };

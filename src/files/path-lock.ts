@@ -1,7 +1,7 @@
 /**
- * Serializes read-modify-write sequences per path. Node runs one thing at a time, but
- * an edit awaits between reading and renaming, and two edits interleaving there would
- * lose one of them silently.
+ * Serializes read-modify-write sequences per path (or any other key). Node runs one thing at
+ * a time, but an edit awaits between reading and renaming, and two edits interleaving there
+ * would lose one of them silently.
  */
 export class PathLock {
   private readonly tails = new Map<string, Promise<void>>();

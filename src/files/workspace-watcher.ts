@@ -90,7 +90,7 @@ export class WorkspaceWatchers {
     const skipped = new Set(this.options.skippedDirectories);
     // Skipped directory names and the file service's scratch files (a write's temporary, gone a
     // moment later: it would only cost events nobody needs), at any depth.
-    const skip = (name: string) => skipped.has(name) || ((name.endsWith('.cb-tmp') || name.endsWith('.cb-bak')) && isScratchName(name));
+    const skip = (name: string) => skipped.has(name) || isScratchName(name);
     const live: LiveWatcher = { watcher: undefined as unknown as TreeWatch, holders: 0, ready: Promise.resolve(), pending: new Map(), flushTimer: undefined };
     live.watcher = new TreeWatch(
       workspace.root,

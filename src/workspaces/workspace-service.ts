@@ -13,6 +13,7 @@ import type { Logger } from '../core/logger.js';
 import { ContainerWatch } from './container-watch.js';
 import { containerNotRunning, containerRefusal } from './container-unavailable.js';
 import type { WorkspaceDisks } from './workspace-disk.js';
+import { PathLock } from '../files/path-lock.js';
 import { removeDirectoryTree } from '../files/remove-tree.js';
 
 /** How a workspace was made, kept with it: a Docker workspace's container or a local one's network, its owner, and a disk limit. */
@@ -111,10 +112,10 @@ export class WorkspaceService {
   /** Why a Docker workspace is not ready, keyed `tenant\0id`; kept in memory (after a restart, reconcile says). */
   private readonly whyNotReady = new Map<string, string>();
   /**
-   * Each Docker workspace's status changes, keyed `tenant\0id`, run one after another (the tail
-   * of the queue): a check that read the engine before workspace_stop cannot land after it.
+   * Each Docker workspace's status changes, keyed `tenant\0id`, run one after another: a check
+   * that read the engine before workspace_stop cannot land after it.
    */
-  private readonly statusQueues = new Map<string, Promise<void>>();
+  private readonly statusTurns = new PathLock();
   /** A check waiting in its workspace's queue, not yet begun: another asked for meanwhile joins it. */
   private readonly waitingChecks = new Map<string, { done: Promise<void>; mayStart: boolean }>();
   /** Follows the engine's events, so a container stopped behind the server's back is noticed; made with the first Docker workspace. */
@@ -369,14 +370,7 @@ export class WorkspaceService {
 
   /** Runs `step` after the workspace's earlier status changes; it fails alone. */
   private inTurn(tenantId: string, id: string, step: () => Promise<void>): Promise<void> {
-    const key = `${tenantId}\0${id}`;
-    const run = (this.statusQueues.get(key) ?? Promise.resolve()).then(step);
-    const tail = run.catch(() => undefined);
-    this.statusQueues.set(key, tail);
-    void tail.then(() => {
-      if (this.statusQueues.get(key) === tail) this.statusQueues.delete(key);
-    });
-    return run;
+    return this.statusTurns.run(`${tenantId}\0${id}`, step);
   }
 
   /**

@@ -68,7 +68,7 @@ export function translateJsonText(text: string, keys: TranslationKeys, swap: Roo
 }
 
 /** Where a location names a URI at or under the root it was made for (servers have one root: a cache of one). */
-let locationStarts = { root: '', pattern: /$^/g };
+let locationStarts: { root: string; pattern: RegExp } | undefined;
 
 /**
  * The URIs of a text COMPACT_LOCATIONS matched: no string in it holds a quote, so `{"uri":"`
@@ -76,7 +76,7 @@ let locationStarts = { root: '', pattern: /$^/g };
  * `$` doubled: a replacement string reads `$&` as a pattern).
  */
 function swapLocationUris(text: string, swap: RootSwap): string {
-  if (locationStarts.root !== swap.from) {
+  if (locationStarts?.root !== swap.from) {
     locationStarts = { root: swap.from, pattern: new RegExp(`\\{"uri":"${swap.from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[/"])`, 'g') };
   }
   return text.replace(locationStarts.pattern, `{"uri":${JSON.stringify(swap.to).slice(0, -1).replaceAll('$', '$$$$')}`);
