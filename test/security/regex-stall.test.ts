@@ -11,6 +11,12 @@ import type { TestServer } from '../helpers/test-server.js';
 // and policy command rules built JavaScript RegExps from tenant text the same way.
 const CATASTROPHIC = '^(a+)+b$';
 const A_LINE = 'a'.repeat(40); // 2^40 steps for a backtracking engine: hours
+/**
+ * The longest healthz answer allowed while a catastrophic pattern is judged. A backtracking
+ * engine holds the loop for hours on A_LINE; on a quiet machine re2 keeps healthz under 10 ms,
+ * but CI's 2 cores shared with other test files cost 50 ms of scheduling now and then.
+ */
+const MAX_STALL_MS = 250;
 
 /**
  * Runs `call` while polling /healthz every 10 ms and sampling the event loop (the server
@@ -69,7 +75,7 @@ describe('regexes from agents cannot stall the server', () => {
     );
     expect(watched.result.structured).toMatchObject({ matched: false });
     expect(watched.elapsedMs).toBeLessThan(4000);
-    expect(watched.healthzMaxMs).toBeLessThan(50);
+    expect(watched.healthzMaxMs).toBeLessThan(MAX_STALL_MS);
     await agent.call('terminal_close', { id });
   });
 
@@ -90,7 +96,7 @@ describe('regexes from agents cannot stall the server', () => {
     const watched = await underWatch(server, () => agent.call('file_search', { pattern: CATASTROPHIC, regex: true }));
     console.log(`builtin file_search ${CATASTROPHIC}: answered in ${watched.elapsedMs.toFixed(0)} ms; healthz max ${watched.healthzMaxMs.toFixed(1)} ms; longest event-loop stall ${watched.loopMaxMs.toFixed(1)} ms`);
     expect(watched.result).toMatchObject({ isError: false, text: 'no matches' });
-    expect(watched.healthzMaxMs).toBeLessThan(50);
+    expect(watched.healthzMaxMs).toBeLessThan(MAX_STALL_MS);
 
     expect((await agent.call('file_search', { pattern: 'A+$', regex: true, ignore_case: true })).structured).toMatchObject({ total: 200 });
     const backreference = await agent.call('file_search', { pattern: '(a)\\1', regex: true });
@@ -109,7 +115,7 @@ describe('regexes from agents cannot stall the server', () => {
     const watched = await underWatch(server, () => agent.call('exec', { command: `echo ${A_LINE}` }));
     console.log(`exec judged by command rule ${CATASTROPHIC}: ${watched.elapsedMs.toFixed(0)} ms; healthz max ${watched.healthzMaxMs.toFixed(1)} ms; longest event-loop stall ${watched.loopMaxMs.toFixed(1)} ms`);
     expect(watched.result.structured).toMatchObject({ exit_code: 0 });
-    expect(watched.healthzMaxMs).toBeLessThan(50);
+    expect(watched.healthzMaxMs).toBeLessThan(MAX_STALL_MS);
     await approver.call('policy_set', { preset: 'trusted', rules: [] });
   });
 });
