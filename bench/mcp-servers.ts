@@ -8,6 +8,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 export interface RunningServer {
   name: string;
   client: Client;
+  /** The child's process id (its memory is read from /proc). */
+  pid: number;
   /** The last part of the child's stderr, shown when something goes wrong. */
   stderrTail(): string;
   close(): Promise<void>;
@@ -35,6 +37,7 @@ async function connect(name: string, args: string[], env: Record<string, string>
   const server: RunningServer = {
     name,
     client,
+    pid: transport.pid!,
     stderrTail: () => tail,
     async close() {
       started.delete(server);

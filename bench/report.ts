@@ -11,6 +11,7 @@ import { ms, opsPerSecond, ratio, type Summary } from './stats.js';
 import { refactorReport, type RefactorFigures } from './refactor-benchmarks.js';
 import { codeSummaryRows, renderCodeSection, type CodeFigures } from './code-benchmarks.js';
 import { notesSection, notesSummaryRows, type NoteFigures } from './note-benchmarks.js';
+import { coldStartSection, coldStartSummaryRow, type ColdStartFigures } from './cold-start-benchmarks.js';
 import { TOOL_PARTS, type ToolTokenComparison } from './tool-tokens.js';
 
 /** A diagnostic's result, or why it could not run. */
@@ -35,6 +36,7 @@ export interface BenchResults {
   code: Diagnostic<CodeFigures>;
   refactor: Diagnostic<RefactorFigures>;
   notes: Diagnostic<NoteFigures>;
+  coldStart: Diagnostic<ColdStartFigures>;
   lspFacade: Diagnostic<LspFacadeFigures>;
 }
 
@@ -265,6 +267,7 @@ export function renderResults(results: BenchResults): string {
         results.lspFacade.ok
           ? lspFacadeSummaryRow(results.lspFacade.value)
           : ['12. LSP facade', `not measured: ${results.lspFacade.error}`, '', '—'],
+        results.coldStart.ok ? coldStartSummaryRow(results.coldStart.value) : ['13. stdio cold start', `not measured: ${results.coldStart.error}`, '', '—'],
       ],
       ['l', 'r', 'l', 'l'],
     ),
@@ -331,6 +334,8 @@ export function renderResults(results: BenchResults): string {
     results.sync.ok ? syncSection(results.sync.value) : `## 11. Real-time sync\n\nThe sync benchmark could not run: ${results.sync.error}`,
     '',
     results.lspFacade.ok ? lspFacadeSection(results.lspFacade.value) : `## 12. LSP facade\n\nThe LSP facade benchmark could not run: ${results.lspFacade.error}`,
+    '',
+    results.coldStart.ok ? coldStartSection(results.coldStart.value) : `## 13. A stdio session's cold start\n\nThe cold-start benchmark could not run: ${results.coldStart.error}`,
     '',
     results.breakdown.ok ? breakdownSection(results.breakdown.value) : `## Where a file_read call spends its time\n\nThe breakdown could not run: ${results.breakdown.error}`,
     '',

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { benchFileGlob, benchFileRead, benchFileSearch } from './file-benchmarks.js';
 import { benchGlobBreakdown } from './glob-breakdown.js';
 import { benchCodeOutline } from './code-outline-benchmarks.js';
+import { benchColdStart } from './cold-start-benchmarks.js';
 import { benchLedger } from './ledger-benchmarks.js';
 import { benchNotes } from './note-benchmarks.js';
 import { benchCode, node24Binary } from './code-benchmarks.js';
@@ -110,6 +111,9 @@ async function main(): Promise<void> {
     const breakdown = await diagnostic(() => benchReadBreakdown({ ours, reference, treeDir, workDir, plan }));
     await closeAllServers();
 
+    log('13. stdio cold start: spawn to handshake…');
+    const coldStart = await diagnostic(() => benchColdStart({ treeDir, workDir }));
+
     log('4. SQLite drivers…');
     const sqlite = await benchSqliteDrivers(workDir);
 
@@ -131,7 +135,7 @@ async function main(): Promise<void> {
     const durationSeconds = (performance.now() - started) / 1_000;
     writeFileSync(
       resultsFile,
-      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, code, refactor, notes, sync, lspFacade }),
+      renderResults({ date: new Date(), durationSeconds, machine: machineFacts(treeNote, loadAtStart), read, glob, globBreakdown, search, breakdown, sqlite, tokens, ledger, runtime: { ...runtime, unsandboxedExec }, outline, code, refactor, notes, sync, lspFacade, coldStart }),
     );
     log(`wrote ${resultsFile} in ${durationSeconds.toFixed(1)} s`);
   } catch (error) {

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTPayload } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { CodeBuddyError } from '../core/errors.js';
 import type { Config } from '../config/config-schema.js';
 import type { TenantRepository } from '../store/tenant-repository.js';
@@ -14,17 +14,15 @@ import { TokenService } from './token-service.js';
  * a leaked long-lived JWT cannot be revoked, so one that claims to be valid for a century is refused.
  */
 export class Authenticator {
-  private readonly jwtKey: Uint8Array | JWTVerifyGetKey | undefined;
+  /** Made on the first JWT: jose (46 modules) is loaded only where JWTs arrive, never for API tokens or stdio. */
+  private jwtKey: Uint8Array | JWTVerifyGetKey | undefined;
 
   constructor(
     private readonly config: Pick<Config, 'jwtSecret' | 'jwtJwksUrl' | 'jwtIssuer' | 'jwtAudience' | 'jwtMaxLifetimeSeconds'>,
     private readonly tokens: TokenService,
     private readonly tenants: TenantRepository,
     private readonly clock: Clock,
-  ) {
-    if (config.jwtJwksUrl) this.jwtKey = createRemoteJWKSet(new URL(config.jwtJwksUrl));
-    else if (config.jwtSecret) this.jwtKey = new TextEncoder().encode(config.jwtSecret);
-  }
+  ) {}
 
   async authenticate(authorization: string | undefined): Promise<Authenticated> {
     const credential = bearerOf(authorization);
@@ -35,7 +33,7 @@ export class Authenticator {
       if (!token) throw new CodeBuddyError('E_UNAUTHENTICATED', 'The API token is invalid or revoked.');
       return { principal: token.principal, credential: { key: `token:${token.id}`, tokenId: token.id } };
     }
-    if (!this.jwtKey) throw new CodeBuddyError('E_UNAUTHENTICATED', 'The token is not an API token and JWT verification is not configured.');
+    if (!this.config.jwtJwksUrl && !this.config.jwtSecret) throw new CodeBuddyError('E_UNAUTHENTICATED', 'The token is not an API token and JWT verification is not configured.');
     const claims = await this.verifyJwt(credential);
     const principal = principalFromClaims(claims);
     this.tenants.ensure(principal.tenantId, this.clock.now());
@@ -57,8 +55,12 @@ export class Authenticator {
       ...(this.config.jwtSecret && !this.config.jwtJwksUrl ? { algorithms: ['HS256'] } : {}),
     };
     try {
+      const { createRemoteJWKSet, jwtVerify } = await import('jose');
+      const { jwtJwksUrl, jwtSecret } = this.config;
+      // One key set for the process: it caches the keys it fetched.
+      this.jwtKey ??= jwtJwksUrl ? createRemoteJWKSet(new URL(jwtJwksUrl)) : new TextEncoder().encode(jwtSecret);
+      const key = this.jwtKey;
       // jose overloads on the key's kind (a secret or a key-set resolver), so the call is split on it.
-      const key = this.jwtKey!;
       const { payload } = typeof key === 'function' ? await jwtVerify(jwt, key, options) : await jwtVerify(jwt, key, options);
       this.checkLifetime(payload);
       return payload;

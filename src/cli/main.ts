@@ -1,15 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { createApp, type App } from '../app.js';
+import type { App } from '../app.js';
 import { roles, tenantIdSchema, userIdSchema, type Role } from '../auth/principal.js';
-import { loadConfig } from '../config/load-config.js';
 import { isCodeBuddyError } from '../core/errors.js';
-import { auditExport, auditVerify } from './audit-command.js';
-import { runAsOperator } from './operator-command.js';
-import { lspStdioCommand } from './lsp-command.js';
-import { serveHttpCommand, serveStdioCommand } from './serve-command.js';
-import { formatTokenList, revokeToken } from './token-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,7 +12,12 @@ interface GlobalOptions {
   dataDir?: string;
 }
 
-function appFrom(options: GlobalOptions, overrides: Record<string, unknown> = {}) {
+/**
+ * The app over the data directory. It and each command's module are imported by the command
+ * that runs (`--help` loads none of them): a process loads only what it serves.
+ */
+async function appFrom(options: GlobalOptions, overrides: Record<string, unknown> = {}): Promise<App> {
+  const [{ loadConfig }, { createApp }] = await Promise.all([import('../config/load-config.js'), import('../app.js')]);
   const config = loadConfig({ ...(options.config ? { file: options.config } : {}), overrides: { dataDir: options.dataDir, ...overrides } });
   return createApp(config);
 }
@@ -39,7 +38,8 @@ program
   .option('--host <host>', 'HTTP listen address (also CODEBUDDY_HOST)')
   .option('--port <port>', 'HTTP listen port (also CODEBUDDY_PORT)')
   .action(async (options: { stdio?: boolean; workspace?: string; host?: string; port?: string }) => {
-    const app = appFrom(program.opts<GlobalOptions>(), { host: options.host, port: options.port });
+    const app = await appFrom(program.opts<GlobalOptions>(), { host: options.host, port: options.port });
+    const { serveHttpCommand, serveStdioCommand } = await import('./serve-command.js');
     if (options.stdio) await serveStdioCommand(app, options.workspace);
     else await serveHttpCommand(app);
   });
@@ -49,7 +49,8 @@ program
   .description('serve LSP on stdio to an editor: the workspace\'s language servers, its pending agent actions (as the local approver)')
   .option('--workspace <path|id>', 'a directory to adopt, or a workspace id or name (default: the current directory)')
   .action(async (options: { workspace?: string }) => {
-    await lspStdioCommand(appFrom(program.opts<GlobalOptions>()), options.workspace);
+    const { lspStdioCommand } = await import('./lsp-command.js');
+    await lspStdioCommand(await appFrom(program.opts<GlobalOptions>()), options.workspace);
   });
 
 const token = program.command('token').description('API tokens');
@@ -60,22 +61,22 @@ token
   .requiredOption('--user <user>', 'user id')
   .addOption(new Option('--role <role>', 'role').choices(roles).default('agent'))
   .option('--label <label>', 'a note to recognise the token by')
-  .action((options: { tenant: string; user: string; role: Role; label?: string }) => {
+  .action(async (options: { tenant: string; user: string; role: Role; label?: string }) => {
     const tenant = tenantIdSchema.safeParse(options.tenant);
     if (!tenant.success) throw new Error(`--tenant: ${tenant.error.issues[0]!.message}`);
     const user = userIdSchema.safeParse(options.user);
     if (!user.success) throw new Error(`--user: ${user.error.issues[0]!.message}`);
-    const app = appFrom(program.opts<GlobalOptions>());
+    const app = await appFrom(program.opts<GlobalOptions>());
     const created = app.tokens.create({ tenantId: tenant.data, userId: user.data, role: options.role, ...(options.label ? { label: options.label } : {}) });
     app.close();
     process.stdout.write(`${created.token}\n`);
   });
 
 /** Prints what `use` answers from an app over the data directory, closed afterwards whatever happens. */
-function printFromApp(use: (app: App) => string): void {
-  const app = appFrom(program.opts<GlobalOptions>());
+async function printFromApp(use: (app: App) => Promise<string>): Promise<void> {
+  const app = await appFrom(program.opts<GlobalOptions>());
   try {
-    process.stdout.write(`${use(app)}\n`);
+    process.stdout.write(`${await use(app)}\n`);
   } finally {
     app.close();
   }
@@ -85,12 +86,12 @@ token
   .command('list')
   .description('list API tokens: id, tenant, user, role, created, last used, revoked (never secrets)')
   .option('--tenant <tenant>', 'only this tenant')
-  .action((options: { tenant?: string }) => printFromApp((app) => formatTokenList(app.tokens.list(options.tenant))));
+  .action((options: { tenant?: string }) => printFromApp(async (app) => (await import('./token-command.js')).formatTokenList(app.tokens.list(options.tenant))));
 token
   .command('revoke')
   .description('revoke an API token by id: refused from then on, its open sessions end')
   .argument('<id>', 'token id (tok_…), as token list shows it')
-  .action((id: string) => printFromApp((app) => revokeToken(app, id)));
+  .action((id: string) => printFromApp(async (app) => (await import('./token-command.js')).revokeToken(app, id)));
 
 /** An operator command: one registry operation, run as an admin of --tenant, its text printed. */
 function operatorCommand(parent: Command, name: string, description: string, operation: string, toArgs: (positional: string[], options: Record<string, unknown>) => Record<string, unknown>): Command {
@@ -101,8 +102,9 @@ function operatorCommand(parent: Command, name: string, description: string, ope
     .action(async (...params: unknown[]) => {
       const command = params[params.length - 1] as Command;
       const options = command.opts<{ tenant: string } & Record<string, unknown>>();
-      const app = appFrom(program.opts<GlobalOptions>());
+      const app = await appFrom(program.opts<GlobalOptions>());
       try {
+        const { runAsOperator } = await import('./operator-command.js');
         process.stdout.write(`${await runAsOperator(app, options.tenant, operation, toArgs(command.args, options))}\n`);
       } finally {
         app.close();
@@ -139,8 +141,9 @@ audit
   .command('verify')
   .description("check every tenant's hash chain; exits 1 at the first broken link")
   .option('--tenant <tenant>', 'only this tenant')
-  .action((options: { tenant?: string }) => {
-    const app = appFrom(program.opts<GlobalOptions>());
+  .action(async (options: { tenant?: string }) => {
+    const app = await appFrom(program.opts<GlobalOptions>());
+    const { auditVerify } = await import('./audit-command.js');
     const { ok, lines } = auditVerify(app, options.tenant);
     app.close();
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -153,8 +156,9 @@ audit
   .option('--since <time>', 'only events at or after this ISO time')
   .option('--out <file>', 'write to this file')
   .action(async (options: { tenant?: string; since?: string; out?: string }) => {
-    const app = appFrom(program.opts<GlobalOptions>());
+    const app = await appFrom(program.opts<GlobalOptions>());
     try {
+      const { auditExport } = await import('./audit-command.js');
       const written = await auditExport(app, options);
       if (options.out) process.stderr.write(`wrote ${written} events to ${options.out}\n`);
     } finally {

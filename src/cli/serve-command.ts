@@ -1,8 +1,6 @@
 import { userInfo } from 'node:os';
 import type { App } from '../app.js';
 import type { Principal } from '../auth/principal.js';
-import { startHttpServer } from '../faces/http/http-server.js';
-import { serveMcpStdio } from '../faces/mcp/stdio-face.js';
 
 const LOCAL_TENANT = 'local';
 
@@ -75,6 +73,9 @@ export async function serveStdioCommand(app: App, workspacePath: string | undefi
   await startUpkeep(app);
   const principal = localPrincipal();
   const workspace = workspacePath ? await app.workspaces.adoptLocal(principal, workspacePath) : undefined;
+  // Each face is loaded by the command that serves it: a stdio session, started afresh by
+  // its MCP client every time, never loads the HTTP stack (fastify, WebSocket faces).
+  const { serveMcpStdio } = await import('../faces/mcp/stdio-face.js');
   const handle = serveMcpStdio(app, principal, workspace?.id);
   app.logger.info({ workspace: workspace?.name, root: workspace?.root }, 'codebuddy serving MCP on stdio');
   const close = async () => {
@@ -89,6 +90,7 @@ export async function serveStdioCommand(app: App, workspacePath: string | undefi
 export async function serveHttpCommand(app: App): Promise<void> {
   keepServingOnStrayRejections(app);
   await startUpkeep(app);
+  const { startHttpServer } = await import('../faces/http/http-server.js');
   const server = await startHttpServer(app, { host: app.config.host, port: app.config.port });
   app.logger.info({ url: server.url }, 'codebuddy listening');
   const lines = [`CodeBuddy is serving MCP at ${server.url}`];

@@ -6,8 +6,10 @@
  * the `_system` audit chain (bounded, never the credential), unknown tools to the caller's.
  */
 import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_CHAIN } from '../../src/ledger/failed-auth-trail.js';
 import { CLI, connectLegacyHttp, connectModernHttp } from '../helpers/mcp-clients.js';
@@ -113,6 +115,45 @@ describe('JWT lifetime', () => {
 
   it('control: a JWT of an hour is accepted', async () => {
     expect((await apiGet(server, await sign({ iat: now, exp: now + 3600 }))).status).toBe(200);
+  });
+});
+
+type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
+describe('JWT from a key set (jwtJwksUrl)', () => {
+  let jwks: Server;
+  let fetches = 0;
+  let server: TestServer;
+  let signingKey: SigningKey;
+  let strangerKey: SigningKey;
+  const now = Math.floor(Date.now() / 1000);
+  const sign = (key: SigningKey, kid: string) => new SignJWT({ sub: 'ada', tenant: 'acme' }).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt(now).setExpirationTime(now + 3600).sign(key);
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256');
+    signingKey = pair.privateKey;
+    strangerKey = (await generateKeyPair('ES256')).privateKey;
+    const body = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] });
+    // A real identity provider's key set, over HTTP, counting how often the server asks for it.
+    jwks = createServer((_request, response) => {
+      fetches++;
+      response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    server = await startTestServer({ jwtJwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json` });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await new Promise((resolve) => jwks?.close(resolve));
+  });
+
+  it('accepts a JWT signed by a key of the set, fetching the set once, and refuses one signed by another key', async () => {
+    expect((await apiGet(server, await sign(signingKey, 'k1'))).status).toBe(200);
+    expect((await apiGet(server, await sign(signingKey, 'k1'))).status).toBe(200);
+    expect(fetches).toBe(1);
+    const stranger = await apiGet(server, await sign(strangerKey, 'k1'));
+    expect(stranger.status).toBe(401);
+    expect(((await stranger.json()) as { error: { message: string } }).error.message).toContain('The JWT was refused');
   });
 });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes as RpcErrors, ResponseError, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc';
-import { LSPErrorCodes, type CodeAction, type Diagnostic, type InitializeParams, type InitializeResult, type Range, type Registration, type ServerCapabilities, type TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol';
+import type { CodeAction, Diagnostic, InitializeParams, InitializeResult, Range, Registration, ServerCapabilities, TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol';
 import type { Principal } from '../../auth/principal.js';
 import type { LanguageServerConnection } from '../../code/language-server-connection.js';
 import type { ManagedLanguageServer, PublishedDiagnostics, RegistrationChange, ServerMessage } from '../../code/managed-language-server.js';
@@ -17,6 +17,13 @@ import type { LspFacade } from './lsp-facade.js';
 import { pendingCodeActions, pendingDiagnostics } from './pending-actions.js';
 import { ProgressTokens } from './progress-tokens.js';
 import { UriTranslator } from './uri-translation.js';
+
+/**
+ * The two LSP error codes the facade answers with (the specification's `LSPErrorCodes`).
+ * Importing them from vscode-languageserver-protocol would load the whole protocol, 4-9 MiB
+ * of runtime objects, into every process, editors connected or not.
+ */
+const LSPErrorCodes = { RequestFailed: -32803, RequestCancelled: -32800 } as const;
 
 /** An editor's open document: its own URI and version, and the text of its buffer. */
 interface EditorBuffer {
