@@ -4,7 +4,8 @@
  * `node --import tsx bench/startup-memory.ts [--gc] [package ...]`. Named packages are
  * imported first, one at a time (what each weighs on its own); `--gc` collects garbage
  * before each reading (what is live, not what is resident). A diagnostic for docs and
- * reviews, not part of `npm run bench`.
+ * reviews, not part of `npm run bench`. It imports the modules tsc wrote, one by one, to weigh
+ * each step; `codebuddy` itself runs bundled (tools/bundle-cli.mjs), a few MiB lighter in all.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

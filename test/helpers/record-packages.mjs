@@ -1,7 +1,12 @@
 // Loaded with `node --import` (NODE_OPTIONS): appends the name of every npm package the
-// process imports as an ES module (its first resolution from our code or another package)
-// to the file RECORD_PACKAGES_TO names, one per line. For tests of what a process loads.
+// process imports from node_modules as an ES module (its first resolution from our code or
+// another package) to the file RECORD_PACKAGES_TO names, one per line; the file exists from
+// the start, empty if nothing is. Packages bundled into dist/cli are not seen: they load
+// with the bundle. For tests of what a process loads.
+import { writeFileSync } from 'node:fs';
 import { register } from 'node:module';
+
+writeFileSync(process.env.RECORD_PACKAGES_TO, '');
 
 register(
   `data:text/javascript,${encodeURIComponent(`
