@@ -5,8 +5,8 @@
 //
 // Modules imported lazily (`await import(...)`) are bundled too but still evaluated only
 // when imported. Left outside, loaded from node_modules as before: native addons, packages
-// that find files of their own at run time (wasm, language servers, worker scripts), and
-// CommonJS packages (cheap to load, and some read their own files).
+// that find files of their own at run time (wasm, language servers, worker scripts), some
+// CommonJS packages (cheap to load as they are), and those a test checks are not loaded early.
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import { build } from 'esbuild';
